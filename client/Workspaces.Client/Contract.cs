@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+
+namespace Workspaces.Client;
+
+// The wire contract of /v1. Requests reject unknown members so a typo is an error, not a silent default;
+// responses may grow new members (never change a shape, add to it).
+
+/// <summary>GET /v1/host.</summary>
+public sealed record HostInfo(
+    string Version,
+    string Hostname,
+    string Accelerator,
+    string AcceleratorReason,
+    int Cpus,
+    long MemoryMiB,
+    int Workspaces,
+    int Running,
+    string StateDir);
+
+/// <summary>An image in the content-addressed cache. Id is its SHA-256 fingerprint.</summary>
+public sealed record ImageInfo(
+    string Id,
+    string Name,
+    string Kind,
+    string? DiskFormat,
+    long? DiskVirtualSize,
+    string? Disk,
+    string? Kernel,
+    string? Initrd,
+    string? Cmdline,
+    long Size,
+    DateTimeOffset CreatedAt);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record CreateWorkspaceRequest(
+    string Name,
+    string Image,
+    int? Vcpus = null,
+    int? MemoryMiB = null,
+    string? Cmdline = null);
+
+/// <summary>A workspace: its spec, its state and why it is in that state.</summary>
+public sealed record WorkspaceInfo(
+    string Id,
+    string Name,
+    uint Owner,
+    string Image,
+    string ImageName,
+    int Vcpus,
+    int MemoryMiB,
+    string? Cmdline,
+    string State,
+    string? Reason,
+    int? Pid,
+    string? Accelerator,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>A long action: answered 202, then followed until done, canceled or failed.</summary>
+public sealed record OperationInfo(
+    string Id,
+    string Kind,
+    string Target,
+    string Status,
+    double Progress,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt);
+
+/// <summary>One line of GET /v1/events.</summary>
+public sealed record EventInfo(
+    DateTimeOffset Time,
+    string Type,
+    string? Workspace,
+    string? State,
+    string? Reason,
+    OperationInfo? Operation);
+
+/// <summary>RFC 9457 problem details, as every error of the API is answered.</summary>
+public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null);
+
+public static class OperationStatus
+{
+    public const string Running = "running";
+    public const string Done = "done";
+    public const string Canceled = "canceled";
+    public const string Failed = "failed";
+}
+
+public static class WorkspaceStates
+{
+    public const string Defined = "Defined";
+    public const string Running = "Running";
+    public const string Paused = "Paused";
+    public const string Stopped = "Stopped";
+    public const string Failed = "Failed";
+}

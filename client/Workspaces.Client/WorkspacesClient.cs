@@ -1,0 +1,180 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Workspaces.Client;
+
+/// <summary>Typed client of workspacesd's /v1 API over its Unix socket.</summary>
+public sealed class WorkspacesClient : IDisposable
+{
+    public const string DefaultSocket = "/run/workspaces/workspaces.sock";
+
+    private readonly HttpClient _http;
+
+    public WorkspacesClient(string socketPath)
+    {
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public string SocketPath { get; }
+
+    private static WorkspacesJson Json => WorkspacesJson.Default;
+
+    public Task<HostInfo> GetHostAsync(CancellationToken ct = default) => GetAsync("v1/host", Json.HostInfo, ct);
+
+    public Task<ImageInfo[]> ListImagesAsync(CancellationToken ct = default) => GetAsync("v1/images", Json.ImageInfoArray, ct);
+
+    public Task<ImageInfo> GetImageAsync(string image, CancellationToken ct = default) =>
+        GetAsync($"v1/images/{Uri.EscapeDataString(image)}", Json.ImageInfo, ct);
+
+    /// <summary>Uploads an image (a disk, a kernel+initrd boot set, or both) in one streamed request.</summary>
+    public async Task<ImageInfo> ImportImageAsync(ImageUpload upload, IProgress<long>? progress = null, CancellationToken ct = default)
+    {
+        using var form = new MultipartFormDataContent();
+        form.Add(new StringContent(upload.Name), "name");
+        if (upload.Cmdline is not null) form.Add(new StringContent(upload.Cmdline), "cmdline");
+        var streams = new List<Stream>();
+        try
+        {
+            long sent = 0;
+            var counter = progress is null ? null : new Progress<long>(n => progress.Report(Interlocked.Add(ref sent, n)));
+            foreach (var (part, path) in new[] { ("kernel", upload.KernelPath), ("initrd", upload.InitrdPath), ("disk", upload.DiskPath) })
+            {
+                if (path is null) continue;
+                var stream = new CountingStream(File.OpenRead(path), counter);
+                streams.Add(stream);
+                var content = new StreamContent(stream, 1 << 20);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                form.Add(content, part, Path.GetFileName(path));
+            }
+            using var response = await _http.PostAsync("v1/images", form, ct);
+            return await ReadAsync(response, Json.ImageInfo, ct);
+        }
+        finally
+        {
+            foreach (var s in streams) await s.DisposeAsync();
+        }
+    }
+
+    public Task DeleteImageAsync(string image, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/images/{Uri.EscapeDataString(image)}", ct);
+
+    public Task<WorkspaceInfo[]> ListWorkspacesAsync(CancellationToken ct = default) =>
+        GetAsync("v1/workspaces", Json.WorkspaceInfoArray, ct);
+
+    public Task<WorkspaceInfo> GetWorkspaceAsync(string name, CancellationToken ct = default) =>
+        GetAsync($"v1/workspaces/{Uri.EscapeDataString(name)}", Json.WorkspaceInfo, ct);
+
+    public async Task<WorkspaceInfo> CreateWorkspaceAsync(CreateWorkspaceRequest request, CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsJsonAsync("v1/workspaces", request, Json.CreateWorkspaceRequest, ct);
+        return await ReadAsync(response, Json.WorkspaceInfo, ct);
+    }
+
+    /// <summary>start, pause, resume, stop, reboot: each answers 202 with an operation.</summary>
+    public async Task<OperationInfo> ActAsync(string name, string action, string? query = null, CancellationToken ct = default)
+    {
+        var uri = $"v1/workspaces/{Uri.EscapeDataString(name)}/{action}" + (query is null ? "" : "?" + query);
+        using var response = await _http.PostAsync(uri, content: null, ct);
+        return await ReadAsync(response, Json.OperationInfo, ct);
+    }
+
+    public Task DeleteWorkspaceAsync(string name, bool force = false, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/workspaces/{Uri.EscapeDataString(name)}" + (force ? "?force=true" : ""), ct);
+
+    /// <summary>The serial console log; with follow, a stream that keeps going as the guest writes.</summary>
+    public async Task<Stream> OpenConsoleAsync(string name, bool follow, CancellationToken ct = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"v1/workspaces/{Uri.EscapeDataString(name)}/console?follow={(follow ? "true" : "false")}");
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        return await response.Content.ReadAsStreamAsync(ct);
+    }
+
+    public Task<OperationInfo[]> ListOperationsAsync(CancellationToken ct = default) =>
+        GetAsync("v1/operations", Json.OperationInfoArray, ct);
+
+    public Task<OperationInfo> GetOperationAsync(string id, CancellationToken ct = default) =>
+        GetAsync($"v1/operations/{id}", Json.OperationInfo, ct);
+
+    /// <summary>Waits until the operation ends (or the timeout passes) and returns its latest view.</summary>
+    public Task<OperationInfo> WaitOperationAsync(string id, TimeSpan? timeout = null, CancellationToken ct = default) =>
+        GetAsync($"v1/operations/{id}/wait" + (timeout is { } t ? $"?timeout={(int)t.TotalSeconds}" : ""), Json.OperationInfo, ct);
+
+    public Task CancelOperationAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/operations/{id}", ct);
+
+    /// <summary>Runs an action and waits for it; a failed or canceled operation becomes an ApiException.</summary>
+    public async Task<OperationInfo> ActAndWaitAsync(string name, string action, string? query = null, CancellationToken ct = default)
+    {
+        var op = await ActAsync(name, action, query, ct);
+        op = await WaitOperationAsync(op.Id, ct: ct);
+        if (op.Status != OperationStatus.Done)
+            throw new ApiException(new Problem("about:blank", $"{action} {op.Status}", 409, op.Error ?? $"{action} of {name} {op.Status}"));
+        return op;
+    }
+
+    /// <summary>GET /v1/events as an async sequence (newline-delimited JSON).</summary>
+    public async IAsyncEnumerable<EventInfo> StreamEventsAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        using var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "v1/events"), HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0) continue;
+            yield return JsonSerializer.Deserialize(line, Json.EventInfo)!;
+        }
+    }
+
+    private async Task<T> GetAsync<T>(string uri, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(uri, ct);
+        return await ReadAsync(response, type, ct);
+    }
+
+    private async Task SendAsync(HttpMethod method, string uri, CancellationToken ct)
+    {
+        using var response = await _http.SendAsync(new HttpRequestMessage(method, uri), ct);
+        await EnsureSuccessAsync(response, ct);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        await EnsureSuccessAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync(type, ct))!;
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Problem? problem = null;
+        try { problem = JsonSerializer.Deserialize(body, Json.Problem); } catch (JsonException) { }
+        throw new ApiException(problem ?? new Problem("about:blank", response.ReasonPhrase ?? "error", (int)response.StatusCode,
+            body.Length > 0 ? body.Trim() : $"the daemon answered {(int)response.StatusCode} {response.ReasonPhrase}"));
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,22 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Workspaces.Client;
+
+/// <summary>Source-generated JSON for the whole contract (the CLI is Native AOT, so no reflection).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    WriteIndented = false,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(HostInfo))]
+[JsonSerializable(typeof(ImageInfo))]
+[JsonSerializable(typeof(ImageInfo[]))]
+[JsonSerializable(typeof(CreateWorkspaceRequest))]
+[JsonSerializable(typeof(WorkspaceInfo))]
+[JsonSerializable(typeof(WorkspaceInfo[]))]
+[JsonSerializable(typeof(OperationInfo))]
+[JsonSerializable(typeof(OperationInfo[]))]
+[JsonSerializable(typeof(EventInfo))]
+[JsonSerializable(typeof(Problem))]
+public sealed partial class WorkspacesJson : JsonSerializerContext;

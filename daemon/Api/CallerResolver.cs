@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Workspaces;
+using Workspaces.Native;
+
+namespace Workspaces.Daemon.Api;
+
+/// <summary>
+/// Turns the connection's SO_PEERCRED into a Caller. Root and members of the socket group are
+/// admins; anyone else is a user, admitted only when the config allows users.
+/// Supplementary groups are read from /proc/PID/status of the peer: they are the calling
+/// process's real groups, not what the group database says a user could have.
+/// </summary>
+public sealed class CallerResolver
+{
+    private readonly uint? _adminGid;
+    private readonly bool _allowUsers;
+
+    public CallerResolver(IOptions<WorkspacesOptions> options)
+    {
+        _adminGid = Libc.GetGroupId(options.Value.SocketGroup);
+        _allowUsers = options.Value.AllowUsers;
+    }
+
+    public uint? AdminGroupId => _adminGid;
+
+    public Caller? Resolve(HttpContext context)
+    {
+        var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null) return null;
+        var peer = Libc.GetPeerCredentials(socket);
+        bool admin = peer.Uid == 0 || (_adminGid is { } gid && (peer.Gid == gid || SupplementaryGroups(peer.Pid).Contains(gid)));
+        if (!admin && !_allowUsers) return null;
+        return new Caller(peer.Uid, admin);
+    }
+
+    private static IEnumerable<uint> SupplementaryGroups(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("Groups:", StringComparison.Ordinal));
+            if (line is null) return [];
+            return line["Groups:".Length..].Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries).Select(uint.Parse).ToArray();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+}

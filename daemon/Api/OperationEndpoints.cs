@@ -1,0 +1,41 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Operations;
+
+namespace Workspaces.Daemon.Api;
+
+public static class OperationEndpoints
+{
+    public static void MapOperationEndpoints(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/operations", (HttpContext context, OperationRegistry operations) =>
+            Results.Json(operations.List(context.Caller()).Select(o => o.ToInfo()).ToArray(), WorkspacesJson.Default.OperationInfoArray));
+
+        v1.MapGet("/operations/{id}", (HttpContext context, string id, OperationRegistry operations) =>
+            Results.Json(Find(context, id, operations).ToInfo(), WorkspacesJson.Default.OperationInfo));
+
+        // Long-poll: answers when the operation ends or the timeout (seconds) passes, whichever is first.
+        v1.MapGet("/operations/{id}/wait", async (HttpContext context, string id, double? timeout, OperationRegistry operations) =>
+        {
+            var op = Find(context, id, operations);
+            try
+            {
+                var wait = timeout is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
+                await op.Finished.WaitAsync(wait, context.RequestAborted);
+            }
+            catch (TimeoutException) { }
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo);
+        });
+
+        v1.MapDelete("/operations/{id}", (HttpContext context, string id, OperationRegistry operations) =>
+        {
+            var op = Find(context, id, operations);
+            if (op.Status != OperationStatus.Running) throw WorkspacesException.Conflict($"operation {id} has already ended ({op.Status})");
+            op.Cancellation.Cancel();
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
+        });
+    }
+
+    private static Operation Find(HttpContext context, string id, OperationRegistry operations) =>
+        operations.Find(id, context.Caller()) ?? throw WorkspacesException.NotFound($"no operation {id}");
+}

@@ -1,0 +1,79 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Operations;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon.Api;
+
+public static class WorkspaceEndpoints
+{
+    public static void MapWorkspaceEndpoints(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/workspaces", (HttpContext context, WorkspaceLifecycle lifecycle) =>
+            Results.Json(lifecycle.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray));
+
+        v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+            Results.Json(lifecycle.Get(name, context.Caller()).ToInfo(), WorkspacesJson.Default.WorkspaceInfo));
+
+        v1.MapPost("/workspaces", async (HttpContext context, WorkspaceLifecycle lifecycle) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateWorkspaceRequest);
+            var row = await lifecycle.CreateAsync(request, context.Caller(), context.RequestAborted);
+            return Results.Json(row.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
+        });
+
+        v1.MapDelete("/workspaces/{name}", async (HttpContext context, string name, bool? force, WorkspaceLifecycle lifecycle) =>
+        {
+            await lifecycle.DeleteAsync(name, context.Caller(), force ?? false, context.RequestAborted);
+            return Results.NoContent();
+        });
+
+        // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
+        v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
+            WorkspaceLifecycle lifecycle, OperationRegistry operations) =>
+        {
+            if (!Enum.TryParse<WorkspaceAction>(action, ignoreCase: true, out var verb) || verb == WorkspaceAction.Delete || action.Any(char.IsUpper))
+                throw WorkspacesException.NotFound($"unknown action '{action}'; actions are start, pause, resume, stop, reboot");
+            if (timeout is < 0) throw WorkspacesException.BadRequest("timeout must not be negative");
+            var caller = context.Caller();
+            lifecycle.Check(name, verb, caller);
+            var stop = new StopOptions(force ?? false, timeout is { } t ? TimeSpan.FromSeconds(t) : null);
+            var op = operations.Start(action, name, caller, (_, ct) => lifecycle.ActAsync(name, verb, caller, stop, ct));
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
+        });
+
+        v1.MapGet("/workspaces/{name}/console", ConsoleAsync);
+    }
+
+    /// <summary>The serial console log; with follow=true it keeps streaming what the guest writes until the client leaves.</summary>
+    private static async Task ConsoleAsync(HttpContext context, string name, bool? follow, WorkspaceLifecycle lifecycle)
+    {
+        var row = lifecycle.Get(name, context.Caller());
+        string path = lifecycle.ConsoleLog(row);
+        var ct = context.RequestAborted;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        if (!File.Exists(path) && follow != true) return;
+        while (!File.Exists(path)) await Task.Delay(200, ct);
+        await using var log = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                int n = await log.ReadAsync(buffer, ct);
+                if (n > 0)
+                {
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), ct);
+                    continue;
+                }
+                if (follow != true) break;
+                await context.Response.Body.FlushAsync(ct);
+                await Task.Delay(100, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The follower went away.
+        }
+    }
+}

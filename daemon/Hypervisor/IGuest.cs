@@ -1,0 +1,26 @@
+using System.Threading.Channels;
+
+namespace Workspaces.Daemon.Hypervisor;
+
+/// <summary>One running guest, attached. Disposing detaches; it never stops the guest.</summary>
+public interface IGuest : IAsyncDisposable
+{
+    int Pid { get; }
+
+    /// <summary>What the guest or hypervisor did on its own; completes when the guest is gone.</summary>
+    ChannelReader<GuestEvent> Events { get; }
+
+    /// <summary>Completes once the guest process has exited, saying how.</summary>
+    Task<GuestExit> Exited { get; }
+
+    /// <summary>"running" or "paused" (or the hypervisor's own word for anything else).</summary>
+    Task<string> QueryStateAsync(CancellationToken ct);
+
+    Task RunAsync(CancellationToken ct);
+    Task PauseAsync(CancellationToken ct);
+    Task PowerdownAsync(CancellationToken ct);
+    Task ResetAsync(CancellationToken ct);
+
+    /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
+    Task KillAsync(CancellationToken ct);
+}

@@ -1,0 +1,34 @@
+namespace Workspaces.Daemon.Hypervisor;
+
+/// <summary>Reads /proc: whether a pid is a live process (a zombie is not) and what its command line says.</summary>
+public static class ProcessTable
+{
+    public static bool IsAlive(int pid)
+    {
+        if (pid <= 0) return false;
+        try
+        {
+            // /proc/PID/stat: "pid (comm) S ..."; comm may hold spaces or parentheses, so find the last ')'.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The process's arguments, or null if it is gone.</summary>
+    public static string[]? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

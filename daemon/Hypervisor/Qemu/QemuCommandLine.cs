@@ -1,0 +1,41 @@
+namespace Workspaces.Daemon.Hypervisor.Qemu;
+
+/// <summary>
+/// Builds qemu-system arguments from a GuestSpec, as a list (never a shell string).
+/// The guest starts with vCPUs stopped (-S) and a QMP server socket, daemonizes into its own
+/// session so it outlives workspacesd, and writes its serial console to a log file.
+/// </summary>
+public static class QemuCommandLine
+{
+    public static List<string> Build(GuestSpec spec)
+    {
+        var args = new List<string>
+        {
+            "-name", $"guest={spec.Name},debug-threads=on",
+            "-machine", "q35",
+            "-accel", spec.Accelerator,
+            "-cpu", spec.Accelerator == "kvm" ? "host" : "max",
+            "-smp", spec.Vcpus.ToString(),
+            "-m", $"{spec.MemoryMiB}M",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-S",
+            "-qmp", $"unix:{spec.QmpSocket},server=on,wait=off",
+            "-chardev", $"file,id=console,path={spec.ConsoleLog},append=on",
+            "-serial", "chardev:console",
+            "-pidfile", spec.PidFile,
+            "-daemonize",
+        };
+        if (spec.KernelPath is not null)
+        {
+            args.AddRange(["-kernel", spec.KernelPath]);
+            if (spec.InitrdPath is not null) args.AddRange(["-initrd", spec.InitrdPath]);
+            if (!string.IsNullOrEmpty(spec.Cmdline)) args.AddRange(["-append", spec.Cmdline]);
+        }
+        if (spec.DiskPath is not null)
+            args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
+        return args;
+    }
+
+    /// <summary>QEMU option values separate with commas; a literal comma is doubled.</summary>
+    private static string Escape(string value) => value.Replace(",", ",,");
+}

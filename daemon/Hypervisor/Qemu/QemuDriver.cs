@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Workspaces.Native;
+
+namespace Workspaces.Daemon.Hypervisor.Qemu;
+
+/// <summary>IHypervisor on qemu-system: launch (daemonized, -S, QMP) and re-attach by pid and QMP socket.</summary>
+public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFactory loggers) : IHypervisor
+{
+    public async Task<IGuest> LaunchAsync(GuestSpec spec, CancellationToken ct)
+    {
+        Directory.CreateDirectory(spec.RuntimeDir);
+        File.Delete(spec.QmpSocket);
+        File.Delete(spec.PidFile);
+
+        var start = new ProcessStartInfo(options.Value.QemuBinary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var arg in QemuCommandLine.Build(spec)) start.ArgumentList.Add(arg);
+
+        // With -daemonize the process we start exits once the guest's process has initialized;
+        // a non-zero exit means QEMU refused the command line or a resource.
+        using (var parent = Process.Start(start) ?? throw new HypervisorException($"{start.FileName} did not start"))
+        {
+            var stderr = parent.StandardError.ReadToEndAsync(ct);
+            await parent.WaitForExitAsync(ct);
+            if (parent.ExitCode != 0)
+                throw new HypervisorException($"QEMU refused to start '{spec.Name}': {FirstLine(await stderr)}");
+        }
+
+        int pid = ReadPid(spec.PidFile) ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
+        try
+        {
+            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
+        }
+        catch
+        {
+            Libc.SendSignal(pid, Libc.SIGKILL);
+            throw;
+        }
+    }
+
+    public async Task<IGuest?> AttachAsync(GuestSpec spec, int pid, CancellationToken ct)
+    {
+        // The pid must still be our QEMU: the same process may have died and the number been reused.
+        if (!IsOurQemu(pid, spec.QmpSocket)) return null;
+        try
+        {
+            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsOurQemu(int pid, string qmpSocket)
+    {
+        return ProcessTable.IsAlive(pid)
+            && ProcessTable.CommandLine(pid) is { } args
+            && args.Any(a => a.Contains(qmpSocket, StringComparison.Ordinal));
+    }
+
+    private static int? ReadPid(string pidFile) =>
+        File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) ? pid : null;
+
+    private static string FirstLine(string text)
+    {
+        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        return string.IsNullOrEmpty(line) ? "no message" : line;
+    }
+}

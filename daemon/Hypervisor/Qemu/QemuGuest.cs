@@ -1,0 +1,102 @@
+using System.Threading.Channels;
+using Workspaces.Native;
+
+namespace Workspaces.Daemon.Hypervisor.Qemu;
+
+/// <summary>
+/// A QEMU guest attached over QMP. Translates QMP events into GuestEvents and works out how the
+/// guest ended: a SHUTDOWN event before the socket closed is an orderly end, anything else a crash.
+/// </summary>
+public sealed class QemuGuest : IGuest
+{
+    private readonly QmpClient _qmp;
+    private readonly ILogger _logger;
+    private readonly Channel<GuestEvent> _events = Channel.CreateUnbounded<GuestEvent>(new() { SingleReader = true });
+    private readonly Task<GuestExit> _exited;
+    private string? _shutdownReason;
+
+    public QemuGuest(int pid, QmpClient qmp, ILogger logger)
+    {
+        Pid = pid;
+        _qmp = qmp;
+        _logger = logger;
+        _exited = PumpAsync();
+    }
+
+    public int Pid { get; }
+    public ChannelReader<GuestEvent> Events => _events.Reader;
+    public Task<GuestExit> Exited => _exited;
+
+    private async Task<GuestExit> PumpAsync()
+    {
+        await foreach (var e in _qmp.Events.ReadAllAsync())
+        {
+            GuestEvent? translated = e.Name switch
+            {
+                "STOP" => new GuestEvent(GuestEventKind.Paused, "vCPUs stopped"),
+                "RESUME" => new GuestEvent(GuestEventKind.Resumed, "vCPUs running"),
+                "RESET" => new GuestEvent(GuestEventKind.Reset, "system reset"),
+                "SHUTDOWN" => new GuestEvent(GuestEventKind.Shutdown, ShutdownReason(e)),
+                _ => null,
+            };
+            if (translated is null) continue;
+            if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
+            _events.Writer.TryWrite(translated);
+        }
+        // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
+        for (int i = 0; i < 100 && ProcessTable.IsAlive(Pid); i++) await Task.Delay(50);
+        _events.Writer.TryComplete();
+        var exit = _shutdownReason is { } reason
+            ? new GuestExit(true, reason)
+            : new GuestExit(false, $"QEMU (pid {Pid}) exited unexpectedly, without a shutdown");
+        _logger.LogInformation("Guest pid {Pid} exited: {Reason}", Pid, exit.Reason);
+        return exit;
+    }
+
+    private static string ShutdownReason(QmpEvent e)
+    {
+        string reason = e.Data.ValueKind == System.Text.Json.JsonValueKind.Object && e.Data.TryGetProperty("reason", out var r)
+            ? r.GetString() ?? "" : "";
+        return reason switch
+        {
+            "guest-shutdown" => "the guest powered off",
+            "host-qmp-quit" => "stopped by workspacesd",
+            "host-signal" => "QEMU was terminated by a signal",
+            "guest-panic" => "the guest panicked",
+            "" => "QEMU shut down",
+            _ => $"QEMU shut down ({reason})",
+        };
+    }
+
+    public Task<string> QueryStateAsync(CancellationToken ct) => _qmp.QueryStatusAsync(ct);
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        await _qmp.ContinueAsync(ct);
+        string status = await _qmp.QueryStatusAsync(ct);
+        if (status != "running") throw new HypervisorException($"QEMU reports '{status}' after cont, not running");
+    }
+
+    public Task PauseAsync(CancellationToken ct) => _qmp.StopVcpusAsync(ct);
+    public Task PowerdownAsync(CancellationToken ct) => _qmp.PowerdownAsync(ct);
+    public Task ResetAsync(CancellationToken ct) => _qmp.ResetAsync(ct);
+
+    public async Task KillAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var quick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            quick.CancelAfter(TimeSpan.FromSeconds(3));
+            await _qmp.QuitAsync(quick.Token);
+            await _exited.WaitAsync(quick.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or QmpDisconnectedException or QmpException or TimeoutException)
+        {
+            // QEMU did not leave when asked: take it down.
+        }
+        Libc.SendSignal(Pid, Libc.SIGKILL);
+        await _exited.WaitAsync(TimeSpan.FromSeconds(10), ct);
+    }
+
+    public ValueTask DisposeAsync() => _qmp.DisposeAsync();
+}

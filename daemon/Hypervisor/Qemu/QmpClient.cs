@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace Workspaces.Daemon.Hypervisor.Qemu;
+
+/// <summary>
+/// One QMP connection, the only owner of its socket: the greeting and capabilities handshake, one
+/// reader loop that routes replies to pending commands by id and events into a channel, and the end
+/// of the connection as a task. Commands may be issued concurrently from any thread.
+/// Typed commands live in QmpClient.Commands.cs.
+/// </summary>
+public sealed partial class QmpClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonElement>> _pending = new();
+    private readonly Channel<QmpEvent> _events = Channel.CreateUnbounded<QmpEvent>(new() { SingleReader = true });
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextId;
+    private int _disposed;
+    private Task? _reader;
+
+    private QmpClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    /// <summary>Events in the order QEMU sent them; completes when the connection ends.</summary>
+    public ChannelReader<QmpEvent> Events => _events.Reader;
+
+    /// <summary>Completes when the connection has ended (QEMU exited or the socket broke).</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>Connects, reads the greeting and negotiates capabilities.</summary>
+    public static async Task<QmpClient> ConnectAsync(string socketPath, CancellationToken ct)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var client = new QmpClient(socket);
+        try
+        {
+            await client.HandshakeAsync(ct);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task HandshakeAsync(CancellationToken ct)
+    {
+        var reader = new LineReader(_stream);
+        var greeting = await reader.ReadLineAsync(ct) ?? throw new QmpDisconnectedException("QMP socket closed before the greeting");
+        using (var doc = JsonDocument.Parse(greeting))
+        {
+            if (!doc.RootElement.TryGetProperty("QMP", out _))
+                throw new QmpDisconnectedException($"not a QMP greeting: {greeting}");
+        }
+        _reader = Task.Run(() => ReadLoopAsync(reader));
+        await ExecuteAsync("qmp_capabilities", null, ct);
+    }
+
+    /// <summary>Sends one command and waits for its reply; QMP errors become QmpException.</summary>
+    public async Task<JsonElement> ExecuteAsync(string command, JsonObject? arguments, CancellationToken ct)
+    {
+        long id = Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = reply;
+        if (_closed.Task.IsCompleted) Fail(id, "QMP connection is closed");
+
+        var message = new JsonObject { ["execute"] = command, ["id"] = id };
+        if (arguments is not null) message["arguments"] = arguments;
+        byte[] bytes = Encoding.UTF8.GetBytes(message.ToJsonString() + "\n");
+
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await _stream.WriteAsync(bytes, ct);
+        }
+        catch (IOException e)
+        {
+            Fail(id, $"QMP write failed: {e.Message}");
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        using var registration = ct.Register(() =>
+        {
+            if (_pending.TryRemove(id, out var pending)) pending.TrySetCanceled(ct);
+        });
+        var result = await reply.Task;
+        if (result.TryGetProperty("error", out var error))
+        {
+            throw new QmpException(command,
+                error.TryGetProperty("class", out var c) ? c.GetString() ?? "" : "",
+                error.TryGetProperty("desc", out var d) ? d.GetString() ?? "" : error.ToString());
+        }
+        return result.TryGetProperty("return", out var value) ? value : default;
+    }
+
+    private void Fail(long id, string message)
+    {
+        if (_pending.TryRemove(id, out var pending)) pending.TrySetException(new QmpDisconnectedException(message));
+    }
+
+    private async Task ReadLoopAsync(LineReader reader)
+    {
+        string reason = "QEMU closed the QMP connection";
+        try
+        {
+            while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
+            {
+                if (line.Length == 0) continue;
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement.Clone();
+                if (root.TryGetProperty("event", out var name))
+                {
+                    var data = root.TryGetProperty("data", out var d) ? d : default;
+                    var time = root.TryGetProperty("timestamp", out var ts)
+                        ? DateTimeOffset.FromUnixTimeMilliseconds(ts.GetProperty("seconds").GetInt64() * 1000 + ts.GetProperty("microseconds").GetInt64() / 1000)
+                        : DateTimeOffset.UtcNow;
+                    _events.Writer.TryWrite(new QmpEvent(name.GetString() ?? "", data, time));
+                }
+                else if (root.TryGetProperty("id", out var idElement) && idElement.TryGetInt64(out long id)
+                         && _pending.TryRemove(id, out var pending))
+                {
+                    pending.TrySetResult(root);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or JsonException or ObjectDisposedException)
+        {
+            reason = $"QMP connection lost: {e.Message}";
+        }
+        finally
+        {
+            _closed.TrySetResult();
+            _events.Writer.TryComplete();
+            foreach (var id in _pending.Keys) Fail(id, reason);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+        _socket.Dispose();
+        if (_reader is not null) await _reader;
+        _closed.TrySetResult();
+        _events.Writer.TryComplete();
+        await _stream.DisposeAsync();
+    }
+}

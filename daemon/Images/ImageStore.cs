@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+
+namespace Workspaces.Daemon.Images;
+
+/// <summary>
+/// The content-addressed blob cache, sole owner of {state}/images: each blob is stored read-only
+/// under its SHA-256; uploads land in .staging and are renamed into place only once complete and hashed.
+/// </summary>
+public sealed class ImageStore
+{
+    public ImageStore(string stateDir)
+    {
+        Root = Path.Combine(stateDir, "images");
+        Staging = Path.Combine(Root, ".staging");
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(Staging);
+        // Anything left in staging is from an import that died with the daemon.
+        foreach (var stale in Directory.EnumerateFiles(Staging)) File.Delete(stale);
+    }
+
+    public string Root { get; }
+    private string Staging { get; }
+
+    public string BlobPath(string sha256) => Path.Combine(Root, sha256);
+
+    public bool HasBlob(string sha256) => File.Exists(BlobPath(sha256));
+
+    /// <summary>Streams into a staging file, hashing in the same pass. The caller deletes the staged file if it does not commit it.</summary>
+    public async Task<StagedBlob> StageAsync(Stream source, Action<long>? progress, CancellationToken ct)
+    {
+        string path = Path.Combine(Staging, Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long size = 0;
+            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                var buffer = new byte[1 << 20];
+                int n;
+                while ((n = await source.ReadAsync(buffer, ct)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                    size += n;
+                    progress?.Invoke(n);
+                }
+                file.Flush(flushToDisk: true);
+            }
+            return new StagedBlob(path, Convert.ToHexStringLower(hash.GetHashAndReset()), size);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>Moves a staged blob to its address. Returns false if the blob was already cached (the staged copy is dropped).</summary>
+    public bool Commit(StagedBlob blob)
+    {
+        string final = BlobPath(blob.Sha256);
+        if (File.Exists(final))
+        {
+            File.Delete(blob.Path);
+            return false;
+        }
+        File.SetUnixFileMode(blob.Path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.Move(blob.Path, final);
+        return true;
+    }
+
+    public void DeleteBlob(string sha256) => File.Delete(BlobPath(sha256));
+}

@@ -1,0 +1,70 @@
+using Workspaces.Daemon;
+using Workspaces.Daemon.Api;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Hypervisor.Qemu;
+using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Operations;
+using Workspaces.Daemon.State;
+using Workspaces.Daemon.Workspaces;
+
+// Host wiring only: configuration, services, systemd integration and Kestrel on the Unix socket.
+var builder = WebApplication.CreateSlimBuilder(args);
+
+string configPath = ConfigPathFrom(args) ?? WorkspacesOptions.DefaultConfigPath;
+builder.Configuration
+    .AddJsonFile(configPath, optional: configPath == WorkspacesOptions.DefaultConfigPath, reloadOnChange: false)
+    .AddCommandLine(args, new Dictionary<string, string>
+    {
+        ["--state-dir"] = nameof(WorkspacesOptions.StateDir),
+        ["--socket"] = nameof(WorkspacesOptions.Socket),
+        ["--config"] = "ConfigPath",
+    });
+builder.Services.Configure<WorkspacesOptions>(builder.Configuration);
+var options = builder.Configuration.Get<WorkspacesOptions>() ?? new WorkspacesOptions();
+options.StateDir = Path.GetFullPath(options.StateDir);
+options.Socket = Path.GetFullPath(options.Socket);
+builder.Services.PostConfigure<WorkspacesOptions>(o => (o.StateDir, o.Socket) = (options.StateDir, options.Socket));
+
+builder.Host.UseSystemd();
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+Directory.CreateDirectory(options.StateDir);
+Directory.CreateDirectory(Path.GetDirectoryName(options.Socket)!);
+File.Delete(options.Socket); // a socket left by a daemon that died; a live one holds the state dir's database
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.ListenUnixSocket(options.Socket);
+    kestrel.Limits.MaxRequestBodySize = null; // image uploads are as large as images
+});
+
+builder.Services
+    .AddSingleton(new Database(Path.Combine(options.StateDir, "workspaces.db")))
+    .AddSingleton<ImageRepository>()
+    .AddSingleton<WorkspaceRepository>()
+    .AddSingleton(new ImageStore(options.StateDir))
+    .AddSingleton<QemuImg>()
+    .AddSingleton<ImageService>()
+    .AddSingleton<KvmProbe>()
+    .AddSingleton<IHypervisor, QemuDriver>()
+    .AddSingleton<EventBus>()
+    .AddSingleton<WorkspaceLifecycle>()
+    .AddSingleton<OperationRegistry>()
+    .AddSingleton<CallerResolver>()
+    .AddHostedService<DaemonService>();
+
+var app = builder.Build();
+app.UseMiddleware<ProblemMiddleware>();
+var v1 = app.MapGroup("/v1");
+v1.MapHostEndpoints();
+v1.MapImageEndpoints();
+v1.MapWorkspaceEndpoints();
+v1.MapOperationEndpoints();
+v1.MapEventEndpoints();
+app.MapFallback(() => Results.Problem(statusCode: 404, detail: "no such endpoint; the API lives under /v1"));
+app.Run();
+
+static string? ConfigPathFrom(string[] args)
+{
+    int i = Array.IndexOf(args, "--config");
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -1,0 +1,19 @@
+namespace Workspaces.Daemon.State;
+
+/// <summary>One row of the images table.</summary>
+public sealed class ImageRow
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string? Disk { get; set; }
+    public string? DiskFormat { get; set; }
+    public long? DiskVirtualSize { get; set; }
+    public string? Kernel { get; set; }
+    public string? Initrd { get; set; }
+    public string? Cmdline { get; set; }
+    public long Size { get; set; }
+    public long CreatedAt { get; set; }
+
+    public IEnumerable<string> Blobs => new[] { Disk, Kernel, Initrd }.OfType<string>();
+}

@@ -1,0 +1,64 @@
+using Dapper;
+
+namespace Workspaces.Daemon.State;
+
+/// <summary>The workspaces table. Each method is one statement or one transaction.</summary>
+public sealed class WorkspaceRepository(Database db)
+{
+    private const string Select = """
+        SELECT w.*, i.name AS image_name FROM workspaces w JOIN images i ON i.id = w.image_id
+        """;
+
+    public IReadOnlyList<WorkspaceRow> List(uint? owner = null)
+    {
+        using var c = db.Open();
+        return owner is null
+            ? c.Query<WorkspaceRow>($"{Select} ORDER BY w.name").AsList()
+            : c.Query<WorkspaceRow>($"{Select} WHERE w.owner = @owner ORDER BY w.name", new { owner }).AsList();
+    }
+
+    public WorkspaceRow? Find(string name)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.name = @name", new { name });
+    }
+
+    public WorkspaceRow? FindById(string id)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.id = @id", new { id });
+    }
+
+    /// <summary>Inserts a new workspace; false when the name is taken (the UNIQUE constraint decides races).</summary>
+    public bool TryInsert(WorkspaceRow row)
+    {
+        using var c = db.Open();
+        return c.Execute("""
+            INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator, created_at, updated_at)
+            VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator, @CreatedAt, @UpdatedAt)
+            ON CONFLICT(name) DO NOTHING
+            """, row) == 1;
+    }
+
+    /// <summary>Records a state change (with its reason and the QEMU pid, if any) in one statement.</summary>
+    public void SetState(string id, string state, string? reason, int? pid, string? accelerator)
+    {
+        using var c = db.Open();
+        c.Execute("""
+            UPDATE workspaces SET state = @state, reason = @reason, pid = @pid, accelerator = @accelerator, updated_at = @now
+            WHERE id = @id
+            """, new { id, state, reason, pid, accelerator, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+    }
+
+    public void Delete(string id)
+    {
+        using var c = db.Open();
+        c.Execute("DELETE FROM workspaces WHERE id = @id", new { id });
+    }
+
+    public int Count()
+    {
+        using var c = db.Open();
+        return c.ExecuteScalar<int>("SELECT COUNT(*) FROM workspaces");
+    }
+}

@@ -1,0 +1,20 @@
+namespace Workspaces.Daemon.State;
+
+/// <summary>One row of the workspaces table: the spec and the recorded intent.</summary>
+public sealed class WorkspaceRow
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public uint Owner { get; set; }
+    public string ImageId { get; set; } = "";
+    public string ImageName { get; set; } = "";
+    public int Vcpus { get; set; }
+    public int MemoryMib { get; set; }
+    public string? Cmdline { get; set; }
+    public string State { get; set; } = "";
+    public string? Reason { get; set; }
+    public int? Pid { get; set; }
+    public string? Accelerator { get; set; }
+    public long CreatedAt { get; set; }
+    public long UpdatedAt { get; set; }
+}

@@ -1,0 +1,101 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Workspaces;
+
+// The transitions. Each runs under the workspace's lock, re-checks the state machine against the
+// row as it is now, touches the host, and only then records the new state.
+public sealed partial class WorkspaceLifecycle
+{
+    public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, StopOptions stop, CancellationToken ct)
+    {
+        var row = Get(name, caller);
+        using var _ = await LockAsync(row.Id, ct);
+        row = Get(name, caller);
+        WorkspaceStateMachine.Check(name, row.State, action);
+        switch (action)
+        {
+            case WorkspaceAction.Start: await StartAsync(row, ct); break;
+            case WorkspaceAction.Pause: await PauseAsync(row, ct); break;
+            case WorkspaceAction.Resume: await ResumeAsync(row, ct); break;
+            case WorkspaceAction.Stop: await StopAsync(row, stop, ct); break;
+            case WorkspaceAction.Reboot: await RebootAsync(row, ct); break;
+            default: throw WorkspacesException.BadRequest($"'{WorkspaceStateMachine.Name(action)}' is not an action of this endpoint");
+        }
+        return row;
+    }
+
+    private async Task StartAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        var accelerator = (await kvm.Choice).Accelerator;
+        var guest = await hypervisor.LaunchAsync(SpecFor(row, accelerator), ct);
+        await using var revert = new Reverter();
+        revert.Add(async () =>
+        {
+            await guest.KillAsync(CancellationToken.None);
+            await guest.DisposeAsync();
+        });
+        await guest.RunAsync(ct);
+        _guests[row.Id] = guest;
+        SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
+        revert.Success();
+        Watch(row.Id, guest);
+    }
+
+    private async Task PauseAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        await Guest(row).PauseAsync(ct);
+        SetState(row, WorkspaceStates.Paused, "paused", row.Pid, row.Accelerator);
+    }
+
+    private async Task ResumeAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        await Guest(row).RunAsync(ct);
+        SetState(row, WorkspaceStates.Running, "resumed", row.Pid, row.Accelerator);
+    }
+
+    private async Task RebootAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        await Guest(row).ResetAsync(ct);
+        SetState(row, WorkspaceStates.Running, "rebooted (system reset)", row.Pid, row.Accelerator);
+    }
+
+    /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>
+    private async Task StopAsync(WorkspaceRow row, StopOptions stop, CancellationToken ct)
+    {
+        var guest = Guest(row);
+        string reason;
+        if (stop.Force)
+        {
+            await guest.KillAsync(ct);
+            reason = "forced off";
+        }
+        else
+        {
+            // A paused guest cannot see the power button: let it run so it can shut down.
+            if (row.State == WorkspaceStates.Paused) await guest.RunAsync(ct);
+            await guest.PowerdownAsync(ct);
+            var timeout = stop.Timeout ?? TimeSpan.FromSeconds(options.Value.StopTimeoutSeconds);
+            try
+            {
+                var exit = await guest.Exited.WaitAsync(timeout, ct);
+                reason = $"stopped: {exit.Reason} after ACPI powerdown";
+            }
+            catch (TimeoutException)
+            {
+                await guest.KillAsync(ct);
+                reason = $"forced off: the guest did not power off within {timeout.TotalSeconds:0.#} s of ACPI powerdown";
+            }
+        }
+        _guests.TryRemove(row.Id, out _);
+        await guest.DisposeAsync();
+        SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator);
+    }
+
+    private IGuest Guest(WorkspaceRow row) =>
+        _guests.TryGetValue(row.Id, out var guest)
+            ? guest
+            : throw new HypervisorException($"workspace '{row.Name}' is recorded as {row.State} but workspacesd has no guest attached");
+}

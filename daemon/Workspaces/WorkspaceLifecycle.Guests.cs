@@ -1,0 +1,94 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Workspaces;
+
+// Guests outlive the daemon. At start the daemon re-attaches to every guest SQLite says is active,
+// records those that died meanwhile, and removes QEMU processes that no committed state claims.
+// While attached, it watches each guest's events and its exit.
+public sealed partial class WorkspaceLifecycle
+{
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        foreach (var row in workspaces.List())
+        {
+            using var _ = await LockAsync(row.Id, ct);
+            var spec = SpecFor(row, row.Accelerator ?? "tcg");
+            int? pid = row.Pid ?? ReadPidFile(spec.PidFile);
+            if (!WorkspaceStateMachine.IsActive(row.State))
+            {
+                // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
+                if (pid is { } orphan && await hypervisor.AttachAsync(spec, orphan, ct) is { } stray)
+                {
+                    logger.LogWarning("Removing QEMU pid {Pid} of {Name}, left by an unfinished start", orphan, row.Name);
+                    await stray.KillAsync(ct);
+                    await stray.DisposeAsync();
+                }
+                continue;
+            }
+            var guest = pid is null ? null : await hypervisor.AttachAsync(spec, pid.Value, ct);
+            if (guest is null)
+            {
+                SetState(row, WorkspaceStates.Failed, $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
+                continue;
+            }
+            string status = await guest.QueryStateAsync(ct);
+            _guests[row.Id] = guest;
+            string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
+            if (state != row.State) SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
+            else logger.LogInformation("Re-attached to {Name} (pid {Pid}), {State}", row.Name, guest.Pid, row.State);
+            Watch(row.Id, guest);
+        }
+    }
+
+    /// <summary>Lets go of every guest without stopping any (daemon shutdown).</summary>
+    public async Task DetachAllAsync()
+    {
+        foreach (var id in _guests.Keys)
+            if (_guests.TryRemove(id, out var guest)) await guest.DisposeAsync();
+    }
+
+    private static int? ReadPidFile(string path)
+    {
+        try { return int.TryParse(File.ReadAllText(path).Trim(), out int pid) ? pid : null; }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>Follows one guest until it ends, recording what it did on its own.</summary>
+    private void Watch(string id, IGuest guest) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var e in guest.Events.ReadAllAsync())
+            {
+                if (e.Kind is GuestEventKind.Paused or GuestEventKind.Resumed)
+                    await OnGuestAsync(id, guest, row =>
+                    {
+                        string state = e.Kind == GuestEventKind.Paused ? WorkspaceStates.Paused : WorkspaceStates.Running;
+                        if (row.State != state) SetState(row, state, e.Detail, row.Pid, row.Accelerator);
+                    });
+            }
+            var exit = await guest.Exited;
+            await OnGuestAsync(id, guest, row =>
+            {
+                _guests.TryRemove(id, out _);
+                SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed, exit.Reason, null, row.Accelerator);
+            });
+            await guest.DisposeAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogError(e, "Watching workspace {Id} failed", id);
+        }
+    });
+
+    /// <summary>Applies an observation only if this guest is still the workspace's current one (an action may have replaced it).</summary>
+    private async Task OnGuestAsync(string id, IGuest guest, Action<WorkspaceRow> apply)
+    {
+        using var _ = await LockAsync(id, CancellationToken.None);
+        if (!_guests.TryGetValue(id, out var current) || !ReferenceEquals(current, guest)) return;
+        var row = workspaces.FindById(id);
+        if (row is not null) apply(row);
+    }
+}

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Images;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Workspaces;
+
+/// <summary>
+/// The Manager of the paper: turns workspace specs into guests and keeps SQLite (intent) and the
+/// host (reality) in step. Transitions of one workspace run one at a time under its lock; different
+/// workspaces proceed in parallel. Actions: WorkspaceLifecycle.Actions.cs; re-attach and watching:
+/// WorkspaceLifecycle.Guests.cs.
+/// </summary>
+public sealed partial class WorkspaceLifecycle(
+    WorkspaceRepository workspaces,
+    ImageService images,
+    QemuImg qemuImg,
+    IHypervisor hypervisor,
+    KvmProbe kvm,
+    EventBus events,
+    IOptions<WorkspacesOptions> options,
+    ILogger<WorkspaceLifecycle> logger)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<string, IGuest> _guests = new();
+    private readonly string _root = Path.Combine(options.Value.StateDir, "workspaces");
+
+    public IReadOnlyList<WorkspaceRow> List(Caller caller) => workspaces.List(caller.IsAdmin ? null : caller.Uid);
+
+    /// <summary>A workspace the caller may see; others' workspaces are as absent as missing ones.</summary>
+    public WorkspaceRow Get(string name, Caller caller)
+    {
+        var row = workspaces.Find(name);
+        if (row is null || !caller.CanSee(row.Owner)) throw WorkspacesException.NotFound($"no workspace named '{name}'");
+        return row;
+    }
+
+    public int RunningCount => _guests.Count;
+
+    public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");
+
+    private string Dir(string id) => Path.Combine(_root, id);
+    private string Overlay(string id) => Path.Combine(Dir(id), "disk.qcow2");
+
+    public async Task<WorkspaceRow> CreateAsync(CreateWorkspaceRequest request, Caller caller, CancellationToken ct)
+    {
+        Names.CheckWorkspace(request.Name ?? "");
+        if (string.IsNullOrEmpty(request.Image)) throw WorkspacesException.BadRequest("a workspace needs an image");
+        var image = images.Get(request.Image);
+        int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
+        int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
+        if (vcpus is < 1 or > 64) throw WorkspacesException.BadRequest($"vcpus must be between 1 and 64, not {vcpus}");
+        if (memory is < 32 or > 1 << 20) throw WorkspacesException.BadRequest($"memoryMiB must be between 32 and 1048576, not {memory}");
+        if (request.Cmdline is not null && image.Kernel is null)
+            throw WorkspacesException.BadRequest($"image '{image.Name}' has no kernel, so a kernel command line cannot apply");
+        if (workspaces.Find(request.Name!) is not null) throw NameTaken(request.Name!);
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var row = new WorkspaceRow
+        {
+            Id = Guid.NewGuid().ToString("N")[..16],
+            Name = request.Name!,
+            Owner = caller.Uid,
+            ImageId = image.Id,
+            ImageName = image.Name,
+            Vcpus = vcpus,
+            MemoryMib = memory,
+            Cmdline = request.Cmdline,
+            State = WorkspaceStates.Defined,
+            Reason = "created",
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
+        // Host first, then the row: a create that loses the race for the name removes its files.
+        await using var revert = new Reverter();
+        Directory.CreateDirectory(Dir(row.Id));
+        revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
+        if (image.Disk is not null)
+            await qemuImg.CreateOverlayAsync(images.BlobPath(image.Disk), image.DiskFormat!, Overlay(row.Id), ct);
+        if (!workspaces.TryInsert(row)) throw NameTaken(row.Name);
+        revert.Success();
+        Publish(row);
+        return row;
+    }
+
+    private static WorkspacesException NameTaken(string name) =>
+        WorkspacesException.Conflict($"a workspace named '{name}' already exists");
+
+    /// <summary>Checks, without acting, that the caller may do this now (so the API can answer 4xx before 202).</summary>
+    public WorkspaceRow Check(string name, WorkspaceAction action, Caller caller, bool force = false)
+    {
+        var row = Get(name, caller);
+        if (!(force && action == WorkspaceAction.Delete)) WorkspaceStateMachine.Check(name, row.State, action);
+        return row;
+    }
+
+    public async Task DeleteAsync(string name, Caller caller, bool force, CancellationToken ct)
+    {
+        var row = Check(name, WorkspaceAction.Delete, caller, force);
+        using var _ = await LockAsync(row.Id, ct);
+        row = Get(name, caller);
+        if (_guests.TryRemove(row.Id, out var guest))
+        {
+            await guest.KillAsync(ct);
+            await guest.DisposeAsync();
+        }
+        if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
+        workspaces.Delete(row.Id);
+        events.Publish(new EventInfo(DateTimeOffset.UtcNow, "workspace.deleted", row.Name, null, "deleted", null), row.Owner);
+    }
+
+    private async Task<IDisposable> LockAsync(string id, CancellationToken ct)
+    {
+        var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    private void SetState(WorkspaceRow row, string state, string? reason, int? pid, string? accelerator)
+    {
+        workspaces.SetState(row.Id, state, reason, pid, accelerator);
+        (row.State, row.Reason, row.Pid, row.Accelerator) = (state, reason, pid, accelerator);
+        logger.LogInformation("Workspace {Name} is {State}: {Reason}", row.Name, state, reason);
+        Publish(row);
+    }
+
+    private void Publish(WorkspaceRow row) =>
+        events.Publish(new EventInfo(DateTimeOffset.UtcNow, "workspace.state", row.Name, row.State, row.Reason, null), row.Owner);
+
+    private GuestSpec SpecFor(WorkspaceRow row, string accelerator)
+    {
+        var image = images.Get(row.ImageId);
+        return new GuestSpec(
+            row.Name, row.Vcpus, row.MemoryMib, accelerator, Dir(row.Id),
+            image.Disk is null ? null : Overlay(row.Id),
+            image.Kernel is null ? null : images.BlobPath(image.Kernel),
+            image.Initrd is null ? null : images.BlobPath(image.Initrd),
+            row.Cmdline ?? image.Cmdline);
+    }
+}

@@ -1,0 +1,40 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+
+namespace Workspaces.Daemon.Workspaces;
+
+/// <summary>
+/// The workspace state machine, explicit: which action is legal from which state, and where it leads.
+///   Defined --start--> Running <--pause/resume--> Paused
+///   Running|Paused --stop--> Stopped --start--> Running
+///   Running --reboot--> Running;  QEMU dying on its own --> Failed --start--> Running
+///   Defined|Stopped|Failed --delete--> (gone)
+/// </summary>
+public static class WorkspaceStateMachine
+{
+    private static readonly Dictionary<string, WorkspaceAction[]> Allowed = new()
+    {
+        [WorkspaceStates.Defined] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+        [WorkspaceStates.Running] = [WorkspaceAction.Pause, WorkspaceAction.Stop, WorkspaceAction.Reboot],
+        [WorkspaceStates.Paused] = [WorkspaceAction.Resume, WorkspaceAction.Stop],
+        [WorkspaceStates.Stopped] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+        [WorkspaceStates.Failed] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+    };
+
+    public static bool IsActive(string state) => state is WorkspaceStates.Running or WorkspaceStates.Paused;
+
+    public static string[] AllowedFrom(string state) =>
+        Allowed.TryGetValue(state, out var actions) ? actions.Select(Name).ToArray() : [];
+
+    /// <summary>Throws a 409 that names the current state and what is allowed from it.</summary>
+    public static void Check(string workspace, string state, WorkspaceAction action)
+    {
+        if (Allowed.TryGetValue(state, out var actions) && actions.Contains(action)) return;
+        var allowed = AllowedFrom(state);
+        throw WorkspacesException.Conflict(
+            $"cannot {Name(action)} workspace '{workspace}': it is {state}; allowed from {state}: {(allowed.Length == 0 ? "nothing" : string.Join(", ", allowed))}",
+            allowed);
+    }
+
+    public static string Name(WorkspaceAction action) => action.ToString().ToLowerInvariant();
+}

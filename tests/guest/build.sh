@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Build the minimal QEMU test guest used by the workspace daemon's tests.
+#
+# Usage: tests/guest/build.sh [OUTDIR]
+#   OUTDIR defaults to ${WORKSPACES_GUEST_DIR:-$HOME/.cache/workspaces/guest}
+#
+# Produces OUTDIR/{vmlinuz,initrd.img,disk.qcow2,cmdline,stamp} from Debian
+# packages only (cloud kernel + busybox-static). The build is cached: when
+# OUTDIR/stamp equals the sha256 of this script, nothing is rebuilt.
+# All progress goes to stderr; the only stdout line is the OUTDIR path, so
+# callers can do: dir=$(tests/guest/build.sh)
+# See README.md next to this file for the guest's behaviour contract.
+set -euo pipefail
+
+OUTDIR=${1:-${WORKSPACES_GUEST_DIR:-$HOME/.cache/workspaces/guest}}
+OUTDIR=${OUTDIR%/}
+SELF=$(readlink -f "${BASH_SOURCE[0]}")
+HASH=$(sha256sum "$SELF" | cut -d' ' -f1)
+OUTPUTS=(vmlinuz initrd.img disk.qcow2 cmdline stamp)
+
+# Kernel command line. quiet+loglevel=3 keeps kernel chatter off the serial
+# console so the READY line stays easy to spot; panic=-1 reboots on a panic
+# (add -no-reboot to QEMU to turn that into an exit).
+CMDLINE="console=ttyS0 quiet loglevel=3 panic=-1"
+DISK_SIZE_MB=64
+
+log() { echo "guest-build: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+is_complete() {
+    local f
+    for f in "${OUTPUTS[@]}"; do [[ -s "$1/$f" ]] || return 1; done
+    [[ "$(cat "$1/stamp")" == "$HASH" ]]
+}
+
+# Fast path: cached build matching this exact script.
+if is_complete "$OUTDIR"; then
+    echo "$OUTDIR"
+    exit 0
+fi
+
+PARENT=$(dirname "$OUTDIR")
+mkdir -p "$PARENT"
+
+# Serialise concurrent builds of the same OUTDIR (e.g. parallel test runs);
+# whoever waits re-checks the cache after getting the lock.
+if command -v flock >/dev/null; then
+    exec 9>"$OUTDIR.lock"
+    flock 9
+    if is_complete "$OUTDIR"; then echo "$OUTDIR"; exit 0; fi
+    # Holding the lock, any leftover temp dirs are from killed builds.
+    rm -rf "$OUTDIR".tmp.* "$OUTDIR".old.*
+fi
+
+# Build next to OUTDIR (same filesystem) so the final rename is atomic.
+WORK=$(mktemp -d "$OUTDIR.tmp.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+BUILD=$WORK/out            # becomes OUTDIR
+ROOT=$WORK/initramfs       # initramfs tree
+mkdir -p "$BUILD" "$ROOT" "$WORK/deb"
+
+# ---------------------------------------------------------------- prerequisites
+APT_UPDATED=
+apt_update_once() {
+    [[ -n $APT_UPDATED ]] && return 0
+    [[ $(id -u) -eq 0 ]] || die "need root to run apt-get update/install"
+    log "apt-get update"
+    apt-get update -qq >&2
+    APT_UPDATED=1
+}
+
+# Install a Debian package only if the command it provides is missing.
+need() {   # need <command> <package>
+    command -v "$1" >/dev/null 2>&1 && return 0
+    # /usr/sbin may be off PATH for non-login shells.
+    [[ -x /usr/sbin/$1 || -x /sbin/$1 ]] && return 0
+    [[ $(id -u) -eq 0 ]] || die "'$1' missing; install package '$2' (needs root)"
+    log "installing $2 (for $1)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2; then
+        apt_update_once
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
+    fi
+}
+export PATH=$PATH:/usr/sbin:/sbin
+need cpio     cpio
+need qemu-img qemu-utils
+need mke2fs   e2fsprogs
+# The guest needs a *static* busybox (the initramfs has no libc); the plain
+# "busybox" package is dynamic, so check linkage rather than presence.
+static_busybox() {
+    local b
+    for b in "$(command -v busybox 2>/dev/null)" /bin/busybox /usr/bin/busybox; do
+        [[ -x $b ]] && ! ldd "$b" >/dev/null 2>&1 && { echo "$b"; return 0; }
+    done
+    return 1
+}
+if ! BUSYBOX=$(static_busybox); then
+    [[ $(id -u) -eq 0 ]] || die "static busybox missing; install busybox-static (needs root)"
+    log "installing busybox-static"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >&2 ||
+        { apt_update_once; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >&2; }
+    BUSYBOX=$(static_busybox) || die "no static busybox after install"
+fi
+
+# ---------------------------------------------------------------- kernel
+# The cloud kernel is small and has virtio/ACPI support; fetch it as a .deb
+# (never installed on the host) via the meta package's versioned dependency.
+apt_download() {   # apt_download <pkg>  (into $WORK/deb)
+    (cd "$WORK/deb" && apt-get download -qq "$1" >&2 2>/dev/null) && return 0
+    apt_update_once
+    (cd "$WORK/deb" && apt-get download -qq "$1" >&2)
+}
+log "downloading linux-image-cloud-amd64"
+apt_download linux-image-cloud-amd64
+META_DEB=$(ls "$WORK"/deb/linux-image-cloud-amd64_*.deb)
+KPKG=$(dpkg-deb -f "$META_DEB" Depends | tr ',' '\n' |
+       sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -n1)
+[[ -n $KPKG ]] || die "cannot resolve kernel package from $META_DEB"
+log "downloading $KPKG"
+apt_download "$KPKG"
+dpkg-deb -x "$(ls "$WORK"/deb/"${KPKG}"_*.deb)" "$WORK/kernel"
+KVER=${KPKG#linux-image-}
+KDIR=$WORK/kernel/lib/modules/$KVER
+KCONFIG=$WORK/kernel/boot/config-$KVER
+[[ -f $KCONFIG && -d $KDIR ]] || die "unexpected layout in $KPKG"
+cp "$WORK/kernel/boot/vmlinuz-$KVER" "$BUILD/vmlinuz"
+
+# The .deb ships no modules.dep (the postinst runs depmod), so generate one
+# with busybox depmod against the extracted tree.
+"$BUSYBOX" depmod -b "$WORK/kernel" "$KVER"
+
+# Modules the guest needs, keyed by their Kconfig symbol: only those built as
+# modules (=m) are shipped; built-ins (=y) need nothing. ext4 is the disk's
+# filesystem; button+evdev turn the ACPI power button into an input event
+# that busybox acpid can see.
+declare -A WANT=(
+    [CONFIG_VIRTIO_PCI]=virtio_pci
+    [CONFIG_VIRTIO_BLK]=virtio_blk
+    [CONFIG_EXT4_FS]=ext4
+    [CONFIG_ACPI_BUTTON]=button
+    [CONFIG_INPUT_EVDEV]=evdev
+)
+declare -A DEP_OF=()       # module name -> space-separated dependency names
+declare -A PATH_OF=()      # module name -> path relative to $KDIR
+while IFS= read -r line; do
+    mod=${line%%:*}; deps=${line#*:}
+    name=$(basename "$mod" .ko); name=${name//-/_}
+    PATH_OF[$name]=$mod
+    d=""
+    for p in $deps; do n=$(basename "$p" .ko); d+=" ${n//-/_}"; done
+    DEP_OF[$name]=$d
+done < "$KDIR/modules.dep"
+
+# Depth-first walk: dependencies are emitted before their users, which is
+# the order insmod needs at boot.
+declare -A SEEN=()
+ORDER=()
+visit() {
+    local m=$1 d
+    [[ -n ${SEEN[$m]:-} ]] && return 0
+    SEEN[$m]=1
+    [[ -n ${PATH_OF[$m]:-} ]] || die "module $m not found in $KPKG"
+    for d in ${DEP_OF[$m]}; do visit "$d"; done
+    ORDER+=("$m")
+}
+for sym in $(printf '%s\n' "${!WANT[@]}" | sort); do
+    val=$(sed -n "s/^$sym=//p" "$KCONFIG")
+    case $val in
+        y) log "${WANT[$sym]}: built in" ;;
+        m) visit "${WANT[$sym]}" ;;
+        *) die "$sym is not enabled in $KVER" ;;
+    esac
+done
+
+# ---------------------------------------------------------------- initramfs
+mkdir -p "$ROOT"/{bin,dev,proc,sys,mnt,run,tmp,etc/acpi,lib/modules}
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+# Applet symlinks at build time: no runtime --install step, PATH just works.
+for a in $("$ROOT/bin/busybox" --list); do
+    [[ $a == busybox ]] || ln -sf busybox "$ROOT/bin/$a"
+done
+: > "$ROOT/lib/modules/load-order"
+for m in "${ORDER[@]}"; do
+    cp "$KDIR/${PATH_OF[$m]}" "$ROOT/lib/modules/$m.ko"
+    echo "$m" >> "$ROOT/lib/modules/load-order"
+done
+log "modules: ${ORDER[*]:-(none)}"
+
+# busybox acpid maps KEY_POWER to the event name PWRF; run our handler.
+echo "PWRF powerdown" > "$ROOT/etc/acpid.conf"
+
+cat > "$ROOT/etc/acpi/powerdown" <<'EOF'
+#!/bin/sh
+# Power-button handler (run by acpid): flush and detach the disk, then power
+# off so QEMU exits. mkdir is an atomic guard against repeated presses.
+mkdir /run/powerdown 2>/dev/null || exit 0
+echo "WORKSPACE-POWERDOWN" > /dev/console
+sync
+umount /mnt 2>/dev/null || mount -o remount,ro /mnt 2>/dev/null
+sync
+poweroff -f
+EOF
+
+cat > "$ROOT/init" <<'EOF'
+#!/bin/sh
+# PID 1 of the test guest. Must never exit (the kernel would panic).
+export PATH=/bin
+mount -t devtmpfs devtmpfs /dev
+# The initramfs has no /dev/console node, so the kernel could not give us
+# stdio; attach it now that devtmpfs is mounted.
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /run
+
+fail() { echo "WORKSPACE-ERROR $*"; }
+
+# acpid writes its pidfile only after it has opened /dev/input/event*, so
+# waiting for the file guarantees a power-button press after READY is seen.
+start_acpid() {
+    rm -f /run/acpid.pid
+    acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid || { fail "acpid"; return; }
+    i=0
+    while [ ! -s /run/acpid.pid ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+}
+
+# Modules are listed in dependency order by build.sh.
+while read -r m; do
+    insmod "/lib/modules/$m.ko" || fail "insmod $m"
+done < /lib/modules/load-order
+
+# virtio-blk probing is asynchronous: wait up to ~10 s for the disk.
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+
+if mount -t ext4 -o rw,noatime /dev/vda /mnt; then
+    n=$(cat /mnt/boot-count 2>/dev/null)
+    case $n in ''|*[!0-9]*) n=0 ;; esac
+    n=$((n + 1))
+    # write-then-rename so a crash never leaves a truncated counter
+    echo "$n" > /mnt/boot-count.new && mv /mnt/boot-count.new /mnt/boot-count
+    sync
+    # Power-button handling must be live before we announce readiness.
+    start_acpid
+    echo "WORKSPACE-READY boot=$n"
+else
+    fail "cannot mount /dev/vda"
+    start_acpid
+fi
+
+# Stay alive forever; restart acpid if it ever dies so the power button
+# keeps working.
+while :; do
+    sleep 5
+    pidof acpid >/dev/null || start_acpid
+done
+EOF
+chmod 755 "$ROOT/init" "$ROOT/etc/acpi/powerdown"
+
+# newc cpio, root-owned, sorted for a stable archive.
+(cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |
+    cpio --quiet -o -H newc -R 0:0) | gzip -9n > "$BUILD/initrd.img"
+
+# ---------------------------------------------------------------- disk
+# ext4 made without root or loop mounts; lost+found only, no boot-count yet.
+mkdir -p "$WORK/diskroot"
+truncate -s "${DISK_SIZE_MB}M" "$WORK/disk.raw"
+mke2fs -q -F -t ext4 -L workspace -E root_owner=0:0 -d "$WORK/diskroot" "$WORK/disk.raw"
+qemu-img convert -q -f raw -O qcow2 "$WORK/disk.raw" "$BUILD/disk.qcow2"
+
+echo "$CMDLINE" > "$BUILD/cmdline"
+echo "$HASH" > "$BUILD/stamp"   # written last: marks the build complete
+
+# ---------------------------------------------------------------- publish
+OLD=
+if [[ -e $OUTDIR ]]; then
+    OLD=$(mktemp -d "$OUTDIR.old.XXXXXX")
+    mv -T "$OUTDIR" "$OLD/x"
+fi
+mv -T "$BUILD" "$OUTDIR"
+[[ -n $OLD ]] && rm -rf "$OLD"
+log "built $OUTDIR ($(du -sh "$OUTDIR/initrd.img" | cut -f1) initrd, kernel $KVER)"
+echo "$OUTDIR"

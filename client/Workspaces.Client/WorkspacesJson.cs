@@ -5,7 +5,6 @@ namespace Workspaces.Client;
 
 /// <summary>Source-generated JSON for the whole contract (the CLI is Native AOT, so no reflection).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = false,
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true)]

@@ -1,1 +1,13 @@
-System.Console.WriteLine();
+using System.CommandLine;
+using Workspaces.Cli;
+using Workspaces.Cli.Commands;
+
+// ws: the command-line client of workspacesd. Each command maps to one API call (or a call and a wait).
+var root = new RootCommand("ws — manage Workspaces (QEMU guests run by workspacesd)");
+root.Options.Add(Cli.SocketOption);
+root.Options.Add(Cli.JsonOption);
+HostCommands.Add(root);
+ImageCommands.Add(root);
+WorkspaceCommands.Add(root);
+EventCommands.Add(root);
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,23 @@
+using System.CommandLine;
+using Workspaces.Client;
+
+namespace Workspaces.Cli.Commands;
+
+public static class HostCommands
+{
+    public static void Add(RootCommand root)
+    {
+        var host = new Command("host", "show this host: version, accelerator (and why), capacity");
+        host.Run(async (client, parse, ct) =>
+        {
+            var h = await client.GetHostAsync(ct);
+            if (Output.Json(parse)) { Output.WriteJson(h, WorkspacesJson.Default.HostInfo); return; }
+            Output.Fields(
+                ("Host", h.Hostname), ("Version", h.Version),
+                ("Accelerator", h.Accelerator), ("Why", h.AcceleratorReason),
+                ("CPUs", h.Cpus), ("Memory", $"{h.MemoryMiB} MiB"),
+                ("Workspaces", $"{h.Workspaces} defined, {h.Running} running"), ("State dir", h.StateDir));
+        });
+        root.Subcommands.Add(host);
+    }
+}

@@ -1,0 +1,155 @@
+using System.CommandLine;
+using Workspaces.Client;
+
+namespace Workspaces.Cli.Commands;
+
+public static class WorkspaceCommands
+{
+    private static readonly Argument<string> Name = new("name") { Description = "the workspace's name" };
+    private static readonly Option<bool> NoWait = new("--no-wait") { Description = "return once the operation is accepted" };
+
+    public static void Add(RootCommand root)
+    {
+        AddCreate(root);
+        AddList(root);
+        AddShow(root);
+        AddAction(root, "start", "start a workspace", "Starting");
+        AddAction(root, "pause", "pause a running workspace (its vCPUs stop; memory is kept)", "Pausing");
+        AddAction(root, "resume", "resume a paused workspace", "Resuming");
+        AddAction(root, "reboot", "reset a running workspace", "Rebooting");
+        AddStop(root);
+        AddRemove(root);
+        AddConsole(root);
+    }
+
+    private static void AddCreate(RootCommand root)
+    {
+        var vcpus = new Option<int?>("--vcpus") { Description = "virtual CPUs" };
+        var memory = new Option<int?>("--memory") { Description = "memory in MiB" };
+        var cmdline = new Option<string?>("--cmdline") { Description = "kernel command line (boot-set images)" };
+
+        var image = new Option<string>("--image") { Description = "the image to create it from", Required = true };
+        var create = new Command("create", "define a workspace from an image (its disk is a fresh overlay)") { Name, image, vcpus, memory, cmdline };
+        create.Run(async (client, parse, ct) =>
+        {
+            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(image)!), ct);
+            Print(parse, w, $"Created {w.Name}");
+        });
+        root.Subcommands.Add(create);
+
+        var imageArgument = new Argument<string>("image") { Description = "the image to launch" };
+        var launch = new Command("launch", "create a workspace and start it") { imageArgument, Name, vcpus, memory, cmdline, NoWait };
+        launch.Run(async (client, parse, ct) =>
+        {
+            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!), ct);
+            var op = await client.ActAsync(w.Name, "start", ct: ct);
+            if (!parse.GetValue(NoWait)) await Output.WaitAsync(client, op, $"Starting {w.Name}", ct);
+            Print(parse, await client.GetWorkspaceAsync(w.Name, ct), $"Launched {w.Name}");
+        });
+        root.Subcommands.Add(launch);
+
+        CreateWorkspaceRequest Request(ParseResult parse, string imageName) => new(
+            parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline));
+    }
+
+    private static void Print(ParseResult parse, WorkspaceInfo w, string message)
+    {
+        if (Output.Json(parse)) Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo);
+        else Console.Out.WriteLine($"{message} ({w.State})");
+    }
+
+    private static void AddList(RootCommand root)
+    {
+        var list = new Command("list", "list workspaces");
+        list.Aliases.Add("ls");
+        list.Run(async (client, parse, ct) =>
+        {
+            var all = await client.ListWorkspacesAsync(ct);
+            if (Output.Json(parse)) { Output.WriteJson(all, WorkspacesJson.Default.WorkspaceInfoArray); return; }
+            Output.Table(["name", "state", "image", "vcpus", "memory", "pid", "owner"],
+                all.Select(w => new[] { w.Name, w.State, w.ImageName, w.Vcpus.ToString(), $"{w.MemoryMiB} MiB", w.Pid?.ToString() ?? "-", w.Owner.ToString() }));
+        });
+        root.Subcommands.Add(list);
+    }
+
+    private static void AddShow(RootCommand root)
+    {
+        var show = new Command("show", "show one workspace: spec, state and why") { Name };
+        show.Run(async (client, parse, ct) =>
+        {
+            var w = await client.GetWorkspaceAsync(parse.GetValue(Name)!, ct);
+            if (Output.Json(parse)) { Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo); return; }
+            Output.Fields(("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
+                ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
+                ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")));
+        });
+        root.Subcommands.Add(show);
+    }
+
+    private static void AddAction(RootCommand root, string action, string description, string progress)
+    {
+        var command = new Command(action, description) { Name, NoWait };
+        command.Run(async (client, parse, ct) => await ActAsync(client, parse, action, null, $"{progress} {parse.GetValue(Name)}", ct));
+        root.Subcommands.Add(command);
+    }
+
+    private static void AddStop(RootCommand root)
+    {
+        var force = new Option<bool>("--force") { Description = "power off at once instead of an ACPI shutdown" };
+        var timeout = new Option<int?>("--timeout") { Description = "seconds to wait for the guest before forcing it off" };
+        var stop = new Command("stop", "shut a workspace down (ACPI powerdown, forced after a timeout)") { Name, force, timeout, NoWait };
+        stop.Run(async (client, parse, ct) =>
+        {
+            var query = string.Join('&', new[]
+            {
+                parse.GetValue(force) ? "force=true" : null,
+                parse.GetValue(timeout) is { } t ? $"timeout={t}" : null,
+            }.OfType<string>());
+            await ActAsync(client, parse, "stop", query.Length == 0 ? null : query, $"Stopping {parse.GetValue(Name)}", ct);
+        });
+        root.Subcommands.Add(stop);
+    }
+
+    private static async Task ActAsync(WorkspacesClient client, ParseResult parse, string action, string? query, string message, CancellationToken ct)
+    {
+        string name = parse.GetValue(Name)!;
+        var op = await client.ActAsync(name, action, query, ct);
+        if (parse.GetValue(NoWait))
+        {
+            if (Output.Json(parse)) Output.WriteJson(op, WorkspacesJson.Default.OperationInfo);
+            else Console.Out.WriteLine($"Operation {op.Id}: {action} {name}");
+            return;
+        }
+        await Output.WaitAsync(client, op, message, ct);
+        var w = await client.GetWorkspaceAsync(name, ct);
+        Print(parse, w, $"{name}: {w.Reason}");
+    }
+
+    private static void AddRemove(RootCommand root)
+    {
+        var force = new Option<bool>("--force") { Description = "stop it first if it is running" };
+        var rm = new Command("rm", "delete a workspace, its disk and its record") { Name, force };
+        rm.Aliases.Add("delete");
+        rm.Run(async (client, parse, ct) => await client.DeleteWorkspaceAsync(parse.GetValue(Name)!, parse.GetValue(force), ct));
+        root.Subcommands.Add(rm);
+    }
+
+    private static void AddConsole(RootCommand root)
+    {
+        var noFollow = new Option<bool>("--no-follow") { Description = "print the log so far and exit" };
+        var console = new Command("console", "print the serial console and follow it (Ctrl-C to leave)") { Name, noFollow };
+        console.Run(async (client, parse, ct) =>
+        {
+            await using var log = await client.OpenConsoleAsync(parse.GetValue(Name)!, follow: !parse.GetValue(noFollow), ct);
+            await using var stdout = Console.OpenStandardOutput();
+            try
+            {
+                await log.CopyToAsync(stdout, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+        });
+        root.Subcommands.Add(console);
+    }
+}

@@ -56,6 +56,9 @@ public sealed record WorkspaceInfo(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
+/// <summary>GET /v1/workspaces/{name}/status: the recorded state beside what the hypervisor says right now.</summary>
+public sealed record GuestStatus(string State, string? Hypervisor, int? Pid);
+
 /// <summary>A long action: answered 202, then followed until done, canceled or failed.</summary>
 public sealed record OperationInfo(
     string Id,

@@ -86,6 +86,9 @@ public sealed class WorkspacesClient : IDisposable
     public Task<WorkspaceInfo> GetWorkspaceAsync(string name, CancellationToken ct = default) =>
         GetAsync($"v1/workspaces/{Uri.EscapeDataString(name)}", Json.WorkspaceInfo, ct);
 
+    public Task<GuestStatus> GetStatusAsync(string name, CancellationToken ct = default) =>
+        GetAsync($"v1/workspaces/{Uri.EscapeDataString(name)}/status", Json.GuestStatus, ct);
+
     public async Task<WorkspaceInfo> CreateWorkspaceAsync(CreateWorkspaceRequest request, CancellationToken ct = default)
     {
         using var response = await _http.PostAsJsonAsync("v1/workspaces", request, Json.CreateWorkspaceRequest, ct);

@@ -14,6 +14,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(CreateWorkspaceRequest))]
 [JsonSerializable(typeof(WorkspaceInfo))]
 [JsonSerializable(typeof(WorkspaceInfo[]))]
+[JsonSerializable(typeof(GuestStatus))]
 [JsonSerializable(typeof(OperationInfo))]
 [JsonSerializable(typeof(OperationInfo[]))]
 [JsonSerializable(typeof(EventInfo))]

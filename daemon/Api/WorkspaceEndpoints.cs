@@ -15,6 +15,10 @@ public static class WorkspaceEndpoints
         v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
             Results.Json(lifecycle.Get(name, context.Caller()).ToInfo(), WorkspacesJson.Default.WorkspaceInfo));
 
+        // Asks the hypervisor live (QMP query-status), next to the state SQLite records.
+        v1.MapGet("/workspaces/{name}/status", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+            Results.Json(await lifecycle.StatusAsync(name, context.Caller(), context.RequestAborted), WorkspacesJson.Default.GuestStatus));
+
         v1.MapPost("/workspaces", async (HttpContext context, WorkspaceLifecycle lifecycle) =>
         {
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateWorkspaceRequest);

@@ -38,6 +38,13 @@ public sealed partial class WorkspaceLifecycle(
         return row;
     }
 
+    public async Task<GuestStatus> StatusAsync(string name, Caller caller, CancellationToken ct)
+    {
+        var row = Get(name, caller);
+        string? live = _guests.TryGetValue(row.Id, out var guest) ? await guest.QueryStateAsync(ct) : null;
+        return new GuestStatus(row.State, live, guest?.Pid);
+    }
+
     public int RunningCount => _guests.Count;
 
     public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");

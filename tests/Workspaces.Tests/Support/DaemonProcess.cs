@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Workspaces.Client;
+
+namespace Workspaces.Tests.Support;
+
+/// <summary>
+/// A real workspacesd in a private state dir and socket, run as a child process so a test can
+/// SIGKILL it and start it again on the same state. Disposing kills it and every QEMU it left.
+/// </summary>
+public sealed class DaemonProcess : IAsyncDisposable
+{
+    private Process? _process;
+    private readonly System.Text.StringBuilder _log = new();
+
+    public DaemonProcess(Dictionary<string, object>? config = null)
+    {
+        Dir = Directory.CreateTempSubdirectory("ws-test-").FullName;
+        StateDir = Path.Combine(Dir, "state");
+        Socket = Path.Combine(Dir, "ws.sock");
+        ConfigPath = Path.Combine(Dir, "workspacesd.json");
+        var settings = new Dictionary<string, object> { ["accelerator"] = "tcg", ["stopTimeoutSeconds"] = 20 };
+        foreach (var (k, v) in config ?? []) settings[k] = v;
+        File.WriteAllText(ConfigPath, JsonSerializer.Serialize(settings));
+        Client = new WorkspacesClient(Socket);
+    }
+
+    public string Dir { get; }
+    public string StateDir { get; }
+    public string Socket { get; }
+    public string ConfigPath { get; }
+    public WorkspacesClient Client { get; }
+    public string Log { get { lock (_log) return _log.ToString(); } }
+    public int Pid => _process?.Id ?? 0;
+
+    public static async Task<DaemonProcess> StartAsync(Dictionary<string, object>? config = null)
+    {
+        var daemon = new DaemonProcess(config);
+        await daemon.StartAsync();
+        return daemon;
+    }
+
+    public async Task StartAsync()
+    {
+        Prerequisites.Require("qemu-system-x86_64", "qemu-img");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Repo.Daemon, "--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket }) start.ArgumentList.Add(a);
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"workspacesd exited ({_process.ExitCode}) at start:\n{Log}");
+            try
+            {
+                await Client.ListWorkspacesAsync();
+                return;
+            }
+            catch (HttpRequestException) when (clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as in a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>QEMU processes that belong to this daemon's state dir.</summary>
+    public IEnumerable<int> QemuPids() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
+            .Where(pid => pid > 0 && Processes.IsAlive(pid))
+            .Where(pid =>
+            {
+                try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDir + "/", StringComparison.Ordinal) && File.ReadAllText($"/proc/{pid}/comm").StartsWith("qemu", StringComparison.Ordinal); }
+                catch (IOException) { return false; }
+            })
+            .ToList();
+
+    /// <summary>Waits until the console log of a workspace holds a line.</summary>
+    public async Task<string> WaitForConsoleAsync(string workspace, string text, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        string log = "";
+        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(90)))
+        {
+            await using (var stream = await Client.OpenConsoleAsync(workspace, follow: false))
+                log = await new StreamReader(stream).ReadToEndAsync();
+            if (log.Contains(text, StringComparison.Ordinal)) return log;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"'{text}' did not appear on {workspace}'s console; it shows:\n{log}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        foreach (var pid in QemuPids())
+        {
+            try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { }
+        }
+        Client.Dispose();
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,38 @@
+namespace Workspaces.Tests.Support;
+
+/// <summary>An ordinary local account for access tests, and `ws` run as it (setpriv drops to its uid and gid, no groups).</summary>
+public sealed class LocalUser
+{
+    private LocalUser(string name, uint uid, string cliDir) => (Name, Uid, _cliDir) = (name, uid, cliDir);
+
+    private readonly string _cliDir;
+    public string Name { get; }
+    public uint Uid { get; }
+
+    public static async Task<LocalUser> EnsureAsync(string name)
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("useradd", "setpriv");
+        if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
+        {
+            var made = await Processes.RunAsync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+            if (made.ExitCode != 0) throw new InvalidOperationException($"useradd {name} failed: {made.Stderr}");
+        }
+        uint uid = uint.Parse((await Processes.RunAsync("id", ["-u", name])).Stdout.Trim());
+
+        // The CLI is copied where the user can read it: the checkout may sit under a private home.
+        string dir = Directory.CreateTempSubdirectory("ws-cli-").FullName;
+        File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory)
+                     .Where(f => Path.GetFileName(f) is var n && (n.StartsWith("ws.") || n is "Workspaces.Client.dll" or "System.CommandLine.dll" or "Spectre.Console.dll")))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        return new LocalUser(name, uid, dir);
+    }
+
+    /// <summary>Runs `ws ARGS` as this user.</summary>
+    public Task<Processes.Result> WsAsync(string socket, params string[] args) =>
+        Processes.RunAsync("setpriv",
+            ["--reuid", Name, "--regid", Name, "--clear-groups", "--", "dotnet", Path.Combine(_cliDir, "ws.dll"), "--socket", socket, .. args],
+            TimeSpan.FromMinutes(1),
+            new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["TERM"] = "dumb" });
+}

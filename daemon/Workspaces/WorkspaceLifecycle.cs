@@ -26,7 +26,7 @@ public sealed partial class WorkspaceLifecycle(
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, IGuest> _guests = new();
-    private readonly string _root = Path.Combine(options.Value.StateDir, "workspaces");
+    private readonly string _root = Directory.CreateDirectory(Path.Combine(options.Value.StateDir, "workspaces")).FullName;
 
     public IReadOnlyList<WorkspaceRow> List(Caller caller) => workspaces.List(caller.IsAdmin ? null : caller.Uid);
 

@@ -1,0 +1,102 @@
+using Workspaces.Daemon.Hypervisor.Qemu;
+
+namespace Workspaces.Tests.Unit;
+
+public sealed class QmpClientTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task Negotiates_capabilities_then_runs_typed_commands()
+    {
+        await using var server = new FakeQmpServer((command, _) => Task.FromResult<string?>(command switch
+        {
+            "query-status" => """{"return": {"status": "paused", "singlestep": false, "running": false}}""",
+            _ => """{"return": {}}""",
+        }));
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        Assert.Equal("paused", await qmp.QueryStatusAsync(None));
+        await qmp.ContinueAsync(None);
+        Assert.Equal(["qmp_capabilities", "query-status", "cont"], server.Received);
+    }
+
+    [Fact]
+    public async Task Replies_out_of_order_reach_the_command_that_asked()
+    {
+        // The fake answers "slow" commands late, so replies cross on the wire.
+        await using var server = new FakeQmpServer(async (command, id) =>
+        {
+            if (id.GetInt64() % 2 == 0) await Task.Delay(50);
+            return "{\"return\": {\"status\": \"s" + id.GetInt64() + "\"}}";
+        });
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        var calls = Enumerable.Range(0, 40).Select(async _ =>
+        {
+            var result = await qmp.ExecuteAsync("query-status", null, None);
+            return result.GetProperty("status").GetString();
+        }).ToArray();
+        var answers = await Task.WhenAll(calls);
+        Assert.Equal(40, answers.Distinct().Count()); // each caller got its own reply, none was lost or doubled
+    }
+
+    [Fact]
+    public async Task Errors_become_QmpException_with_class_and_description()
+    {
+        await using var server = new FakeQmpServer((_, _) =>
+            Task.FromResult<string?>("""{"error": {"class": "GenericError", "desc": "No such device"}}"""));
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        var e = await Assert.ThrowsAsync<QmpException>(() => qmp.ResetAsync(None));
+        Assert.Equal("GenericError", e.ErrorClass);
+        Assert.Contains("No such device", e.Message);
+    }
+
+    [Fact]
+    public async Task Events_arrive_in_order_and_hang_up_fails_pending_commands()
+    {
+        await using var server = new FakeQmpServer((_, _) => Task.FromResult<string?>(null)); // never answers
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        await server.EventAsync("STOP");
+        await server.EventAsync("SHUTDOWN", """{"guest": true, "reason": "guest-shutdown"}""");
+        var pending = qmp.PowerdownAsync(None);
+        await Task.Delay(100);
+        server.HangUp();
+
+        await Assert.ThrowsAsync<QmpDisconnectedException>(() => pending);
+        await qmp.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        var events = new List<QmpEvent>();
+        await foreach (var e in qmp.Events.ReadAllAsync()) events.Add(e);
+        Assert.Equal(["STOP", "SHUTDOWN"], events.Select(e => e.Name));
+        Assert.Equal("guest-shutdown", events[1].Data.GetProperty("reason").GetString());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1700000000005), events[0].Time);
+        await Assert.ThrowsAsync<QmpDisconnectedException>(() => qmp.ContinueAsync(None)); // after close, at once
+    }
+
+    [Fact]
+    public async Task A_canceled_command_stops_waiting_without_breaking_the_connection()
+    {
+        await using var server = new FakeQmpServer((command, _) =>
+            Task.FromResult<string?>(command == "stop" ? null : """{"return": {"status": "running"}}"""));
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => qmp.StopVcpusAsync(cts.Token));
+        Assert.Equal("running", await qmp.QueryStatusAsync(None));
+    }
+
+    [Fact]
+    public async Task A_peer_that_is_not_QMP_is_refused()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"notqmp-{Guid.NewGuid():N}.sock");
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        var serve = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptAsync();
+            await peer.SendAsync("{\"hello\": 1}\n"u8.ToArray());
+            await Task.Delay(200);
+        });
+        await Assert.ThrowsAsync<QmpDisconnectedException>(() => QmpClient.ConnectAsync(path, None));
+        await serve;
+        File.Delete(path);
+    }
+}

@@ -137,14 +137,28 @@ public static class WorkspaceCommands
     private static void AddConsole(RootCommand root)
     {
         var noFollow = new Option<bool>("--no-follow") { Description = "print the log so far and exit" };
-        var console = new Command("console", "print the serial console and follow it (Ctrl-C to leave)") { Name, noFollow };
+        var until = new Option<string?>("--until") { Description = "stop following once this text has appeared" };
+        var console = new Command("console", "print the serial console and follow it (Ctrl-C to leave)") { Name, noFollow, until };
         console.Run(async (client, parse, ct) =>
         {
+            string? marker = parse.GetValue(until);
             await using var log = await client.OpenConsoleAsync(parse.GetValue(Name)!, follow: !parse.GetValue(noFollow), ct);
             await using var stdout = Console.OpenStandardOutput();
+            var buffer = new byte[16 * 1024];
+            string tail = "";
             try
             {
-                await log.CopyToAsync(stdout, ct);
+                int n;
+                while ((n = await log.ReadAsync(buffer, ct)) > 0)
+                {
+                    await stdout.WriteAsync(buffer.AsMemory(0, n), ct);
+                    if (marker is null) continue;
+                    // Keep a tail long enough that a marker split across reads is still found.
+                    tail = tail + System.Text.Encoding.UTF8.GetString(buffer, 0, n);
+                    if (tail.Contains(marker, StringComparison.Ordinal)) return;
+                    if (tail.Length > marker.Length) tail = tail[^marker.Length..];
+                }
+                if (marker is not null) throw new IOException($"the console ended before '{marker}' appeared");
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

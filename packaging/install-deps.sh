@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, from Debian, what Workspaces needs to build, run and test — only what is missing.
+# The .NET 10 SDK is the one prerequisite this script expects to find.
+set -euo pipefail
+
+command -v dotnet >/dev/null || { echo "install-deps: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+missing=()
+need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
+need qemu-system-x86   # the hypervisor
+need qemu-utils        # qemu-img: probing, checking and overlaying images
+need busybox-static    # the test guest's userland
+need cpio              # the test guest's initramfs
+need e2fsprogs         # the test guest's disk (mke2fs -d)
+need util-linux        # setpriv, for the access tests
+need passwd            # useradd, for the access tests
+need clang             # Native AOT links ws with clang
+need zlib1g-dev        # ... and zlib
+need curl              # the demo's health check and handy API pokes
+
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

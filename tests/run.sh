@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 packaging/install-deps.sh
 tests/guest/build.sh >/dev/null
+# Test what ships: the Native AOT daemon and CLI.
+packaging/build.sh
+export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -43,8 +43,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     public async Task StartAsync()
     {
         Prerequisites.Require("qemu-system-x86_64", "qemu-img");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Repo.Daemon, "--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket }) start.ArgumentList.Add(a);
+        var (file, prefix) = Repo.Daemon;
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in prefix.Concat(["--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket])) start.ArgumentList.Add(a);
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };

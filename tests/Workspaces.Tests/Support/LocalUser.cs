@@ -3,9 +3,9 @@ namespace Workspaces.Tests.Support;
 /// <summary>An ordinary local account for access tests, and `ws` run as it (setpriv drops to its uid and gid, no groups).</summary>
 public sealed class LocalUser
 {
-    private LocalUser(string name, uint uid, string cliDir) => (Name, Uid, _cliDir) = (name, uid, cliDir);
+    private LocalUser(string name, uint uid, string[] cli) => (Name, Uid, _cli) = (name, uid, cli);
 
-    private readonly string _cliDir;
+    private readonly string[] _cli;
     public string Name { get; }
     public uint Uid { get; }
 
@@ -23,16 +23,21 @@ public sealed class LocalUser
         // The CLI is copied where the user can read it: the checkout may sit under a private home.
         string dir = Directory.CreateTempSubdirectory("ws-cli-").FullName;
         File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        if (Repo.NativeCli is { } native)
+        {
+            File.Copy(native, Path.Combine(dir, "ws"));
+            return new LocalUser(name, uid, [Path.Combine(dir, "ws")]);
+        }
         foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory)
                      .Where(f => Path.GetFileName(f) is var n && (n.StartsWith("ws.") || n is "Workspaces.Client.dll" or "System.CommandLine.dll" or "Spectre.Console.dll")))
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-        return new LocalUser(name, uid, dir);
+        return new LocalUser(name, uid, ["dotnet", Path.Combine(dir, "ws.dll")]);
     }
 
     /// <summary>Runs `ws ARGS` as this user.</summary>
     public Task<Processes.Result> WsAsync(string socket, params string[] args) =>
         Processes.RunAsync("setpriv",
-            ["--reuid", Name, "--regid", Name, "--clear-groups", "--", "dotnet", Path.Combine(_cliDir, "ws.dll"), "--socket", socket, .. args],
+            ["--reuid", Name, "--regid", Name, "--clear-groups", "--", .. _cli, "--socket", socket, .. args],
             TimeSpan.FromMinutes(1),
             new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["TERM"] = "dumb" });
 }

@@ -12,7 +12,14 @@ public static class Repo
         return dir?.FullName ?? throw new InvalidOperationException("tests must run from inside the Workspaces checkout");
     }
 
-    /// <summary>The daemon and the CLI are built next to the tests (project references).</summary>
-    public static string Daemon => Path.Combine(AppContext.BaseDirectory, "workspacesd.dll");
-    public static string Cli => Path.Combine(AppContext.BaseDirectory, "ws.dll");
+    /// <summary>
+    /// The daemon and CLI under test: the published Native AOT binaries when tests/run.sh names them
+    /// (WORKSPACES_DAEMON, WORKSPACES_CLI: what ships is what is tested), else the builds next to the tests.
+    /// </summary>
+    public static (string File, string[] Args) Daemon =>
+        Environment.GetEnvironmentVariable("WORKSPACES_DAEMON") is { Length: > 0 } native
+            ? (native, [])
+            : ("dotnet", [Path.Combine(AppContext.BaseDirectory, "workspacesd.dll")]);
+
+    public static string? NativeCli => Environment.GetEnvironmentVariable("WORKSPACES_CLI") is { Length: > 0 } cli ? cli : null;
 }

@@ -17,9 +17,9 @@ dotnet test Workspaces.sln -c Release --nologo --logger "console;verbosity=norma
 status=${PIPESTATUS[0]}
 set -e
 
-summary=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+' "$out" | tail -n1)
-failed=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")
-passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
-skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+# dotnet test's own summary ("Total tests: N", "Passed: N", "Failed: N") becomes the plain closing line.
+count() { grep -E "^\s+$1: +[0-9]+\s*$" "$out" | tail -n1 | grep -oE '[0-9]+' || echo 0; }
+passed=$(count Passed) failed=$(count Failed) skipped=$(count Skipped)
+if ((status != 0 && failed == 0)); then failed=1; echo "the build or the test host failed before tests could report" >&2; fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Data.Sqlite;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
@@ -66,13 +65,20 @@ public sealed class SmallPartsTests
         var db = new Database(path);
         using (var c = db.Open())
         {
-            Assert.Equal(SchemaMigrations.Latest, c.ExecuteScalar<int>("PRAGMA user_version"));
-            Assert.Equal("wal", c.ExecuteScalar<string>("PRAGMA journal_mode"));
-            c.Execute("PRAGMA user_version = 99");
+            Assert.Equal((long)SchemaMigrations.Latest, Scalar(c, "PRAGMA user_version"));
+            Assert.Equal("wal", Scalar(c, "PRAGMA journal_mode"));
+            Scalar(c, "PRAGMA user_version = 99");
         }
         _ = Assert.Throws<InvalidOperationException>(() => new Database(path));
         SqliteConnection.ClearAllPools();
         foreach (var f in Directory.EnumerateFiles(Path.GetTempPath(), Path.GetFileName(path) + "*")) File.Delete(f);
+    }
+
+    private static object? Scalar(SqliteConnection c, string sql)
+    {
+        using var command = c.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Workspaces.Client;
-using Workspaces.Tests.Support;
+using Workspaces.Testing;
 
 namespace Workspaces.Tests.Integration;
 

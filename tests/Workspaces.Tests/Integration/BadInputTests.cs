@@ -1,6 +1,6 @@
 using System.Text;
 using Workspaces.Client;
-using Workspaces.Tests.Support;
+using Workspaces.Testing;
 
 namespace Workspaces.Tests.Integration;
 

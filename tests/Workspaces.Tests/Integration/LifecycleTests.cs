@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Workspaces.Client;
-using Workspaces.Tests.Support;
+using Workspaces.Testing;
 
 namespace Workspaces.Tests.Integration;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 public static class Processes
 {

@@ -1,4 +1,4 @@
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>The test guest from tests/guest/build.sh (Debian cloud kernel + busybox initramfs + ext4 disk), built once and cached.</summary>
 public sealed record TestGuest(string Kernel, string Initrd, string Disk, string Cmdline)

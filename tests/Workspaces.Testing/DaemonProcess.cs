@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Workspaces.Client;
 
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>
 /// A real workspacesd in a private state dir and socket, run as a child process so a test can

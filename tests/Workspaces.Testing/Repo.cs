@@ -1,4 +1,4 @@
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>Paths in the checkout, found from the test assembly's location.</summary>
 public static class Repo

@@ -1,6 +1,6 @@
 using Workspaces.Client;
 
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 public static class GuestImages
 {

@@ -1,4 +1,4 @@
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>Integration tests need real tools; a missing one fails the test with what to install, never a silent skip.</summary>
 public static class Prerequisites

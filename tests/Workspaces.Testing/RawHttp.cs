@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>HTTP over the daemon's socket without the typed client, to send what a well-behaved client never would.</summary>
 public sealed class RawHttp(string socket) : IDisposable

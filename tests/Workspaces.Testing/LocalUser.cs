@@ -1,4 +1,4 @@
-namespace Workspaces.Tests.Support;
+namespace Workspaces.Testing;
 
 /// <summary>An ordinary local account for access tests, and `ws` run as it (setpriv drops to its uid and gid, no groups).</summary>
 public sealed class LocalUser

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace Workspaces.Bench;
+
+/// <summary>Timing helpers: medians of repeated runs, since the machines are shared and noisy.</summary>
+public static class Measure
+{
+    public static async Task<double> MedianMsAsync(int runs, Func<int, Task> run, Func<int, Task>? between = null)
+    {
+        var samples = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await run(i);
+            samples.Add(clock.Elapsed.TotalMilliseconds);
+            if (between is not null) await between(i);
+        }
+        samples.Sort();
+        return samples.Count % 2 == 1 ? samples[samples.Count / 2] : (samples[samples.Count / 2 - 1] + samples[samples.Count / 2]) / 2;
+    }
+
+    public static async Task<(int Code, string Out, string Err)> RunAsync(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, await o, await e);
+    }
+
+    public static async Task MustAsync(string file, params string[] args)
+    {
+        var (code, _, err) = await RunAsync(file, args);
+        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {err.Trim()}");
+    }
+
+    public static long RssKiB(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+}

@@ -1,0 +1,26 @@
+using Workspaces.Bench;
+using Workspaces.Testing;
+
+// Benchmarks of issue #2, each against a baseline measured in the same run. Run by tests/bench/run.sh,
+// which builds the Native AOT binaries and names them in WORKSPACES_DAEMON and WORKSPACES_CLI.
+int runs = args.Length > 0 && int.TryParse(args[0], out int n) ? n : 10;
+bool libvirt = !args.Contains("--no-libvirt");
+
+var guest = await TestGuest.GetAsync();
+var report = new Report();
+await using (var daemon = await DaemonProcess.StartAsync())
+{
+    await GuestImages.ImportAsync(daemon.Client);
+    await using var virsh = libvirt ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
+
+    Console.Error.WriteLine($"launch: {runs} runs each of workspacesd, bare qemu{(libvirt ? ", virsh create" : "")}");
+    await LaunchBench.RunAsync(daemon, guest, virsh, runs, report);
+
+    Console.Error.WriteLine("create from cache: 64 MiB against 4 GiB images");
+    await CreateBench.RunAsync(daemon, runs * 2, report);
+
+    Console.Error.WriteLine("list with 100 workspaces defined, and daemon RSS");
+    await ListBench.RunAsync(daemon, virsh, runs * 3, report);
+}
+Console.WriteLine();
+report.Print();

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
+# (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
+#   tests/bench/run.sh [RUNS] [--no-libvirt]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+packaging/install-deps.sh
+if [[ " $* " != *" --no-libvirt "* ]]; then
+    if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
+    fi
+    # No systemd here: run libvirt's daemons directly, as Debian packages them.
+    pgrep -x virtlogd >/dev/null || virtlogd -d
+    pgrep -x libvirtd >/dev/null || libvirtd -d
+    for _ in $(seq 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+packaging/build.sh
+tests/guest/build.sh >/dev/null
+export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
+dotnet run --project tests/bench/Workspaces.Bench -c Release -- "$@"

@@ -37,6 +37,6 @@ public sealed partial class DaemonService(
         LogListening(logger, o.Socket, Convert.ToString((int)mode, 8), callers.AdminGroupId?.ToString() ?? "(none: root only)");
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Socket} (mode {Mode}, admin group {Gid})")]
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Listening on {Socket} (mode {Mode}, admin group {Gid})")]
     private static partial void LogListening(ILogger logger, string socket, string mode, string gid);
 }

@@ -26,7 +26,7 @@ public sealed class KvmProbe(IOptions<WorkspacesOptions> options, ILogger<KvmPro
             "kvm" => new AcceleratorChoice("kvm", "configured: accelerator = kvm"),
             _ => await ProbeAsync(o),
         };
-        logger.LogInformation("Accelerator {Accelerator}: {Reason}", choice.Accelerator, choice.Reason);
+        HypervisorLog.AcceleratorChosen(logger, choice.Accelerator, choice.Reason);
         return choice;
     }
 

@@ -37,7 +37,7 @@ public sealed class OperationRegistry(EventBus events, IOptions<WorkspacesOption
             }
             catch (Exception e)
             {
-                logger.LogWarning("Operation {Kind} {Target} failed: {Error}", kind, target, e.Message);
+                OperationLog.Failed(logger, kind, target, e.Message);
                 op.Finish(OperationStatus.Failed, e.Message);
             }
             Publish(op);

@@ -21,7 +21,7 @@ public sealed partial class WorkspaceLifecycle
                 // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
                 if (pid is { } orphan && await hypervisor.AttachAsync(spec, orphan, ct) is { } stray)
                 {
-                    logger.LogWarning("Removing QEMU pid {Pid} of {Name}, left by an unfinished start", orphan, row.Name);
+                    LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
                     await stray.KillAsync(ct);
                     await stray.DisposeAsync();
                 }
@@ -37,7 +37,7 @@ public sealed partial class WorkspaceLifecycle
             _guests[row.Id] = guest;
             string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
             if (state != row.State) SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
-            else logger.LogInformation("Re-attached to {Name} (pid {Pid}), {State}", row.Name, guest.Pid, row.State);
+            else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);
             Watch(row.Id, guest);
         }
     }
@@ -79,7 +79,7 @@ public sealed partial class WorkspaceLifecycle
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogError(e, "Watching workspace {Id} failed", id);
+            LifecycleLog.WatchFailed(logger, e, id);
         }
     });
 

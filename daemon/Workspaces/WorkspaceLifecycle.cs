@@ -136,7 +136,7 @@ public sealed partial class WorkspaceLifecycle(
     {
         workspaces.SetState(row.Id, state, reason, pid, accelerator);
         (row.State, row.Reason, row.Pid, row.Accelerator) = (state, reason, pid, accelerator);
-        logger.LogInformation("Workspace {Name} is {State}: {Reason}", row.Name, state, reason);
+        LifecycleLog.StateChanged(logger, row.Name, state, reason);
         Publish(row);
     }
 

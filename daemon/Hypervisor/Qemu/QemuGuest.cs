@@ -49,7 +49,7 @@ public sealed class QemuGuest : IGuest
         var exit = _shutdownReason is { } reason
             ? new GuestExit(true, reason)
             : new GuestExit(false, $"QEMU (pid {Pid}) exited unexpectedly, without a shutdown");
-        _logger.LogInformation("Guest pid {Pid} exited: {Reason}", Pid, exit.Reason);
+        HypervisorLog.GuestExited(_logger, Pid, exit.Reason);
         return exit;
     }
 

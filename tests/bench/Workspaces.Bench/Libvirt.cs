@@ -20,7 +20,12 @@ public sealed class Libvirt : IAsyncDisposable
         Directory.CreateDirectory(dir);
         File.SetUnixFileMode(benchDir, (UnixFileMode)Convert.ToInt32("755", 8)); // libvirt's QEMU runs as libvirt-qemu
         File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("777", 8));
-        return new Libvirt(dir, guest);
+        // A copy of the guest where libvirt-qemu may read it (the build cache can sit in root's home).
+        var copy = new TestGuest(Path.Combine(dir, "vmlinuz"), Path.Combine(dir, "initrd.img"), Path.Combine(dir, "base.qcow2"), guest.Cmdline);
+        File.Copy(guest.Kernel, copy.Kernel);
+        File.Copy(guest.Initrd, copy.Initrd);
+        File.Copy(guest.Disk, copy.Disk);
+        return new Libvirt(dir, copy);
     }
 
     private async Task<string> XmlAsync(string name)

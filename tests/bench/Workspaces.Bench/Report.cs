@@ -5,8 +5,11 @@ public sealed class Report
 {
     private readonly List<string[]> _rows = [];
 
-    public void Add(string name, string ours, string baseline, string ratio, string target, bool? met) =>
+    public void Add(string name, string ours, string baseline, string ratio, string target, bool? met)
+    {
         _rows.Add([name, ours, baseline, ratio, target, met switch { true => "met", false => "MISSED", null => "" }]);
+        Console.Error.WriteLine($"  {string.Join(" | ", _rows[^1].Where(c => c.Length > 0))}"); // as it comes, in case a later step fails
+    }
 
     public void Print()
     {

@@ -1,0 +1,17 @@
+namespace Workspaces.Daemon.Workspaces;
+
+/// <summary>Log messages of the lifecycle (category Workspaces.Daemon.Workspaces.*), event ids 2000-2099.</summary>
+internal static partial class LifecycleLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Workspace {Name} is {State}: {Reason}")]
+    public static partial void StateChanged(ILogger logger, string name, string state, string? reason);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Re-attached to {Name} (pid {Pid}), {State}")]
+    public static partial void Reattached(ILogger logger, string name, int pid, string state);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Removing QEMU pid {Pid} of {Name}, left by an unfinished start")]
+    public static partial void RemovingOrphan(ILogger logger, int pid, string name);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Watching workspace {Id} failed")]
+    public static partial void WatchFailed(ILogger logger, Exception e, string id);
+}

@@ -4,6 +4,7 @@ using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Operations;
+using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 
@@ -46,6 +47,7 @@ builder.Services
     .AddSingleton<ImageService>()
     .AddSingleton<KvmProbe>()
     .AddSingleton<IHypervisor, QemuDriver>()
+    .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>()))
     .AddSingleton<EventBus>()
     .AddSingleton<WorkspaceLifecycle>()
     .AddSingleton<OperationRegistry>()

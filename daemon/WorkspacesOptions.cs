@@ -38,6 +38,15 @@ public sealed class WorkspacesOptions
     public int DefaultVcpus { get; set; } = 1;
     public int DefaultMemoryMiB { get; set; } = 256;
 
+    /// <summary>auto (systemd if it runs the host, else cgroups written directly) or none.</summary>
+    public string ResourceControl { get; set; } = "auto";
+
+    /// <summary>Where the cgroup hierarchies are mounted.</summary>
+    public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
+
+    /// <summary>What a workspace may ask for, and how far the host may be committed.</summary>
+    public PolicyOptions Policy { get; set; } = new();
+
     /// <summary>How many long operations run at once; more wait their turn.</summary>
     public int MaxConcurrentOperations { get; set; } = 8;
 }

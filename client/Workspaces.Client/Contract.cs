@@ -15,7 +15,13 @@ public sealed record HostInfo(
     long MemoryMiB,
     int Workspaces,
     int Running,
-    string StateDir);
+    string StateDir,
+    int? CapacityVcpus = null,
+    int? CapacityMemoryMiB = null,
+    int? CommittedVcpus = null,
+    int? CommittedMemoryMiB = null,
+    string? Enforcement = null,
+    string? EnforcementReason = null);
 
 /// <summary>An image in the content-addressed cache. Id is its SHA-256 fingerprint.</summary>
 public sealed record ImageInfo(
@@ -37,7 +43,24 @@ public sealed record CreateWorkspaceRequest(
     string Image,
     int? Vcpus = null,
     int? MemoryMiB = null,
-    string? Cmdline = null);
+    string? Cmdline = null,
+    int? CpuQuotaPercent = null,
+    int? CpuWeight = null,
+    int? TasksMax = null,
+    int? IoWeight = null,
+    bool AcceptOffer = false);
+
+/// <summary>The size of a workspace as admission sees it; a 409 may carry one as a counter-offer.</summary>
+public sealed record WorkspaceShape(int Vcpus, int MemoryMiB);
+
+/// <summary>PATCH /v1/workspaces/{name}/resources: renegotiate limits, live when running. Null keeps a value.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SetResourcesRequest(
+    int? CpuQuotaPercent = null,
+    int? CpuWeight = null,
+    int? MemoryMiB = null,
+    int? TasksMax = null,
+    int? IoWeight = null);
 
 /// <summary>A workspace: its spec, its state and why it is in that state.</summary>
 public sealed record WorkspaceInfo(
@@ -54,7 +77,12 @@ public sealed record WorkspaceInfo(
     int? Pid,
     string? Accelerator,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    int? CpuQuotaPercent = null,
+    int? CpuWeight = null,
+    int? TasksMax = null,
+    int? IoWeight = null,
+    string? Unit = null);
 
 /// <summary>GET /v1/workspaces/{name}/status: the recorded state beside what the hypervisor says right now.</summary>
 public sealed record GuestStatus(string State, string? Hypervisor, int? Pid);
@@ -80,7 +108,7 @@ public sealed record EventInfo(
     OperationInfo? Operation);
 
 /// <summary>RFC 9457 problem details, as every error of the API is answered.</summary>
-public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null);
+public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null, WorkspaceShape? Offer = null);
 
 public static class OperationStatus
 {

@@ -95,6 +95,12 @@ public sealed class WorkspacesClient : IDisposable
         return await ReadAsync(response, Json.WorkspaceInfo, ct);
     }
 
+    public async Task<WorkspaceInfo> SetResourcesAsync(string name, SetResourcesRequest request, CancellationToken ct = default)
+    {
+        using var response = await _http.PatchAsJsonAsync($"v1/workspaces/{Uri.EscapeDataString(name)}/resources", request, Json.SetResourcesRequest, ct);
+        return await ReadAsync(response, Json.WorkspaceInfo, ct);
+    }
+
     /// <summary>start, pause, resume, stop, reboot: each answers 202 with an operation.</summary>
     public async Task<OperationInfo> ActAsync(string name, string action, string? query = null, CancellationToken ct = default)
     {

@@ -19,4 +19,6 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(OperationInfo[]))]
 [JsonSerializable(typeof(EventInfo))]
 [JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(WorkspaceShape))]
+[JsonSerializable(typeof(SetResourcesRequest))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

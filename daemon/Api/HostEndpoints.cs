@@ -11,25 +11,26 @@ public static class HostEndpoints
 {
     public static void MapHostEndpoints(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, WorkspaceLifecycle lifecycle, IOptions<WorkspacesOptions> options) =>
+        v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, WorkspaceLifecycle lifecycle, Admission admission,
+            IOptions<WorkspacesOptions> options) =>
         {
             var accelerator = await kvm.Choice;
+            var capacity = admission.Capacity;
+            var committed = admission.Committed();
             return Results.Json(new HostInfo(
                 Assembly.GetExecutingAssembly().GetName().Version?.ToString(3) ?? "0.0.0",
                 Environment.MachineName,
                 accelerator.Accelerator,
                 accelerator.Reason,
                 Environment.ProcessorCount,
-                MemTotalMiB(),
+                HostMemory.TotalMiB(),
                 workspaces.Count(),
                 lifecycle.RunningCount,
-                options.Value.StateDir), WorkspacesJson.Default.HostInfo);
+                options.Value.StateDir,
+                capacity.Vcpus, capacity.MemoryMiB, committed.Vcpus, committed.MemoryMiB,
+                lifecycle.Resources.Mode, lifecycle.Resources.Reason), WorkspacesJson.Default.HostInfo);
         });
     }
 
-    private static long MemTotalMiB()
-    {
-        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-    }
+
 }

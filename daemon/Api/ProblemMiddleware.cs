@@ -25,7 +25,7 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
         {
             var problem = e switch
             {
-                WorkspacesException w => new Problem("about:blank", w.Title, w.Status, w.Message, w.Allowed),
+                WorkspacesException w => new Problem("about:blank", w.Title, w.Status, w.Message, w.Allowed, w.Offer),
                 BadHttpRequestException b => new Problem("about:blank", "Bad request", 400, $"malformed request: {b.Message}"),
                 IOException io when io.InnerException is BadHttpRequestException || io.Message.Contains("Unexpected end of", StringComparison.Ordinal) =>
                     new Problem("about:blank", "Bad request", 400, $"the upload ended early (truncated): {io.Message}"),

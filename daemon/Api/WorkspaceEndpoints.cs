@@ -13,7 +13,18 @@ public static class WorkspaceEndpoints
             Results.Json(lifecycle.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray));
 
         v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
-            Results.Json(lifecycle.Get(name, context.Caller()).ToInfo(), WorkspacesJson.Default.WorkspaceInfo));
+        {
+            var row = lifecycle.Get(name, context.Caller());
+            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row) }, WorkspacesJson.Default.WorkspaceInfo);
+        });
+
+        // Renegotiate limits; applied live to a running workspace.
+        v1.MapPatch("/workspaces/{name}/resources", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SetResourcesRequest);
+            var row = await lifecycle.SetResourcesAsync(name, request, context.Caller(), context.RequestAborted);
+            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row) }, WorkspacesJson.Default.WorkspaceInfo);
+        });
 
         // Asks the hypervisor live (QMP query-status), next to the state SQLite records.
         v1.MapGet("/workspaces/{name}/status", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
@@ -34,15 +45,16 @@ public static class WorkspaceEndpoints
 
         // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
-            WorkspaceLifecycle lifecycle, OperationRegistry operations) =>
+            bool? acceptOffer, WorkspaceLifecycle lifecycle, OperationRegistry operations) =>
         {
             if (!Enum.TryParse<WorkspaceAction>(action, ignoreCase: true, out var verb) || verb == WorkspaceAction.Delete || action.Any(char.IsUpper))
                 throw WorkspacesException.NotFound($"unknown action '{action}'; actions are start, pause, resume, stop, reboot");
             if (timeout is < 0) throw WorkspacesException.BadRequest("timeout must not be negative");
             var caller = context.Caller();
-            lifecycle.Check(name, verb, caller);
-            var stop = new StopOptions(force ?? false, timeout is { } t ? TimeSpan.FromSeconds(t) : null);
-            var op = operations.Start(action, name, caller, (_, ct) => lifecycle.ActAsync(name, verb, caller, stop, ct));
+            var row = lifecycle.Check(name, verb, caller);
+            if (verb == WorkspaceAction.Start) lifecycle.CheckAdmission(row, acceptOffer ?? false);
+            var how = new ActionOptions(force ?? false, timeout is { } t ? TimeSpan.FromSeconds(t) : null, acceptOffer ?? false);
+            var op = operations.Start(action, name, caller, (_, ct) => lifecycle.ActAsync(name, verb, caller, how, ct));
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         });
 

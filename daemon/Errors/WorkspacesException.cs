@@ -12,6 +12,9 @@ public class WorkspacesException(int status, string title, string message, strin
     /// <summary>For an illegal transition: the actions allowed from the current state.</summary>
     public string[]? Allowed { get; } = allowed;
 
+    /// <summary>For a refused admission: the shape the host can grant instead.</summary>
+    public Client.WorkspaceShape? Offer { get; init; }
+
     public static WorkspacesException BadRequest(string message) => new(400, "Bad request", message);
     public static WorkspacesException Forbidden(string message) => new(403, "Forbidden", message);
     public static WorkspacesException NotFound(string message) => new(404, "Not found", message);

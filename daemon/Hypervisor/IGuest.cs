@@ -21,6 +21,12 @@ public interface IGuest : IAsyncDisposable
     Task PowerdownAsync(CancellationToken ct);
     Task ResetAsync(CancellationToken ct);
 
+    /// <summary>The memory the guest booted with (its ceiling while it runs), in bytes.</summary>
+    Task<long> BootMemoryAsync(CancellationToken ct);
+
+    /// <summary>Asks the guest to give memory back (or take it again) up to its boot size, through its balloon.</summary>
+    Task SetMemoryAsync(long bytes, CancellationToken ct);
+
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);
 }

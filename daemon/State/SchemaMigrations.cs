@@ -43,6 +43,13 @@ public static class SchemaMigrations
         );
         CREATE INDEX workspaces_owner ON workspaces(owner);
         """,
+        // 2: resource controls negotiated with the host (null: the host's default).
+        """
+        ALTER TABLE workspaces ADD COLUMN cpu_quota_percent INTEGER;
+        ALTER TABLE workspaces ADD COLUMN cpu_weight INTEGER;
+        ALTER TABLE workspaces ADD COLUMN tasks_max INTEGER;
+        ALTER TABLE workspaces ADD COLUMN io_weight INTEGER;
+        """,
     ];
 
     public static int Latest => Steps.Length;

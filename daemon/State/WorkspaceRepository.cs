@@ -34,8 +34,10 @@ public sealed class WorkspaceRepository(Database db)
     {
         using var c = db.Open();
         return c.Execute("""
-            INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator, created_at, updated_at)
-            VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator, @CreatedAt, @UpdatedAt)
+            INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
+                                    cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at)
+            VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator,
+                    @CpuQuotaPercent, @CpuWeight, @TasksMax, @IoWeight, @CreatedAt, @UpdatedAt)
             ON CONFLICT(name) DO NOTHING
             """, row) == 1;
     }
@@ -48,6 +50,27 @@ public sealed class WorkspaceRepository(Database db)
             UPDATE workspaces SET state = @state, reason = @reason, pid = @pid, accelerator = @accelerator, updated_at = @now
             WHERE id = @id
             """, new { id, state, reason, pid, accelerator, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+    }
+
+    /// <summary>Records a renegotiated shape and resource controls in one statement.</summary>
+    public void SetResources(WorkspaceRow row)
+    {
+        using var c = db.Open();
+        c.Execute("""
+            UPDATE workspaces SET vcpus = @Vcpus, memory_mib = @MemoryMib, cpu_quota_percent = @CpuQuotaPercent,
+                cpu_weight = @CpuWeight, tasks_max = @TasksMax, io_weight = @IoWeight, updated_at = @UpdatedAt
+            WHERE id = @Id
+            """, row);
+    }
+
+    /// <summary>vCPUs and memory held by running or paused workspaces, except one (the one asking).</summary>
+    public CommittedResources Committed(string? exceptId)
+    {
+        using var c = db.Open();
+        return c.QuerySingle<CommittedResources>("""
+            SELECT COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(memory_mib), 0) AS memory_mib FROM workspaces
+            WHERE state IN ('Running', 'Paused') AND id IS NOT @exceptId
+            """, new { exceptId });
     }
 
     public void Delete(string id)

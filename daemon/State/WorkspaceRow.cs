@@ -15,6 +15,10 @@ public sealed class WorkspaceRow
     public string? Reason { get; set; }
     public int? Pid { get; set; }
     public string? Accelerator { get; set; }
+    public int? CpuQuotaPercent { get; set; }
+    public int? CpuWeight { get; set; }
+    public int? TasksMax { get; set; }
+    public int? IoWeight { get; set; }
     public long CreatedAt { get; set; }
     public long UpdatedAt { get; set; }
 }

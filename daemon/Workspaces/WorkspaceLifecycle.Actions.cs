@@ -1,6 +1,7 @@
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
@@ -9,7 +10,7 @@ namespace Workspaces.Daemon.Workspaces;
 // row as it is now, touches the host, and only then records the new state.
 public sealed partial class WorkspaceLifecycle
 {
-    public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, StopOptions stop, CancellationToken ct)
+    public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, ActionOptions options, CancellationToken ct)
     {
         var row = Get(name, caller);
         using var _ = await LockAsync(row.Id, ct);
@@ -17,18 +18,25 @@ public sealed partial class WorkspaceLifecycle
         WorkspaceStateMachine.Check(name, row.State, action);
         switch (action)
         {
-            case WorkspaceAction.Start: await StartAsync(row, ct); break;
+            case WorkspaceAction.Start: await StartAsync(row, options.AcceptOffer, ct); break;
             case WorkspaceAction.Pause: await PauseAsync(row, ct); break;
             case WorkspaceAction.Resume: await ResumeAsync(row, ct); break;
-            case WorkspaceAction.Stop: await StopAsync(row, stop, ct); break;
+            case WorkspaceAction.Stop: await StopAsync(row, options, ct); break;
             case WorkspaceAction.Reboot: await RebootAsync(row, ct); break;
             default: throw WorkspacesException.BadRequest($"'{WorkspaceStateMachine.Name(action)}' is not an action of this endpoint");
         }
         return row;
     }
 
-    private async Task StartAsync(WorkspaceRow row, CancellationToken ct)
+    private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
     {
+        var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer, ct);
+        using var _ = lease; // held until the start is recorded, so concurrent starts see each other
+        if (shape.Vcpus != row.Vcpus || shape.MemoryMiB != row.MemoryMib)
+        {
+            (row.Vcpus, row.MemoryMib, row.UpdatedAt) = (shape.Vcpus, shape.MemoryMiB, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            workspaces.SetResources(row); // the accepted counter-offer becomes the spec
+        }
         var accelerator = (await kvm.Choice).Accelerator;
         var guest = await hypervisor.LaunchAsync(SpecFor(row, accelerator), ct);
         await using var revert = new Reverter();
@@ -37,6 +45,9 @@ public sealed partial class WorkspaceLifecycle
             await guest.KillAsync(CancellationToken.None);
             await guest.DisposeAsync();
         });
+        // Under its limits before its first instruction runs.
+        await resources.AttachAsync(row.Name, guest.Pid, ResourceLimits.For(row), ct);
+        revert.Add(() => resources.ReleaseAsync(row.Name));
         await guest.RunAsync(ct);
         _guests[row.Id] = guest;
         SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
@@ -63,7 +74,7 @@ public sealed partial class WorkspaceLifecycle
     }
 
     /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>
-    private async Task StopAsync(WorkspaceRow row, StopOptions stop, CancellationToken ct)
+    private async Task StopAsync(WorkspaceRow row, ActionOptions stop, CancellationToken ct)
     {
         var guest = Guest(row);
         string reason;
@@ -91,6 +102,7 @@ public sealed partial class WorkspaceLifecycle
         }
         _guests.TryRemove(row.Id, out _);
         await guest.DisposeAsync();
+        await resources.ReleaseAsync(row.Name);
         SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator);
     }
 

@@ -76,6 +76,7 @@ public sealed partial class WorkspaceLifecycle
                 SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed, exit.Reason, null, row.Accelerator);
             });
             await guest.DisposeAsync();
+            if (!_guests.ContainsKey(id) && workspaces.FindById(id) is { } gone) await resources.ReleaseAsync(gone.Name);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

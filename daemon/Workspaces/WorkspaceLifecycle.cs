@@ -4,6 +4,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
@@ -20,6 +21,8 @@ public sealed partial class WorkspaceLifecycle(
     QemuImg qemuImg,
     IHypervisor hypervisor,
     KvmProbe kvm,
+    Admission admission,
+    IResourceController resources,
     EventBus events,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceLifecycle> logger)
@@ -47,6 +50,14 @@ public sealed partial class WorkspaceLifecycle(
 
     public int RunningCount => _guests.Count;
 
+    public IResourceController Resources => resources;
+
+    /// <summary>Where a running workspace's limits live (a systemd unit or a cgroup), if any.</summary>
+    public string? UnitOf(WorkspaceRow row) =>
+        _guests.ContainsKey(row.Id) && resources.Mode != "none"
+            ? resources.Mode == "systemd" ? $"workspace-{row.Name}.scope" : $"cgroup:/workspaces/{row.Name}"
+            : null;
+
     public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");
 
     private string Dir(string id) => Path.Combine(_root, id);
@@ -59,8 +70,8 @@ public sealed partial class WorkspaceLifecycle(
         var image = images.Get(request.Image);
         int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
         int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
-        if (vcpus is < 1 or > 64) throw WorkspacesException.BadRequest($"vcpus must be between 1 and 64, not {vcpus}");
-        if (memory is < 32 or > 1 << 20) throw WorkspacesException.BadRequest($"memoryMiB must be between 32 and 1048576, not {memory}");
+        Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
+        var shape = admission.AdmitDefinition(new WorkspaceShape(vcpus, memory), request.AcceptOffer);
         if (request.Cmdline is not null && image.Kernel is null)
             throw WorkspacesException.BadRequest($"image '{image.Name}' has no kernel, so a kernel command line cannot apply");
         if (workspaces.Find(request.Name!) is not null) throw NameTaken(request.Name!);
@@ -73,8 +84,12 @@ public sealed partial class WorkspaceLifecycle(
             Owner = caller.Uid,
             ImageId = image.Id,
             ImageName = image.Name,
-            Vcpus = vcpus,
-            MemoryMib = memory,
+            Vcpus = shape.Vcpus,
+            MemoryMib = shape.MemoryMiB,
+            CpuQuotaPercent = request.CpuQuotaPercent,
+            CpuWeight = request.CpuWeight,
+            TasksMax = request.TasksMax,
+            IoWeight = request.IoWeight,
             Cmdline = request.Cmdline,
             State = WorkspaceStates.Defined,
             Reason = "created",
@@ -105,6 +120,10 @@ public sealed partial class WorkspaceLifecycle(
         return row;
     }
 
+    /// <summary>Answers a start that would not fit with its counter-offer now, before an operation is made.</summary>
+    public void CheckAdmission(WorkspaceRow row, bool acceptOffer) =>
+        admission.CheckStart(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer);
+
     public async Task DeleteAsync(string name, Caller caller, bool force, CancellationToken ct)
     {
         var row = Check(name, WorkspaceAction.Delete, caller, force);
@@ -114,6 +133,7 @@ public sealed partial class WorkspaceLifecycle(
         {
             await guest.KillAsync(ct);
             await guest.DisposeAsync();
+            await resources.ReleaseAsync(row.Name);
         }
         if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
         workspaces.Delete(row.Id);

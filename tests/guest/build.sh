@@ -139,6 +139,7 @@ declare -A WANT=(
     [CONFIG_EXT4_FS]=ext4
     [CONFIG_ACPI_BUTTON]=button
     [CONFIG_INPUT_EVDEV]=evdev
+    [CONFIG_VIRTIO_BALLOON]=virtio_balloon   # lets the host take memory back live
 )
 declare -A DEP_OF=()       # module name -> space-separated dependency names
 declare -A PATH_OF=()      # module name -> path relative to $KDIR
@@ -247,6 +248,11 @@ else
     fail "cannot mount /dev/vda"
     start_acpid
 fi
+
+# workspaces.burn on the kernel command line: keep one CPU busy (resource-limit tests).
+case " $(cat /proc/cmdline) " in
+    *" workspaces.burn "*) sh -c 'while :; do :; done' & echo "WORKSPACE-BURNING" ;;
+esac
 
 # Stay alive forever; restart acpid if it ever dies so the power button
 # keeps working.

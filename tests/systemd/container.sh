@@ -13,6 +13,7 @@
 #   WS_CT_BOOT_TIMEOUT=60    seconds `up` waits for the container's systemd
 #   WS_CT_STOP_TIMEOUT=30    seconds `down` waits for a clean poweroff before killing
 #   WS_CT_NETWORK=private    private: own network namespace (loopback only); host: share the host's
+#                            (careful: services inside, e.g. libvirtd's default network, then act on it)
 #   WS_CT_CGROUP_RW=1        make the container's cgroup v1 controllers writable, so resource limits
 #                            (CPUQuota=, MemoryMax=, TasksMax=) are really applied; 0: nspawn's default
 #                            (controllers read-only: properties are accepted but NOT enforced)
@@ -47,7 +48,7 @@ log() { echo "container.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -56,11 +57,20 @@ check_name() {
   [[ ${1:-} =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ ]] || die "invalid container name '${1:-}'"
 }
 
-# The host PID of nspawn, if it is still the nspawn we started.
+# Whether PID runs (a zombie does not: this host's init may reap its orphans late, kill -0 succeeds).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != [ZX] ]]
+}
+
+# The host PID of nspawn, if it is still the nspawn we started (and not a zombie nobody reaped yet).
 nspawn_pid() {
-  local pid
+  local pid stat
   pid=$(cat "$T/nspawn.pid" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $stat == "$pid (systemd-nspawn) "[^ZX]* ]] || return 1
   echo "$pid"
 }
 
@@ -74,6 +84,14 @@ find_leader() {
     fi
   done
   return 1
+}
+
+# The recorded leader, if it still runs in this container's cgroup (also after nspawn died).
+recorded_leader() {
+  local l
+  l=$(cat "$T/leader.pid" 2>/dev/null) || return 1
+  [[ $l =~ ^[0-9]+$ ]] && grep -qF "/ws-$NAME/" "/proc/$l/cgroup" 2>/dev/null || return 1
+  echo "$l"
 }
 
 leader_or_die() {
@@ -93,7 +111,7 @@ ct_raw() {
   (
     if [[ -f $T/cgroups ]]; then
       while read -r kind d; do
-        [[ $kind == v1 ]] && { echo "$BASHPID" > "$d/cgroup.procs"; } 2>/dev/null || true
+        if [[ $kind == v1 ]]; then { echo "$BASHPID" > "$d/cgroup.procs"; } 2>/dev/null || true; fi
       done < "$T/cgroups"
     fi
     exec nsenter -t "$l" -a -- env -i PATH="$CT_PATH" HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
@@ -104,6 +122,14 @@ ct_raw() {
 # systemctl is-system-running inside, bounded so a wedged bus cannot stall the caller.
 ct_state() {
   timeout 5 nsenter -t "$1" -a -- env -i PATH="$CT_PATH" systemctl is-system-running 2>/dev/null || true
+}
+
+# Mount points at or below $T (string comparison: NAME may contain regex characters).
+mounts_below() {
+  local m
+  findmnt -rn -o TARGET | while read -r m; do
+    if [[ $m == "$T" || $m == "$T"/* ]]; then echo "$m"; fi
+  done | sort -r
 }
 
 # Wait until the container's systemd reports running/degraded; fail early if nspawn died.
@@ -155,19 +181,28 @@ join_own_cgroups() {
 
 cmd_up() {
   T=$BASE/$NAME
-  mkdir -p "$BASE"
   if [[ -e $T ]]; then
     nspawn_pid >/dev/null && die "container '$NAME' is already up"
     log "removing leftovers of an earlier '$NAME'"
     cmd_down
   fi
-  mkdir "$T"  # atomic claim of the name
-  local ok=0
+  # mkdir of $T is the atomic claim of the name (a concurrent `up NAME` fails here). Retry: a
+  # concurrent `down` of another container may remove an empty $BASE in between.
+  local i
+  for ((i = 0; ; i++)); do
+    mkdir -p "$BASE"
+    mkdir "$T" 2>/dev/null && break
+    [[ -e $T ]] && die "container '$NAME' is being created by someone else"
+    ((i < 5)) || die "cannot create $T"
+  done
+  # shellcheck disable=SC2034  # read by the EXIT trap
+  UP_OK=0  # global: bash may drop a function's locals before it runs the EXIT trap
   # On any failure below: show why, then undo everything.
-  trap 'if ((ok == 0)); then
+  trap 'if ((UP_OK == 0)); then
           if [[ -s $T/console.log ]]; then log "console log (last 40 lines):"; tail -n 40 "$T/console.log" >&2; fi
           log "up failed; cleaning up"; cmd_down || true
         fi' EXIT
+  trap 'exit 130' INT TERM HUP  # so that the EXIT trap cleans up on Ctrl-C too
 
   mkdir "$T/upper" "$T/work" "$T/merged"
   # Overlay of the host's root file system only: submounts (/proc, /sys, /dev, /run, /tmp, ...) are
@@ -194,6 +229,7 @@ cmd_up() {
 
   (
     join_own_cgroups
+    export TERM=dumb  # the container's systemd inherits it: a console log without colour codes
     # setsid: detach from the caller's session and terminal, so the container outlives the caller.
     # (We are not a process group leader here, so setsid execs in place and the PID stays nspawn's.)
     exec setsid systemd-nspawn "${args[@]}"
@@ -202,12 +238,13 @@ cmd_up() {
   echo "$child" > "$T/nspawn.pid"
   # Until the subshell has joined its cgroups and exec'd, its comm is not systemd-nspawn yet.
   while ! nspawn_pid >/dev/null; do
-    kill -0 "$child" 2>/dev/null || die "systemd-nspawn did not start"
+    alive "$child" || die "systemd-nspawn did not start"
     ((SECONDS < deadline)) || die "systemd-nspawn did not start within ${BOOT_TIMEOUT}s"
     sleep 0.05
   done
   state=$(wait_running "$deadline")
   l=$(find_leader)
+  echo "$l" > "$T/leader.pid"
 
   if [[ $CGROUP_RW == 1 ]] && [[ -s $T/cgroups ]]; then
     # Remount the container's read-only cgroup v1 mounts read-write; safe because its cgroup
@@ -227,13 +264,15 @@ cmd_up() {
     log "warning: container '$NAME' is degraded; failed units:"
     ct_raw "$l" systemctl --failed --no-legend --plain >&2 || true
   fi
-  ok=1
-  trap - EXIT
+  # shellcheck disable=SC2034
+  UP_OK=1
+  trap - EXIT INT TERM HUP
   log "container '$NAME' is $state after $((SECONDS - t0))s (leader pid $l, console log $T/console.log)"
 }
 
 cmd_exec() {
   T=$BASE/$NAME
+  [[ ${1:-} == -- ]] && shift
   (($# > 0)) || die "exec: missing command"
   local l
   l=$(leader_or_die)
@@ -274,15 +313,21 @@ cmd_down() {
     l=$(find_leader || true)
     # SIGTERM makes nspawn send SIGRTMIN+3 to the container's systemd: a clean poweroff.
     kill -TERM "$np" 2>/dev/null || true
-    for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do kill -0 "$np" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$np" 2>/dev/null; then
+    for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do alive "$np" || break; sleep 0.2; done
+    if alive "$np"; then
       log "'$NAME' did not power off within ${STOP_TIMEOUT}s; killing it"
       # Killing the container's PID 1 kills its whole PID namespace; nspawn then exits.
-      [[ -n $l ]] && kill -KILL "$l" 2>/dev/null || true
-      for ((i = 0; i < 50; i++)); do kill -0 "$np" 2>/dev/null || break; sleep 0.1; done
+      if [[ -n $l ]]; then kill -KILL "$l" 2>/dev/null || true; fi
+      for ((i = 0; i < 50; i++)); do alive "$np" || break; sleep 0.1; done
       kill -KILL "$np" 2>/dev/null || true
-      for ((i = 0; i < 50; i++)); do kill -0 "$np" 2>/dev/null || break; sleep 0.1; done
+      for ((i = 0; i < 50; i++)); do alive "$np" || break; sleep 0.1; done
     fi
+  elif l=$(recorded_leader); then
+    # nspawn died (e.g. was SIGKILLed) but the container's systemd lives on, orphaned: power it off.
+    log "systemd-nspawn of '$NAME' is gone but its container still runs; powering it off"
+    kill -s RTMIN+3 "$l" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do alive "$l" || break; sleep 0.2; done
+    kill -KILL "$l" 2>/dev/null || true
   fi
 
   # Remove our cgroups, deepest first (the container's systemd may have left slices behind).
@@ -294,22 +339,33 @@ cmd_down() {
       for ((i = 0; i < 50; i++)); do
         find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
         [[ -d $d ]] || break
+        # shellcheck disable=SC2044  # PIDs: no spaces
         for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
         sleep 0.1
       done
-      [[ -d $d ]] && log "warning: could not remove cgroup $d"
+      if [[ -d $d ]]; then log "warning: could not remove cgroup $d"; fi
     done < "$T/cgroups"
   fi
+
+  # nspawn's own runtime leftovers on the host (it leaves them when killed): the image lock, named
+  # after the overlay root's device and inode, and its mount propagation dir.
+  local nsd=/run/systemd/nspawn
+  if mountpoint -q "$T/merged" 2>/dev/null; then
+    rm -f "$nsd/locks/inode-$(stat -c '%d:%i' "$T/merged")"
+  fi
+  # (Not the parent dirs: a concurrently starting nspawn may be about to use them.)
+  rmdir "$nsd/propagate/$NAME" 2>/dev/null || true
 
   # Unmount everything below $T (normally just the overlay), deepest first.
   if [[ -d $T ]]; then
     local m
     for ((i = 0; i < 20; i++)); do
-      m=$(findmnt -rn -o TARGET | grep -E "^$T(/|$)" | sort -r | head -n1 || true)
+      m=$(mounts_below | head -n1)
       [[ -n $m ]] || break
-      umount "$m" 2>/dev/null || { ((i < 10)) && sleep 0.3 || umount -l "$m"; }
+      # Busy right after nspawn exits is transient; after ~3 s detach it lazily.
+      umount "$m" 2>/dev/null || { if ((i < 10)); then sleep 0.3; else umount -l "$m" || true; fi; }
     done
-    if findmnt -rn -o TARGET | grep -qE "^$T(/|$)"; then die "down: still mounted below $T"; fi
+    [[ -z $(mounts_below) ]] || die "down: still mounted below $T: $(mounts_below | tr '\n' ' ')"
     # --one-file-system: never follow into a mount (the overlay shows the host's whole /).
     rm -rf --one-file-system -- "$T"
   fi

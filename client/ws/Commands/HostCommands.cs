@@ -16,7 +16,10 @@ public static class HostCommands
                 ("Host", h.Hostname), ("Version", h.Version),
                 ("Accelerator", h.Accelerator), ("Why", h.AcceleratorReason),
                 ("CPUs", h.Cpus), ("Memory", $"{h.MemoryMiB} MiB"),
-                ("Workspaces", $"{h.Workspaces} defined, {h.Running} running"), ("State dir", h.StateDir));
+                ("Workspaces", $"{h.Workspaces} defined, {h.Running} running"),
+                ("Capacity", $"{h.CapacityVcpus} vCPUs, {h.CapacityMemoryMiB} MiB (committed: {h.CommittedVcpus} vCPUs, {h.CommittedMemoryMiB} MiB)"),
+                ("Limits", h.Enforcement == "none" ? "NOT enforced" : $"enforced by {h.Enforcement}"), ("How", h.EnforcementReason),
+                ("State dir", h.StateDir));
         });
         root.Subcommands.Add(host);
     }

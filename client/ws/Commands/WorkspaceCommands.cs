@@ -7,6 +7,11 @@ public static class WorkspaceCommands
 {
     private static readonly Argument<string> Name = new("name") { Description = "the workspace's name" };
     private static readonly Option<bool> NoWait = new("--no-wait") { Description = "return once the operation is accepted" };
+    private static readonly Option<bool> AcceptOffer = new("--accept-offer") { Description = "if the host cannot grant the shape asked for, take its counter-offer" };
+    private static readonly Option<int?> CpuQuota = new("--cpu-quota") { Description = "CPU quota in percent of one CPU (e.g. 50)" };
+    private static readonly Option<int?> CpuWeight = new("--cpu-weight") { Description = "CPU weight, 1-10000 (100 is the default share)" };
+    private static readonly Option<int?> TasksMax = new("--tasks-max") { Description = "most threads and processes the guest's QEMU may have" };
+    private static readonly Option<int?> IoWeight = new("--io-weight") { Description = "I/O weight, 1-10000" };
 
     public static void Add(RootCommand root)
     {
@@ -18,6 +23,7 @@ public static class WorkspaceCommands
         AddAction(root, "resume", "resume a paused workspace", "Resuming");
         AddAction(root, "reboot", "reset a running workspace", "Rebooting");
         AddStop(root);
+        AddSet(root);
         AddRemove(root);
         AddConsole(root);
     }
@@ -29,7 +35,8 @@ public static class WorkspaceCommands
         var cmdline = new Option<string?>("--cmdline") { Description = "kernel command line (boot-set images)" };
 
         var image = new Option<string>("--image") { Description = "the image to create it from", Required = true };
-        var create = new Command("create", "define a workspace from an image (its disk is a fresh overlay)") { Name, image, vcpus, memory, cmdline };
+        var create = new Command("create", "define a workspace from an image (its disk is a fresh overlay)")
+            { Name, image, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer };
         create.Run(async (client, parse, ct) =>
         {
             var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(image)!), ct);
@@ -38,18 +45,20 @@ public static class WorkspaceCommands
         root.Subcommands.Add(create);
 
         var imageArgument = new Argument<string>("image") { Description = "the image to launch" };
-        var launch = new Command("launch", "create a workspace and start it") { imageArgument, Name, vcpus, memory, cmdline, NoWait };
+        var launch = new Command("launch", "create a workspace and start it")
+            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait };
         launch.Run(async (client, parse, ct) =>
         {
             var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!), ct);
-            var op = await client.ActAsync(w.Name, "start", ct: ct);
+            var op = await client.ActAsync(w.Name, "start", parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, ct);
             if (!parse.GetValue(NoWait)) await Output.WaitAsync(client, op, $"Starting {w.Name}", ct);
             Print(parse, await client.GetWorkspaceAsync(w.Name, ct), $"Launched {w.Name}");
         });
         root.Subcommands.Add(launch);
 
         CreateWorkspaceRequest Request(ParseResult parse, string imageName) => new(
-            parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline));
+            parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
+            parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer));
     }
 
     private static void Print(ParseResult parse, WorkspaceInfo w, string message)
@@ -80,7 +89,9 @@ public static class WorkspaceCommands
             var w = await client.GetWorkspaceAsync(parse.GetValue(Name)!, ct);
             if (Output.Json(parse)) { Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo); return; }
             Output.Fields(("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
-                ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
+                ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
+                ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
+                ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
                 ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")));
         });
         root.Subcommands.Add(show);
@@ -89,7 +100,9 @@ public static class WorkspaceCommands
     private static void AddAction(RootCommand root, string action, string description, string progress)
     {
         var command = new Command(action, description) { Name, NoWait };
-        command.Run(async (client, parse, ct) => await ActAsync(client, parse, action, null, $"{progress} {parse.GetValue(Name)}", ct));
+        if (action == "start") command.Options.Add(AcceptOffer);
+        command.Run(async (client, parse, ct) => await ActAsync(client, parse, action,
+            action == "start" && parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, $"{progress} {parse.GetValue(Name)}", ct));
         root.Subcommands.Add(command);
     }
 
@@ -108,6 +121,19 @@ public static class WorkspaceCommands
             await ActAsync(client, parse, "stop", query.Length == 0 ? null : query, $"Stopping {parse.GetValue(Name)}", ct);
         });
         root.Subcommands.Add(stop);
+    }
+
+    private static void AddSet(RootCommand root)
+    {
+        var memory = new Option<int?>("--memory") { Description = "memory in MiB (live through the balloon, up to the boot size)" };
+        var set = new Command("set", "renegotiate a workspace's limits; a running one changes live") { Name, CpuQuota, CpuWeight, memory, TasksMax, IoWeight };
+        set.Run(async (client, parse, ct) =>
+        {
+            var w = await client.SetResourcesAsync(parse.GetValue(Name)!, new SetResourcesRequest(
+                parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(memory), parse.GetValue(TasksMax), parse.GetValue(IoWeight)), ct);
+            Print(parse, w, $"{w.Name}: cpu quota {(w.CpuQuotaPercent is { } q ? q + "%" : "none")}, memory {w.MemoryMiB} MiB");
+        });
+        root.Subcommands.Add(set);
     }
 
     private static async Task ActAsync(WorkspacesClient client, ParseResult parse, string action, string? query, string message, CancellationToken ct)

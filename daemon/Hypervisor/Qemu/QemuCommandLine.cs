@@ -23,6 +23,7 @@ public static class QemuCommandLine
             "-chardev", $"file,id=console,path={spec.ConsoleLog},append=on",
             "-serial", "chardev:console",
             "-pidfile", spec.PidFile,
+            "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
             "-daemonize",
         };
         if (spec.KernelPath is not null)

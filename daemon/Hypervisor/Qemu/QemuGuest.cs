@@ -80,6 +80,8 @@ public sealed class QemuGuest : IGuest
     public Task PauseAsync(CancellationToken ct) => _qmp.StopVcpusAsync(ct);
     public Task PowerdownAsync(CancellationToken ct) => _qmp.PowerdownAsync(ct);
     public Task ResetAsync(CancellationToken ct) => _qmp.ResetAsync(ct);
+    public Task<long> BootMemoryAsync(CancellationToken ct) => _qmp.BaseMemoryAsync(ct);
+    public Task SetMemoryAsync(long bytes, CancellationToken ct) => _qmp.BalloonAsync(bytes, ct);
 
     public async Task KillAsync(CancellationToken ct)
     {

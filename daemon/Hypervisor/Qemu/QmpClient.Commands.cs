@@ -22,6 +22,14 @@ public sealed partial class QmpClient
     /// <summary>system_reset: a hard reset, like the reset button.</summary>
     public Task ResetAsync(CancellationToken ct) => ExecuteAsync("system_reset", null, ct);
 
+    /// <summary>balloon: ask the guest's balloon driver to leave it this many bytes.</summary>
+    public Task BalloonAsync(long bytes, CancellationToken ct) =>
+        ExecuteAsync("balloon", new System.Text.Json.Nodes.JsonObject { ["value"] = bytes }, ct);
+
+    /// <summary>query-memory-size-summary: the memory the guest booted with, in bytes.</summary>
+    public async Task<long> BaseMemoryAsync(CancellationToken ct) =>
+        (await ExecuteAsync("query-memory-size-summary", null, ct)).GetProperty("base-memory").GetInt64();
+
     /// <summary>quit: QEMU exits at once (the guest gets no say).</summary>
     public async Task QuitAsync(CancellationToken ct)
     {

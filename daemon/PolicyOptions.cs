@@ -1,0 +1,24 @@
+namespace Workspaces.Daemon;
+
+/// <summary>
+/// The host's offer to workspaces: the largest shape one may have, and how far the host's CPUs and
+/// memory may be committed. Admission never commits more than capacity × overcommit.
+/// </summary>
+public sealed class PolicyOptions
+{
+    public int MaxVcpus { get; set; } = 8;
+    public int MaxMemoryMiB { get; set; } = 16384;
+
+    /// <summary>vCPUs of running workspaces per host CPU.</summary>
+    public double CpuOvercommit { get; set; } = 4;
+
+    /// <summary>Guest memory of running workspaces per MiB the host can give (1: none).</summary>
+    public double MemoryOvercommit { get; set; } = 1;
+
+    /// <summary>Memory kept for the host itself, outside what workspaces may commit.</summary>
+    public int ReservedMemoryMiB { get; set; } = 1024;
+
+    /// <summary>Capacity overrides, for tests and for hosts shared with other work (0: use the machine's).</summary>
+    public int CapacityCpus { get; set; }
+    public int CapacityMemoryMiB { get; set; }
+}

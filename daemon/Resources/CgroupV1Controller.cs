@@ -1,0 +1,62 @@
+namespace Workspaces.Daemon.Resources;
+
+/// <summary>
+/// Limits through cgroup v1 hierarchies written directly (a host without systemd, like a plain
+/// container): one group per workspace under workspaces/ in the cpu, cpuacct, memory, pids and
+/// blkio hierarchies. Writing a pid to cgroup.procs moves all of its threads.
+/// </summary>
+public sealed class CgroupV1Controller(string root) : IResourceController
+{
+    private const long Period = 100_000; // µs, the CFS default
+    private static readonly string[] Hierarchies = ["cpu", "cpuacct", "memory", "pids", "blkio"];
+
+    public string Mode => "cgroup-v1";
+    public string Reason => $"no systemd on the system bus; workspacesd writes cgroup v1 groups itself under {root}/{{cpu,cpuacct,memory,pids}}/workspaces";
+
+    public static bool IsAvailable(string root) =>
+        File.Exists(Path.Combine(root, "cpu", "cpu.cfs_quota_us")) && Directory.Exists(Path.Combine(root, "memory"));
+
+    private string Group(string hierarchy, string workspace) => Path.Combine(root, hierarchy, "workspaces", workspace);
+
+    public async Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    {
+        foreach (var h in Hierarchies)
+            if (Directory.Exists(Path.Combine(root, h))) Directory.CreateDirectory(Group(h, workspace));
+        await UpdateAsync(workspace, limits, ct);
+        foreach (var h in Hierarchies)
+            if (Directory.Exists(Group(h, workspace))) await WriteAsync(Group(h, workspace), "cgroup.procs", pid.ToString());
+        return "cgroup:/workspaces/" + workspace;
+    }
+
+    public async Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct)
+    {
+        string cpu = Group("cpu", workspace);
+        await WriteAsync(cpu, "cpu.cfs_period_us", Period.ToString());
+        await WriteAsync(cpu, "cpu.cfs_quota_us", limits.CpuQuotaPercent is { } q ? (q * Period / 100).ToString() : "-1");
+        // cgroup v2 / systemd weight 100 is v1's 1024 shares.
+        await WriteAsync(cpu, "cpu.shares", ((limits.CpuWeight ?? 100) * 1024L / 100).ToString());
+        await WriteAsync(Group("memory", workspace), "memory.limit_in_bytes", limits.MemoryMaxBytes.ToString());
+        if (Directory.Exists(Group("pids", workspace)))
+            await WriteAsync(Group("pids", workspace), "pids.max", limits.TasksMax?.ToString() ?? "max");
+        string blkio = Group("blkio", workspace);
+        if (limits.IoWeight is { } w && File.Exists(Path.Combine(blkio, "blkio.weight")))
+            await WriteAsync(blkio, "blkio.weight", Math.Clamp(w * 10, 10, 1000).ToString()); // v1 range 10..1000
+    }
+
+    public async Task ReleaseAsync(string workspace)
+    {
+        foreach (var h in Hierarchies)
+        {
+            string group = Group(h, workspace);
+            // rmdir of a cgroup fails while a task is still in it; the process may take a moment to go.
+            for (int i = 0; i < 20 && Directory.Exists(group); i++)
+            {
+                try { Directory.Delete(group); }
+                catch (IOException) { await Task.Delay(50); }
+            }
+        }
+    }
+
+    private static Task WriteAsync(string group, string file, string value) =>
+        File.WriteAllTextAsync(Path.Combine(group, file), value);
+}

@@ -1,0 +1,26 @@
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Resources;
+
+/// <summary>
+/// Puts a guest's process under its limits and changes them live. One implementation is chosen at
+/// start: systemd over D-Bus when it runs the host, cgroupfs where the daemon can write cgroups
+/// itself, or none — and it always says which, and why, in /v1/host.
+/// </summary>
+public interface IResourceController
+{
+    /// <summary>"systemd", "cgroup-v1", "cgroup-v2" or "none".</summary>
+    string Mode { get; }
+
+    /// <summary>Why this mode, in a sentence for `ws host`.</summary>
+    string Reason { get; }
+
+    /// <summary>Places the process under the limits; returns the unit or cgroup it now lives in.</summary>
+    Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct);
+
+    /// <summary>Changes the limits of a running guest.</summary>
+    Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct);
+
+    /// <summary>Removes what AttachAsync made, once the process is gone.</summary>
+    Task ReleaseAsync(string workspace);
+}

@@ -1,0 +1,11 @@
+namespace Workspaces.Daemon.Resources;
+
+/// <summary>No enforcement possible here; the reason is shown, never hidden.</summary>
+public sealed class NoResourceController(string reason) : IResourceController
+{
+    public string Mode => "none";
+    public string Reason => reason;
+    public Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct) => Task.FromResult<string?>(null);
+    public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) => Task.CompletedTask;
+    public Task ReleaseAsync(string workspace) => Task.CompletedTask;
+}

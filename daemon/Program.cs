@@ -49,6 +49,7 @@ builder.Services
     .AddSingleton<IHypervisor, QemuDriver>()
     .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>()))
     .AddSingleton<EventBus>()
+    .AddSingleton<Admission>()
     .AddSingleton<WorkspaceLifecycle>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<CallerResolver>()

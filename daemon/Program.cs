@@ -5,6 +5,7 @@ using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Operations;
 using Workspaces.Daemon.Resources;
+using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 
@@ -27,6 +28,14 @@ options.Socket = Path.GetFullPath(options.Socket);
 builder.Services.PostConfigure<WorkspacesOptions>(o => (o.StateDir, o.Socket) = (options.StateDir, options.Socket));
 
 builder.Host.UseSystemd();
+
+// systemd over D-Bus when it runs the host: transient scopes for guests, machined registration.
+var (bus, busWhy) = await SystemBus.TryConnectAsync(CancellationToken.None);
+if (bus is not null)
+{
+    builder.Services.AddSingleton(bus).AddSingleton<SystemdManager>();
+    if (bus.HasMachined) builder.Services.AddSingleton<MachineManager>();
+}
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
 Directory.CreateDirectory(options.StateDir);
@@ -47,7 +56,8 @@ builder.Services
     .AddSingleton<ImageService>()
     .AddSingleton<KvmProbe>()
     .AddSingleton<IHypervisor, QemuDriver>()
-    .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>()))
+    .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>(), bus, busWhy))
+    .AddHostedService<SystemdStatus>()
     .AddSingleton<EventBus>()
     .AddSingleton<Admission>()
     .AddSingleton<WorkspaceLifecycle>()

@@ -14,12 +14,12 @@ namespace Workspaces.Daemon.Api;
 public sealed class CallerResolver
 {
     private readonly uint? _adminGid;
-    private readonly bool _allowUsers;
+    private readonly IOptionsMonitor<WorkspacesOptions> _options;
 
-    public CallerResolver(IOptions<WorkspacesOptions> options)
+    public CallerResolver(IOptionsMonitor<WorkspacesOptions> options)
     {
-        _adminGid = Libc.GetGroupId(options.Value.SocketGroup);
-        _allowUsers = options.Value.AllowUsers;
+        _options = options;
+        _adminGid = Libc.GetGroupId(options.CurrentValue.SocketGroup);
     }
 
     public uint? AdminGroupId => _adminGid;
@@ -30,7 +30,7 @@ public sealed class CallerResolver
         if (socket is null) return null;
         var peer = Libc.GetPeerCredentials(socket);
         bool admin = peer.Uid == 0 || (_adminGid is { } gid && (peer.Gid == gid || SupplementaryGroups(peer.Pid).Contains(gid)));
-        if (!admin && !_allowUsers) return null;
+        if (!admin && !_options.CurrentValue.AllowUsers) return null;
         return new Caller(peer.Uid, admin);
     }
 

@@ -5,13 +5,13 @@ namespace Workspaces.Daemon.Resources;
 /// container): one group per workspace under workspaces/ in the cpu, cpuacct, memory, pids and
 /// blkio hierarchies. Writing a pid to cgroup.procs moves all of its threads.
 /// </summary>
-public sealed class CgroupV1Controller(string root) : IResourceController
+public sealed class CgroupV1Controller(string root, string whyNotSystemd) : IResourceController
 {
     private const long Period = 100_000; // µs, the CFS default
     private static readonly string[] Hierarchies = ["cpu", "cpuacct", "memory", "pids", "blkio"];
 
     public string Mode => "cgroup-v1";
-    public string Reason => $"no systemd on the system bus; workspacesd writes cgroup v1 groups itself under {root}/{{cpu,cpuacct,memory,pids}}/workspaces";
+    public string Reason => $"{whyNotSystemd}: workspacesd writes cgroup v1 groups itself under {root}/{{cpu,cpuacct,memory,pids}}/workspaces";
 
     public static bool IsAvailable(string root) =>
         File.Exists(Path.Combine(root, "cpu", "cpu.cfs_quota_us")) && Directory.Exists(Path.Combine(root, "memory"));

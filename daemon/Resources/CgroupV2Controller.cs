@@ -4,13 +4,13 @@ namespace Workspaces.Daemon.Resources;
 /// Limits through the unified cgroup v2 hierarchy written directly: workspaces/{name} with cpu.max,
 /// cpu.weight, memory.max, pids.max and io.weight, after enabling those controllers down the tree.
 /// </summary>
-public sealed class CgroupV2Controller(string root) : IResourceController
+public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IResourceController
 {
     private const long Period = 100_000;
     private readonly string _parent = Path.Combine(root, "workspaces");
 
     public string Mode => "cgroup-v2";
-    public string Reason => $"no systemd on the system bus; workspacesd writes cgroup v2 groups itself under {root}/workspaces";
+    public string Reason => $"{whyNotSystemd}: workspacesd writes cgroup v2 groups itself under {root}/workspaces";
 
     public static bool IsAvailable(string root) =>
         File.Exists(Path.Combine(root, "cgroup.controllers"))

@@ -52,6 +52,13 @@ public sealed partial class WorkspaceLifecycle(
 
     public IResourceController Resources => resources;
 
+    /// <summary>How many guests are running and how many paused, from what SQLite records of the attached ones.</summary>
+    public (int Running, int Paused) ActiveCounts()
+    {
+        var active = workspaces.List().Where(w => _guests.ContainsKey(w.Id)).ToList();
+        return (active.Count(w => w.State == WorkspaceStates.Running), active.Count(w => w.State == WorkspaceStates.Paused));
+    }
+
     /// <summary>Where a running workspace's limits live (a systemd unit or a cgroup), if any.</summary>
     public string? UnitOf(WorkspaceRow row) =>
         _guests.ContainsKey(row.Id) && resources.Mode != "none"

@@ -1,0 +1,56 @@
+using Tmds.DBus.Protocol;
+using Workspaces.Daemon.Systemd;
+
+namespace Workspaces.Daemon.Resources;
+
+/// <summary>
+/// Limits through systemd: each guest's QEMU moves into its own transient scope,
+/// workspace-NAME.scope, carrying the spec's CPU quota and weight, MemoryMax, TasksMax and IO
+/// weight, and is registered with machined as a vm. Changes go through SetUnitProperties.
+/// Scopes are their own units, so guests outlive restarts of workspaces.service.
+/// </summary>
+public sealed class SystemdResourceController(SystemdManager systemd, MachineManager? machines) : IResourceController
+{
+    public string Mode => "systemd";
+    public string Reason => "systemd runs the host: each guest gets a transient scope unit with its limits" +
+                            (machines is null ? " (systemd-machined is absent: guests are not registered as machines)" : ", registered with systemd-machined");
+
+    public static string UnitName(string workspace) => $"workspace-{workspace}.scope";
+
+    public async Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    {
+        string unit = UnitName(workspace);
+        var properties = Properties(limits).Prepend(new("Description", VariantValue.String($"Workspace {workspace}")))
+            .Prepend(new("PIDs", VariantValue.Array(new[] { (uint)pid })))
+            .Append(new("CollectMode", VariantValue.String("inactive-or-failed")))
+            .ToArray();
+        await systemd.StartTransientUnitAsync(unit, properties);
+        // StartTransientUnit answers with a job; the move is done once the process is in the scope's cgroup.
+        for (int i = 0; i < 100 && !InUnit(pid, unit); i++) await Task.Delay(20, ct);
+        if (!InUnit(pid, unit)) throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit}");
+        if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid);
+        return unit;
+    }
+
+    public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) =>
+        systemd.SetUnitPropertiesAsync(UnitName(workspace), Properties(limits).ToArray());
+
+    /// <summary>A scope ends by itself when its last process exits; machined forgets the machine with its leader.</summary>
+    public Task ReleaseAsync(string workspace) => Task.CompletedTask;
+
+    private static IEnumerable<KeyValuePair<string, VariantValue>> Properties(ResourceLimits limits)
+    {
+        // CPUQuotaPerSecUSec: CPU time per wall-clock second; "infinity" is UInt64.MaxValue.
+        yield return new("CPUQuotaPerSecUSec", VariantValue.UInt64(limits.CpuQuotaPercent is { } q ? (ulong)q * 10_000 : ulong.MaxValue));
+        yield return new("CPUWeight", VariantValue.UInt64((ulong)(limits.CpuWeight ?? 100)));
+        yield return new("MemoryMax", VariantValue.UInt64((ulong)limits.MemoryMaxBytes));
+        yield return new("TasksMax", VariantValue.UInt64(limits.TasksMax is { } t ? (ulong)t : ulong.MaxValue));
+        yield return new("IOWeight", VariantValue.UInt64((ulong)(limits.IoWeight ?? 100)));
+    }
+
+    private static bool InUnit(int pid, string unit)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cgroup").Contains("/" + unit, StringComparison.Ordinal); }
+        catch (IOException) { return false; }
+    }
+}

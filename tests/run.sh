@@ -9,6 +9,7 @@ tests/guest/build.sh >/dev/null
 # Test what ships: the Native AOT daemon and CLI.
 packaging/build.sh
 export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
+export WORKSPACES_DEB=$PWD/$(packaging/build-deb.sh)
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -23,6 +23,6 @@ public sealed class MachineManager(SystemBus bus)
         writer.WriteString("vm");
         writer.WriteUInt32((uint)leader);
         writer.WriteString("");
-        return bus.Connection.CallMethodAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage());
     }
 }

@@ -13,6 +13,17 @@ public sealed class SystemBus : IDisposable
     public DBusConnection Connection { get; }
     public bool HasMachined { get; }
 
+    /// <summary>
+    /// Sends a method call and waits for its reply. Tmds.DBus completes replies on its receive loop;
+    /// the Yield moves the caller's continuation off that thread, so no caller can ever stall the loop
+    /// that would deliver the next reply.
+    /// </summary>
+    public async Task CallAsync(MessageBuffer message)
+    {
+        await Connection.CallMethodAsync(message);
+        await Task.Yield();
+    }
+
     /// <summary>Connects if systemd answers on the system bus; otherwise says why not.</summary>
     public static async Task<(SystemBus? Bus, string Why)> TryConnectAsync(CancellationToken ct)
     {
@@ -31,6 +42,7 @@ public sealed class SystemBus : IDisposable
             }
             var activatable = await connection.ListActivatableServicesAsync();
             bool machined = names.Contains(MachineManager.Service) || activatable.Contains(MachineManager.Service);
+            await Task.Yield(); // off the bus's receive loop (see CallAsync): the host must not run on it
             return (new SystemBus(connection, machined), "systemd runs the host");
         }
         catch (Exception e) when (e is DBusExceptionBase or IOException or TimeoutException or System.Net.Sockets.SocketException)

@@ -19,7 +19,7 @@ public sealed class SystemdManager(SystemBus bus)
         writer.WriteString("fail");
         writer.WriteDictionary(properties); // a(sv) and a{sv} share one wire format
         writer.WriteArrayEnd(writer.WriteArrayStart(DBusType.Struct));
-        return bus.Connection.CallMethodAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage());
     }
 
     /// <summary>SetUnitProperties(name, runtime: true, properties): live, and forgotten at reboot.</summary>
@@ -31,6 +31,6 @@ public sealed class SystemdManager(SystemBus bus)
         writer.WriteString(name);
         writer.WriteBool(true);
         writer.WriteDictionary(properties);
-        return bus.Connection.CallMethodAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage());
     }
 }

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Workspaces.Testing;
+
+namespace Workspaces.Tests.Integration;
+
+/// <summary>
+/// The packaged service under a real systemd: a container booted by tests/systemd/container.sh
+/// (an overlay of this machine's /, systemd as PID 1, its own dbus and machined), the .deb
+/// installed in it, then everything a user does with systemctl, machinectl and ws.
+/// </summary>
+public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _name = $"wst-{Guid.NewGuid().ToString("N")[..8]}";
+    private string Script => Path.Combine(Repo.Root, "tests/systemd/container.sh");
+
+    public async Task InitializeAsync()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("systemd-nspawn", "nsenter", "dpkg");
+        var up = await Processes.RunAsync(Script, ["up", _name], TimeSpan.FromMinutes(2),
+            new Dictionary<string, string> { ["WS_CT_MASK"] = "postgresql.service libvirtd.service" });
+        if (up.ExitCode != 0) throw new InvalidOperationException($"the systemd container did not boot: {up.Stderr}");
+    }
+
+    public async Task DisposeAsync() => await Processes.RunAsync(Script, ["down", _name], TimeSpan.FromMinutes(2));
+
+    private async Task<string> ExecAsync(string command, int expect = 0)
+    {
+        var r = await Processes.RunAsync(Script, ["exec", _name, "sh", "-c", command], TimeSpan.FromMinutes(3));
+        output.WriteLine($"# {command}\n{r.Stdout}{r.Stderr}");
+        Assert.True(r.ExitCode == expect, $"`{command}` exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
+        return r.Stdout.Trim();
+    }
+
+    private async Task<JsonElement> ShowAsync(string workspace) =>
+        JsonDocument.Parse(await ExecAsync($"ws show {workspace} --json")).RootElement;
+
+    [Fact]
+    public async Task The_deb_runs_under_systemd_with_scopes_machined_live_limits_restart_terminate_and_reload()
+    {
+        string deb = Environment.GetEnvironmentVariable("WORKSPACES_DEB") is { Length: > 0 } d && File.Exists(d)
+            ? d : throw new InvalidOperationException("WORKSPACES_DEB must name the .deb (tests/run.sh builds it with packaging/build-deb.sh)");
+        var guest = await TestGuest.GetAsync();
+        await Processes.RunAsync(Script, ["cp", _name, deb, "/root/workspaces.deb"]);
+        foreach (var file in new[] { guest.Kernel, guest.Initrd, guest.Disk })
+            await Processes.RunAsync(Script, ["cp", _name, file, "/root/guest/" + Path.GetFileName(file)]);
+
+        // The container's / is an overlay of this machine's: start from an empty state dir.
+        await ExecAsync("rm -rf /var/lib/workspaces /etc/workspaces && dpkg -i /root/workspaces.deb");
+        await ExecAsync("systemctl start workspaces");
+        Assert.Equal("active", await ExecAsync("systemctl is-active workspaces"));
+        Assert.Equal("notify", await ExecAsync("systemctl show -p Type --value workspaces"));
+        Assert.Equal("0 running, 0 paused", await ExecAsync("systemctl show -p StatusText --value workspaces"));
+        Assert.Contains("enforced by systemd", await ExecAsync("ws host"));
+
+        await ExecAsync($"ws image import guest --kernel /root/guest/vmlinuz --initrd /root/guest/initrd.img --disk /root/guest/disk.qcow2 --cmdline '{guest.Cmdline}'");
+        await ExecAsync("ws launch guest web1 --cpu-quota 20 --memory 256");
+        Assert.Contains("web1", await ExecAsync("machinectl list --no-legend"));
+        Assert.Equal("vm", await ExecAsync("machinectl show web1 -p Class --value"));
+        Assert.Equal("CPUQuotaPerSecUSec=200ms\nMemoryMax=570425344", await ExecAsync("systemctl show workspace-web1.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
+
+        // Renegotiation, live: systemd's view and ws's agree.
+        await ExecAsync("ws set web1 --cpu-quota 50 --memory 200");
+        Assert.Equal("CPUQuotaPerSecUSec=500ms\nMemoryMax=504365056", await ExecAsync("systemctl show workspace-web1.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
+        var shown = await ShowAsync("web1");
+        Assert.Equal((50, 200), (shown.GetProperty("cpuQuotaPercent").GetInt32(), shown.GetProperty("memoryMiB").GetInt32()));
+
+        // Restarting the daemon leaves the guest running, and re-attached.
+        int pid = shown.GetProperty("pid").GetInt32();
+        await ExecAsync("systemctl restart workspaces");
+        var after = await ShowAsync("web1");
+        Assert.Equal(("Running", pid), (after.GetProperty("state").GetString(), after.GetProperty("pid").GetInt32()));
+        Assert.Contains("running", await ExecAsync("curl -s --unix-socket /run/workspaces/workspaces.sock http://w/v1/workspaces/web1/status"));
+        Assert.Equal("1 running, 0 paused", await ExecAsync("sleep 6; systemctl show -p StatusText --value workspaces"));
+        // The daemon pings the watchdog: systemd records when it last heard from it.
+        Assert.Equal("30s", await ExecAsync("systemctl show -p WatchdogUSec --value workspaces"));
+        Assert.NotEqual("0", await ExecAsync("systemctl show -p WatchdogTimestampMonotonic --value workspaces"));
+
+        // machinectl terminate is noticed and recorded.
+        await ExecAsync("machinectl terminate web1");
+        await ExecAsync("for i in $(seq 50); do ws show web1 | grep -q 'State: *Stopped' && exit 0; sleep 0.2; done; exit 1");
+        Assert.Contains("terminated by a signal", (await ShowAsync("web1")).GetProperty("reason").GetString());
+
+        // systemctl reload re-reads the config without a restart.
+        string mainPid = await ExecAsync("systemctl show -p MainPID --value workspaces");
+        await ExecAsync("sed -i 's/\"maxVcpus\": 8,/\"maxVcpus\": 8, \"capacityCpus\": 3,/' /etc/workspaces/workspacesd.json && systemctl reload workspaces");
+        var host = JsonDocument.Parse(await ExecAsync("ws host --json")).RootElement;
+        Assert.Equal(12, host.GetProperty("capacityVcpus").GetInt32()); // 3 CPUs x overcommit 4
+        Assert.Equal(mainPid, await ExecAsync("systemctl show -p MainPID --value workspaces"));
+    }
+}

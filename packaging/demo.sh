@@ -14,7 +14,8 @@ ws=$root/artifacts/bin/ws
 pidfile=$run/workspacesd.pid
 log=$run/workspacesd.log
 
-daemon_alive() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Alive, and really our daemon (a stale pid file may name a reused pid).
+daemon_alive() { [[ -f $pidfile ]] && grep -qs workspacesd "/proc/$(cat "$pidfile")/cmdline"; }
 
 if [[ ${1:-} == stop ]]; then
     "$ws" stop demo 2>/dev/null || true

@@ -12,8 +12,9 @@ if [[ " $* " != *" --no-libvirt "* ]]; then
             libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
     fi
     # No systemd here: run libvirt's daemons directly, as Debian packages them.
-    pgrep -x virtlogd >/dev/null || virtlogd -d
-    pgrep -x libvirtd >/dev/null || libvirtd -d
+    # (by their sockets: a container on this machine may run daemons of the same names)
+    [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d
+    [[ -S /run/libvirt/libvirt-sock ]] || libvirtd -d
     for _ in $(seq 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 packaging/build.sh

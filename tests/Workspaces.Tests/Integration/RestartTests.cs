@@ -31,13 +31,19 @@ public sealed class RestartTests
             var status = await client.GetStatusAsync(name);
             Assert.Equal((WorkspaceStates.Running, "running", pid), (status.State, status.Hypervisor, status.Pid));
         }
-        await client.ActAndWaitAsync("a", "stop");
-        var a = await client.GetWorkspaceAsync("a");
-        Assert.Equal(WorkspaceStates.Stopped, a.State);
-        Assert.Contains("powered off", a.Reason);
-        await Processes.WaitGoneAsync(pidA, TimeSpan.FromSeconds(10));
+        foreach (var (name, pid) in new[] { ("a", pidA), ("b", pidB) })
+        {
+            await client.ActAndWaitAsync(name, "stop");
+            var stopped = await client.GetWorkspaceAsync(name);
+            Assert.Equal(WorkspaceStates.Stopped, stopped.State);
+            Assert.Contains("powered off", stopped.Reason); // ACPI through the re-attached QMP, not forced
+            await Processes.WaitGoneAsync(pid, TimeSpan.FromSeconds(10));
+        }
 
         // 2. A guest that dies while the daemon is down is found dead at restart, with the reason.
+        await client.ActAndWaitAsync("b", "start");
+        await daemon.WaitForConsoleAsync("b", "WORKSPACE-READY boot=2");
+        pidB = (await client.GetWorkspaceAsync("b")).Pid!.Value;
         await daemon.KillAsync();
         System.Diagnostics.Process.GetProcessById(pidB).Kill();
         await Processes.WaitGoneAsync(pidB, TimeSpan.FromSeconds(10));
@@ -49,7 +55,7 @@ public sealed class RestartTests
 
         // And it can be started again from Failed.
         await client.ActAndWaitAsync("b", "start");
-        await daemon.WaitForConsoleAsync("b", "WORKSPACE-READY boot=2");
+        await daemon.WaitForConsoleAsync("b", "WORKSPACE-READY boot=3");
         await client.ActAndWaitAsync("b", "stop");
         Assert.Empty(daemon.QemuPids());
     }

@@ -15,6 +15,11 @@ public static class Measure
             samples.Add(clock.Elapsed.TotalMilliseconds);
             if (between is not null) await between(i);
         }
+        return Median(samples);
+    }
+
+    public static double Median(List<double> samples)
+    {
         samples.Sort();
         return samples.Count % 2 == 1 ? samples[samples.Count / 2] : (samples[samples.Count / 2 - 1] + samples[samples.Count / 2]) / 2;
     }

@@ -29,13 +29,10 @@ builder.Services.PostConfigure<WorkspacesOptions>(o => (o.StateDir, o.Socket) = 
 
 builder.Host.UseSystemd();
 
-// systemd over D-Bus when it runs the host: transient scopes for guests, machined registration.
+// systemd over D-Bus when it runs the host: transient scopes for guests, machined registration
+// (ResourceControllerFactory decides; without a bus, cgroups written directly, or nothing).
 var (bus, busWhy) = await SystemBus.TryConnectAsync(CancellationToken.None);
-if (bus is not null)
-{
-    builder.Services.AddSingleton(bus).AddSingleton<SystemdManager>();
-    if (bus.HasMachined) builder.Services.AddSingleton<MachineManager>();
-}
+if (bus is not null) builder.Services.AddSingleton(bus);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
 Directory.CreateDirectory(options.StateDir);

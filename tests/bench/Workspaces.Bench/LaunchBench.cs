@@ -29,9 +29,16 @@ public static class LaunchBench
         int pid = 0;
         double bare = await Measure.MedianMsAsync(runs, async _ =>
         {
+            File.Delete(spec.QmpSocket);
+            File.Delete(spec.PidFile);
             var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardError = true };
             foreach (var a in QemuCommandLine.Build(spec)) start.ArgumentList.Add(a);
-            using (var p = Process.Start(start)!) await p.WaitForExitAsync();
+            using (var p = Process.Start(start)!)
+            {
+                var err = p.StandardError.ReadToEndAsync();
+                await p.WaitForExitAsync();
+                if (p.ExitCode != 0) throw new InvalidOperationException($"bare QEMU failed: {await err}");
+            }
             pid = int.Parse(File.ReadAllText(spec.PidFile).Trim());
             await using var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, CancellationToken.None);
             await qmp.ContinueAsync(CancellationToken.None);
@@ -39,7 +46,7 @@ public static class LaunchBench
         }, async _ =>
         {
             Process.GetProcessById(pid).Kill();
-            while (File.Exists($"/proc/{pid}")) await Task.Delay(10);
+            while (Processes.IsAlive(pid)) await Task.Delay(10); // a zombie is gone (PID 1 reaps it when it will)
         });
 
         report.Add("launch: start -> QMP running (median)", $"{ours:0} ms", $"bare qemu-system {bare:0} ms",

@@ -138,11 +138,14 @@ public sealed class WorkspacesClient : IDisposable
     public async Task<OperationInfo> ActAndWaitAsync(string name, string action, string? query = null, CancellationToken ct = default)
     {
         var op = await ActAsync(name, action, query, ct);
-        op = await WaitOperationAsync(op.Id, ct: ct);
-        if (op.Status != OperationStatus.Done)
-            throw new ApiException(new Problem("about:blank", $"{action} {op.Status}", 409, op.Error ?? $"{action} of {name} {op.Status}"));
-        return op;
+        return EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
     }
+
+    /// <summary>An operation that ended canceled or failed, as the ApiException a caller handles like any refusal.</summary>
+    public static OperationInfo EnsureDone(OperationInfo op) =>
+        op.Status == OperationStatus.Done
+            ? op
+            : throw new ApiException(new Problem("about:blank", $"{op.Kind} {op.Status}", 409, op.Error ?? $"{op.Kind} of {op.Target} {op.Status}"));
 
     /// <summary>GET /v1/events as an async sequence (newline-delimited JSON).</summary>
     public async IAsyncEnumerable<EventInfo> StreamEventsAsync([EnumeratorCancellation] CancellationToken ct = default)

@@ -55,8 +55,6 @@ public static class Output
             op = await AnsiConsole.Status().StartAsync(message, _ => client.WaitOperationAsync(op.Id, ct: ct));
         else
             op = await client.WaitOperationAsync(op.Id, ct: ct);
-        if (op.Status != OperationStatus.Done)
-            throw new ApiException(new Problem("about:blank", op.Status, 409, op.Error ?? $"{op.Kind} {op.Status}"));
-        return op;
+        return WorkspacesClient.EnsureDone(op);
     }
 }

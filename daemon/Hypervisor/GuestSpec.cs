@@ -15,4 +15,11 @@ public sealed record GuestSpec(
     public string QmpSocket => Path.Combine(RuntimeDir, "qmp.sock");
     public string PidFile => Path.Combine(RuntimeDir, "qemu.pid");
     public string ConsoleLog => Path.Combine(RuntimeDir, "console.log");
+
+    /// <summary>The pid QEMU wrote at start, or null when there is no (readable) pid file.</summary>
+    public int? ReadPid()
+    {
+        try { return int.TryParse(File.ReadAllText(PidFile).Trim(), out int pid) ? pid : null; }
+        catch (IOException) { return null; }
+    }
 }

@@ -23,8 +23,6 @@ public sealed class ImageStore
 
     public string BlobPath(string sha256) => Path.Combine(Root, sha256);
 
-    public bool HasBlob(string sha256) => File.Exists(BlobPath(sha256));
-
     /// <summary>Streams into a staging file, hashing in the same pass. The caller deletes the staged file if it does not commit it.</summary>
     public async Task<StagedBlob> StageAsync(Stream source, Action<long>? progress, CancellationToken ct)
     {

@@ -18,14 +18,15 @@ public sealed class CgroupV1Controller(string root, string whyNotSystemd) : IRes
 
     private string Group(string hierarchy, string workspace) => Path.Combine(root, hierarchy, "workspaces", workspace);
 
-    public async Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    public string? Location(string workspace) => "cgroup:/workspaces/" + workspace;
+
+    public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
     {
         foreach (var h in Hierarchies)
             if (Directory.Exists(Path.Combine(root, h))) Directory.CreateDirectory(Group(h, workspace));
         await UpdateAsync(workspace, limits, ct);
         foreach (var h in Hierarchies)
             if (Directory.Exists(Group(h, workspace))) await WriteAsync(Group(h, workspace), "cgroup.procs", pid.ToString());
-        return "cgroup:/workspaces/" + workspace;
     }
 
     public async Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct)
@@ -45,16 +46,7 @@ public sealed class CgroupV1Controller(string root, string whyNotSystemd) : IRes
 
     public async Task ReleaseAsync(string workspace)
     {
-        foreach (var h in Hierarchies)
-        {
-            string group = Group(h, workspace);
-            // rmdir of a cgroup fails while a task is still in it; the process may take a moment to go.
-            for (int i = 0; i < 20 && Directory.Exists(group); i++)
-            {
-                try { Directory.Delete(group); }
-                catch (IOException) { await Task.Delay(50); }
-            }
-        }
+        foreach (var h in Hierarchies) await CgroupDirectory.RemoveAsync(Group(h, workspace));
     }
 
     private static Task WriteAsync(string group, string file, string value) =>

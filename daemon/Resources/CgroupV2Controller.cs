@@ -16,7 +16,9 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
         File.Exists(Path.Combine(root, "cgroup.controllers"))
         && File.ReadAllText(Path.Combine(root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu");
 
-    public async Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    public string? Location(string workspace) => "cgroup:/workspaces/" + workspace;
+
+    public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
     {
         Directory.CreateDirectory(_parent);
         await EnableControllersAsync(root);
@@ -25,7 +27,6 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
         Directory.CreateDirectory(group);
         await UpdateAsync(workspace, limits, ct);
         await File.WriteAllTextAsync(Path.Combine(group, "cgroup.procs"), pid.ToString(), ct);
-        return "cgroup:/workspaces/" + workspace;
     }
 
     private static async Task EnableControllersAsync(string group)
@@ -47,13 +48,5 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
 
     private static Task Write(string group, string file, string value) => File.WriteAllTextAsync(Path.Combine(group, file), value);
 
-    public async Task ReleaseAsync(string workspace)
-    {
-        string group = Path.Combine(_parent, workspace);
-        for (int i = 0; i < 20 && Directory.Exists(group); i++)
-        {
-            try { Directory.Delete(group); }
-            catch (IOException) { await Task.Delay(50); }
-        }
-    }
+    public Task ReleaseAsync(string workspace) => CgroupDirectory.RemoveAsync(Path.Combine(_parent, workspace));
 }

@@ -15,8 +15,11 @@ public interface IResourceController
     /// <summary>Why this mode, in a sentence for `ws host`.</summary>
     string Reason { get; }
 
-    /// <summary>Places the process under the limits; returns the unit or cgroup it now lives in.</summary>
-    Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct);
+    /// <summary>Where a workspace's limits live (a systemd unit or a cgroup), or null where nothing enforces them.</summary>
+    string? Location(string workspace);
+
+    /// <summary>Places the process under the limits, at Location(workspace).</summary>
+    Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct);
 
     /// <summary>Changes the limits of a running guest.</summary>
     Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct);

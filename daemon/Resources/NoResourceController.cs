@@ -5,7 +5,8 @@ public sealed class NoResourceController(string reason) : IResourceController
 {
     public string Mode => "none";
     public string Reason => reason;
-    public Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct) => Task.FromResult<string?>(null);
+    public string? Location(string workspace) => null;
+    public Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct) => Task.CompletedTask;
     public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) => Task.CompletedTask;
     public Task ReleaseAsync(string workspace) => Task.CompletedTask;
 }

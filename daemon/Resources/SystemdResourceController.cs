@@ -15,11 +15,11 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
     public string Reason => "systemd runs the host: each guest gets a transient scope unit with its limits" +
                             (machines is null ? " (systemd-machined is absent: guests are not registered as machines)" : ", registered with systemd-machined");
 
-    public static string UnitName(string workspace) => $"workspace-{workspace}.scope";
+    public string? Location(string workspace) => $"workspace-{workspace}.scope";
 
-    public async Task<string?> AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
     {
-        string unit = UnitName(workspace);
+        string unit = Location(workspace)!;
         var properties = Properties(limits).Prepend(new("Description", VariantValue.String($"Workspace {workspace}")))
             .Prepend(new("PIDs", VariantValue.Array(new[] { (uint)pid })))
             .Append(new("CollectMode", VariantValue.String("inactive-or-failed")))
@@ -29,11 +29,10 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
         for (int i = 0; i < 100 && !InUnit(pid, unit); i++) await Task.Delay(20, ct);
         if (!InUnit(pid, unit)) throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit}");
         if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid);
-        return unit;
     }
 
     public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) =>
-        systemd.SetUnitPropertiesAsync(UnitName(workspace), Properties(limits).ToArray());
+        systemd.SetUnitPropertiesAsync(Location(workspace)!, Properties(limits).ToArray());
 
     /// <summary>A scope ends by itself when its last process exits; machined forgets the machine with its leader.</summary>
     public Task ReleaseAsync(string workspace) => Task.CompletedTask;

@@ -15,7 +15,7 @@ public sealed partial class WorkspaceLifecycle
         {
             using var _ = await LockAsync(row.Id, ct);
             var spec = SpecFor(row, row.Accelerator ?? "tcg");
-            int? pid = row.Pid ?? ReadPidFile(spec.PidFile);
+            int? pid = row.Pid ?? spec.ReadPid();
             if (!WorkspaceStateMachine.IsActive(row.State))
             {
                 // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
@@ -47,12 +47,6 @@ public sealed partial class WorkspaceLifecycle
     {
         foreach (var id in _guests.Keys)
             if (_guests.TryRemove(id, out var guest)) await guest.DisposeAsync();
-    }
-
-    private static int? ReadPidFile(string path)
-    {
-        try { return int.TryParse(File.ReadAllText(path).Trim(), out int pid) ? pid : null; }
-        catch (IOException) { return null; }
     }
 
     /// <summary>Follows one guest until it ends, recording what it did on its own.</summary>

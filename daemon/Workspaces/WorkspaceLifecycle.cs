@@ -60,10 +60,7 @@ public sealed partial class WorkspaceLifecycle(
     }
 
     /// <summary>Where a running workspace's limits live (a systemd unit or a cgroup), if any.</summary>
-    public string? UnitOf(WorkspaceRow row) =>
-        _guests.ContainsKey(row.Id) && resources.Mode != "none"
-            ? resources.Mode == "systemd" ? $"workspace-{row.Name}.scope" : $"cgroup:/workspaces/{row.Name}"
-            : null;
+    public string? UnitOf(WorkspaceRow row) => _guests.ContainsKey(row.Id) ? resources.Location(row.Name) : null;
 
     public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");
 

@@ -62,14 +62,6 @@ public static partial class Libc
         return (uint)Marshal.ReadInt32(group, 2 * IntPtr.Size);
     }
 
-    /// <summary>Whether a process exists (kill with signal 0; EPERM still means it exists).</summary>
-    public static bool ProcessExists(int pid)
-    {
-        if (pid <= 0) return false;
-        if (Kill(pid, 0) == 0) return true;
-        return Marshal.GetLastPInvokeError() != ESRCH;
-    }
-
     /// <summary>Sends a signal; a process that is already gone is not an error.</summary>
     public static void SendSignal(int pid, int signal)
     {

@@ -34,7 +34,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
                 throw new HypervisorException($"QEMU refused to start '{spec.Name}': {FirstLine(await stderr)}");
         }
 
-        int pid = ReadPid(spec.PidFile) ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
+        int pid = spec.ReadPid() ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
         try
         {
             var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
@@ -68,9 +68,6 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
             && ProcessTable.CommandLine(pid) is { } args
             && args.Any(a => a.Contains(qmpSocket, StringComparison.Ordinal));
     }
-
-    private static int? ReadPid(string pidFile) =>
-        File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) ? pid : null;
 
     private static string FirstLine(string text)
     {

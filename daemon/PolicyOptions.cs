@@ -21,4 +21,10 @@ public sealed class PolicyOptions
     /// <summary>Capacity overrides, for tests and for hosts shared with other work (0: use the machine's).</summary>
     public int CapacityCpus { get; set; }
     public int CapacityMemoryMiB { get; set; }
+
+    /// <summary>Workspaces may only be made from images with a valid signature by a trusted signer.</summary>
+    public bool RequireSignedImages { get; set; }
+
+    /// <summary>With RequireSignedImages: the trusted signers (by trust-store name, "host" for this host) that count; empty: any.</summary>
+    public string[] TrustedSigners { get; set; } = [];
 }

@@ -7,6 +7,7 @@ using Workspaces.Daemon.Operations;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.State;
+using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Workspaces;
 
 // Host wiring only: configuration, services, systemd integration and Kestrel on the Unix socket.
@@ -48,9 +49,16 @@ builder.Services
     .AddSingleton(new Database(Path.Combine(options.StateDir, "workspaces.db")))
     .AddSingleton<ImageRepository>()
     .AddSingleton<WorkspaceRepository>()
+    .AddSingleton<TrustRepository>()
     .AddSingleton(new ImageStore(options.StateDir))
+    .AddSingleton(new HostIdentity(options.StateDir))
+    .AddSingleton<TrustPolicy>()
     .AddSingleton<QemuImg>()
+    .AddSingleton<ImageIntegrity>()
+    .AddSingleton<DiskKeys>()
     .AddSingleton<ImageService>()
+    .AddSingleton<ImageFactory>()
+    .AddSingleton<ImageArchive>()
     .AddSingleton<KvmProbe>()
     .AddSingleton<IHypervisor, QemuDriver>()
     .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>(), bus, busWhy))
@@ -67,6 +75,7 @@ app.UseMiddleware<ProblemMiddleware>();
 var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();
 v1.MapImageEndpoints();
+v1.MapTrustEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();

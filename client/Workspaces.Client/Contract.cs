@@ -21,7 +21,11 @@ public sealed record HostInfo(
     int? CommittedVcpus = null,
     int? CommittedMemoryMiB = null,
     string? Enforcement = null,
-    string? EnforcementReason = null);
+    string? EnforcementReason = null,
+    string? SigningKey = null,
+    string? SigningKeyFingerprint = null,
+    string? SealingKey = null,
+    string? SealingKeyFingerprint = null);
 
 /// <summary>An image in the content-addressed cache. Id is its SHA-256 fingerprint.</summary>
 public sealed record ImageInfo(
@@ -35,7 +39,52 @@ public sealed record ImageInfo(
     string? Initrd,
     string? Cmdline,
     long Size,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string? Parent = null,
+    string[]? Tags = null,
+    bool Encrypted = false,
+    string? OriginWorkspace = null,
+    string? OriginHost = null);
+
+/// <summary>GET /v1/images/{image}/manifest: the canonical manifest (the bytes signatures cover), its signatures and its chain.</summary>
+public sealed record ImageManifestInfo(string Id, string Manifest, SignatureInfo[] Signatures, ImageChainLink[] Chain);
+
+/// <summary>A signature over an image's manifest, checked now: valid or not, and by whom if the signer is trusted.</summary>
+public sealed record SignatureInfo(string Signer, string Fingerprint, bool Valid, string? TrustedAs, DateTimeOffset SignedAt);
+
+/// <summary>One image of a chain, top (the image itself) first.</summary>
+public sealed record ImageChainLink(string Id, string Name, bool Encrypted);
+
+/// <summary>POST /v1/images/{image}/signatures: sign with this host's key, or with a PEM Ed25519 private key used once and not kept.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SignImageRequest(string? PrivateKey = null);
+
+/// <summary>What verification found: blobs re-hashed, signatures checked, the site policy asked.</summary>
+public sealed record VerifyReport(string Image, string Id, bool Intact, string[] Problems, SignatureInfo[] Signatures, bool Admitted, string? PolicyDetail);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record CheckinRequest(string As, bool Encrypt = false, string[]? Tags = null);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record FlattenRequest(string As, string[]? Tags = null);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record CopyWorkspaceRequest(string Name);
+
+/// <summary>POST /v1/images/{image}/reseal: seal the image's key also to another host's X25519 key.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ResealRequest(string To);
+
+public sealed record ResealResult(string Image, string Recipient, string Fingerprint);
+
+/// <summary>POST /v1/images/prune.</summary>
+public sealed record PruneResult(string[] Removed, long FreedBytes);
+
+/// <summary>A signer the trust store names; "host" is this host's own key.</summary>
+public sealed record TrustedSignerInfo(string Name, string PublicKey, string Fingerprint, DateTimeOffset? AddedAt);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record AddTrustRequest(string Name, string PublicKey);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateWorkspaceRequest(

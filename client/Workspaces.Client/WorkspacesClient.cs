@@ -54,6 +54,8 @@ public sealed class WorkspacesClient : IDisposable
         using var form = new MultipartFormDataContent();
         form.Add(new StringContent(upload.Name), "name");
         if (upload.Cmdline is not null) form.Add(new StringContent(upload.Cmdline), "cmdline");
+        if (upload.Encrypt) form.Add(new StringContent("true"), "encrypt");
+        if (upload.Tags is { Length: > 0 } tags) form.Add(new StringContent(string.Join(' ', tags)), "tags");
         var streams = new List<Stream>();
         try
         {
@@ -79,6 +81,92 @@ public sealed class WorkspacesClient : IDisposable
 
     public Task DeleteImageAsync(string image, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"v1/images/{Uri.EscapeDataString(image)}", ct);
+
+    public Task<ImageManifestInfo> GetManifestAsync(string image, CancellationToken ct = default) =>
+        GetAsync($"v1/images/{Uri.EscapeDataString(image)}/manifest", Json.ImageManifestInfo, ct);
+
+    public Task<SignatureInfo> SignImageAsync(string image, SignImageRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/images/{Uri.EscapeDataString(image)}/signatures", request, Json.SignImageRequest, Json.SignatureInfo, ct);
+
+    public async Task<VerifyReport> VerifyImageAsync(string image, CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsync($"v1/images/{Uri.EscapeDataString(image)}/verify", content: null, ct);
+        return await ReadAsync(response, Json.VerifyReport, ct);
+    }
+
+    public async Task<VerifyReport[]> VerifyAllImagesAsync(CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsync("v1/images/verify", content: null, ct);
+        return await ReadAsync(response, Json.VerifyReportArray, ct);
+    }
+
+    /// <summary>Flattens and waits; returns the new image.</summary>
+    public async Task<ImageInfo> FlattenImageAsync(string image, FlattenRequest request, CancellationToken ct = default)
+    {
+        var op = await PostAsync($"v1/images/{Uri.EscapeDataString(image)}/flatten", request, Json.FlattenRequest, Json.OperationInfo, ct);
+        EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
+        return await GetImageAsync(request.As, ct);
+    }
+
+    /// <summary>Checks a stopped workspace in as an image and waits; returns the new image.</summary>
+    public async Task<ImageInfo> CheckinAsync(string workspace, CheckinRequest request, CancellationToken ct = default)
+    {
+        var op = await PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/checkin", request, Json.CheckinRequest, Json.OperationInfo, ct);
+        EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
+        return await GetImageAsync(request.As, ct);
+    }
+
+    public Task<WorkspaceInfo> CopyWorkspaceAsync(string workspace, string newName, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/copy", new CopyWorkspaceRequest(newName), Json.CopyWorkspaceRequest, Json.WorkspaceInfo, ct);
+
+    /// <summary>Streams an image with its chain as a tar archive into a file (written aside, then renamed).</summary>
+    public async Task ExportImageAsync(string image, string path, CancellationToken ct = default)
+    {
+        using var response = await _http.GetAsync($"v1/images/{Uri.EscapeDataString(image)}/export", HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        string partial = path + ".partial";
+        try
+        {
+            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                await response.Content.CopyToAsync(file, ct);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(partial, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    /// <summary>Uploads an archive made by export.</summary>
+    public async Task<ImageInfo> ImportArchiveAsync(string path, IProgress<long>? progress = null, CancellationToken ct = default)
+    {
+        await using var stream = new CountingStream(File.OpenRead(path), progress is null ? null : new Progress<long>(n => progress.Report(n)));
+        var content = new StreamContent(stream, 1 << 20);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+        using var response = await _http.PostAsync("v1/images", content, ct);
+        return await ReadAsync(response, Json.ImageInfo, ct);
+    }
+
+    public Task<ResealResult> ResealImageAsync(string image, string recipient, CancellationToken ct = default) =>
+        PostAsync($"v1/images/{Uri.EscapeDataString(image)}/reseal", new ResealRequest(recipient), Json.ResealRequest, Json.ResealResult, ct);
+
+    public async Task<PruneResult> PruneImagesAsync(CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsync("v1/images/prune", content: null, ct);
+        return await ReadAsync(response, Json.PruneResult, ct);
+    }
+
+    public Task<TrustedSignerInfo[]> ListTrustAsync(CancellationToken ct = default) => GetAsync("v1/trust", Json.TrustedSignerInfoArray, ct);
+
+    public Task<TrustedSignerInfo> AddTrustAsync(string name, string publicKey, CancellationToken ct = default) =>
+        PostAsync("v1/trust", new AddTrustRequest(name, publicKey), Json.AddTrustRequest, Json.TrustedSignerInfo, ct);
+
+    public Task RemoveTrustAsync(string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/trust/{Uri.EscapeDataString(name)}", ct);
 
     public Task<WorkspaceInfo[]> ListWorkspacesAsync(CancellationToken ct = default) =>
         GetAsync("v1/workspaces", Json.WorkspaceInfoArray, ct);
@@ -164,6 +252,13 @@ public sealed class WorkspacesClient : IDisposable
     {
         using var response = await _http.GetAsync(uri, ct);
         return await ReadAsync(response, type, ct);
+    }
+
+    private async Task<TResult> PostAsync<TRequest, TResult>(string uri, TRequest request, JsonTypeInfo<TRequest> requestType,
+        JsonTypeInfo<TResult> resultType, CancellationToken ct)
+    {
+        using var response = await _http.PostAsJsonAsync(uri, request, requestType, ct);
+        return await ReadAsync(response, resultType, ct);
     }
 
     private async Task SendAsync(HttpMethod method, string uri, CancellationToken ct)

@@ -8,6 +8,8 @@ root.Options.Add(Cli.SocketOption);
 root.Options.Add(Cli.JsonOption);
 HostCommands.Add(root);
 ImageCommands.Add(root);
+TrustCommands.Add(root);
 WorkspaceCommands.Add(root);
+FactoryCommands.Add(root);
 EventCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Workspaces.Client;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
+using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Api;
@@ -12,7 +13,7 @@ public static class HostEndpoints
     public static void MapHostEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, WorkspaceLifecycle lifecycle, Admission admission,
-            IOptions<WorkspacesOptions> options) =>
+            IOptions<WorkspacesOptions> options, HostIdentity identity) =>
         {
             var accelerator = await kvm.Choice;
             var capacity = admission.Capacity;
@@ -28,7 +29,9 @@ public static class HostEndpoints
                 lifecycle.RunningCount,
                 options.Value.StateDir,
                 capacity.Vcpus, capacity.MemoryMiB, committed.Vcpus, committed.MemoryMiB,
-                lifecycle.Resources.Mode, lifecycle.Resources.Reason), WorkspacesJson.Default.HostInfo);
+                lifecycle.Resources.Mode, lifecycle.Resources.Reason,
+                identity.SigningPublicKey, KeyText.Fingerprint(identity.SigningPublicKey),
+                identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey)), WorkspacesJson.Default.HostInfo);
         });
     }
 

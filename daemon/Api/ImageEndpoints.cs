@@ -3,6 +3,7 @@ using Microsoft.Net.Http.Headers;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Operations;
 using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Api;
@@ -19,6 +20,73 @@ public static class ImageEndpoints
 
         v1.MapPost("/images", ImportAsync);
 
+        v1.MapGet("/images/{image}/manifest", (string image, ImageService images) =>
+            Results.Json(images.Manifest(images.Get(image)), WorkspacesJson.Default.ImageManifestInfo));
+
+        v1.MapPost("/images/{image}/signatures", async (HttpContext context, string image, ImageService images) =>
+        {
+            context.RequireAdmin("sign images");
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SignImageRequest);
+            return Results.Json(images.Sign(images.Get(image), request.PrivateKey), WorkspacesJson.Default.SignatureInfo, statusCode: 201);
+        });
+
+        v1.MapPost("/images/{image}/verify", async (HttpContext context, string image, ImageService images) =>
+        {
+            context.RequireAdmin("verify images (it re-hashes them)");
+            return Results.Json(await images.VerifyAsync(images.Get(image), context.RequestAborted), WorkspacesJson.Default.VerifyReport);
+        });
+
+        v1.MapPost("/images/verify", async (HttpContext context, ImageService images) =>
+        {
+            context.RequireAdmin("verify images (it re-hashes them)");
+            return Results.Json(await images.VerifyAllAsync(context.RequestAborted), WorkspacesJson.Default.VerifyReportArray);
+        });
+
+        // Flatten reads and writes a whole disk: an operation (202), like every long action.
+        v1.MapPost("/images/{image}/flatten", async (HttpContext context, string image, ImageService images, ImageFactory factory,
+            OperationRegistry operations, EventBus events) =>
+        {
+            var caller = context.RequireAdmin("make images");
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.FlattenRequest);
+            var source = images.Get(image);
+            Names.CheckImage(request.As);
+            var op = operations.Start("flatten", source.Name, caller, async (_, ct) =>
+            {
+                var made = await factory.FlattenAsync(source, request.As, request.Tags ?? [], ct);
+                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", null, null, made.Name, null));
+            });
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
+        });
+
+        v1.MapGet("/images/{image}/export", async (HttpContext context, string image, ImageService images, ImageArchive archive) =>
+        {
+            context.RequireAdmin("export images");
+            var row = images.Get(image);
+            context.Response.ContentType = "application/x-tar";
+            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{row.Name}.tar\"";
+            await archive.ExportAsync(row, context.Response.Body, context.RequestAborted);
+        });
+
+        v1.MapPost("/images/{image}/reseal", async (HttpContext context, string image, ImageService images) =>
+        {
+            context.RequireAdmin("reseal images");
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.ResealRequest);
+            var row = images.Get(image);
+            if (!row.Encrypted && images.SealedKeys(row).Count == 0)
+                throw WorkspacesException.Conflict($"image '{row.Name}' is not sealed, so there is no key to reseal");
+            string recipient = images.Reseal(row, request.To);
+            return Results.Json(new ResealResult(row.Name, recipient, Trust.KeyText.Fingerprint(recipient)), WorkspacesJson.Default.ResealResult);
+        });
+
+        v1.MapPost("/images/prune", (HttpContext context, ImageService images, EventBus events) =>
+        {
+            context.RequireAdmin("prune images");
+            var (removed, freed) = images.Prune();
+            foreach (var image in removed)
+                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.deleted", null, null, image.Name, null));
+            return Results.Json(new PruneResult(removed.Select(i => i.Name).ToArray(), freed), WorkspacesJson.Default.PruneResult);
+        });
+
         v1.MapDelete("/images/{image}", (HttpContext context, string image, ImageService images, EventBus events) =>
         {
             context.RequireAdmin("delete images");
@@ -29,13 +97,20 @@ public static class ImageEndpoints
     }
 
     /// <summary>
-    /// multipart/form-data: fields "name" and "cmdline", file parts "disk", "kernel", "initrd".
+    /// multipart/form-data: fields "name", "cmdline", "encrypt" (true|false) and "tags" (space-separated),
+    /// file parts "disk", "kernel", "initrd"; or application/x-tar: an archive from export.
     /// Each part streams into the store while being hashed; nothing is kept unless all of it validates.
     /// </summary>
-    private static async Task<IResult> ImportAsync(HttpContext context, ImageService images, EventBus events)
+    private static async Task<IResult> ImportAsync(HttpContext context, ImageService images, ImageArchive archive, EventBus events)
     {
         context.RequireAdmin("import images");
         var request = context.Request;
+        if (request.ContentType is { } type && type.StartsWith("application/x-tar", StringComparison.OrdinalIgnoreCase))
+        {
+            var imported = await archive.ImportAsync(request.Body, context.RequestAborted);
+            events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, imported.Name, null));
+            return Results.Json(imported.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
+        }
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
@@ -44,6 +119,8 @@ public static class ImageEndpoints
         var ct = context.RequestAborted;
         await using var import = images.BeginImport();
         string? name = null, cmdline = null;
+        bool encrypt = false;
+        string[] tags = [];
         var reader = new MultipartReader(boundary, request.Body);
         while (await reader.ReadNextSectionAsync(ct) is { } section)
         {
@@ -60,10 +137,14 @@ public static class ImageEndpoints
             {
                 case "name": name = value; break;
                 case "cmdline": cmdline = value; break;
-                default: throw WorkspacesException.BadRequest($"unknown field '{part}' in the image upload; fields are name and cmdline");
+                case "encrypt":
+                    encrypt = bool.TryParse(value, out var e) ? e : throw WorkspacesException.BadRequest($"encrypt must be true or false, not '{value}'");
+                    break;
+                case "tags": tags = value.Split(' ', StringSplitOptions.RemoveEmptyEntries); break;
+                default: throw WorkspacesException.BadRequest($"unknown field '{part}' in the image upload; fields are name, cmdline, encrypt and tags");
             }
         }
-        var image = await import.CommitAsync(name, cmdline, ct);
+        var image = await import.CommitAsync(name, cmdline, encrypt, tags, ct);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, image.Name, null));
         return Results.Json(image.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
     }

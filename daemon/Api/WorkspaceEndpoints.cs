@@ -59,6 +59,29 @@ public static class WorkspaceEndpoints
         });
 
         v1.MapGet("/workspaces/{name}/console", ConsoleAsync);
+
+        // The Factory on a workspace: checkin (an operation: it reads the whole disk) and copy.
+        v1.MapPost("/workspaces/{name}/checkin", async (HttpContext context, string name, WorkspaceLifecycle lifecycle,
+            OperationRegistry operations, EventBus events) =>
+        {
+            var caller = context.Caller();
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CheckinRequest);
+            Names.CheckImage(request.As ?? "");
+            lifecycle.Check(name, WorkspaceAction.Checkin, caller);
+            var op = operations.Start("checkin", name, caller, async (_, ct) =>
+            {
+                var image = await lifecycle.CheckinAsync(name, request, caller, ct);
+                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", name, null, image.Name, null));
+            });
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
+        });
+
+        v1.MapPost("/workspaces/{name}/copy", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CopyWorkspaceRequest);
+            var copy = await lifecycle.CopyAsync(name, request.Name ?? "", context.Caller(), context.RequestAborted);
+            return Results.Json(copy.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
+        });
     }
 
     /// <summary>The serial console log; with follow=true it keeps streaming what the guest writes until the client leaves.</summary>

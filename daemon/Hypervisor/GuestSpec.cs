@@ -1,6 +1,10 @@
 namespace Workspaces.Daemon.Hypervisor;
 
-/// <summary>Everything the hypervisor needs to run one guest; built by the lifecycle from a workspace and its image.</summary>
+/// <summary>
+/// Everything the hypervisor needs to run one guest; built by the lifecycle from a workspace and its image.
+/// A sealed disk is not on the command line: it is opened over QMP once the secret is handed over
+/// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
+/// </summary>
 public sealed record GuestSpec(
     string Name,
     int Vcpus,
@@ -10,7 +14,9 @@ public sealed record GuestSpec(
     string? DiskPath,
     string? KernelPath,
     string? InitrdPath,
-    string? Cmdline)
+    string? Cmdline,
+    DiskChain? SealedDisk = null,
+    string? DiskSecret = null)
 {
     public string QmpSocket => Path.Combine(RuntimeDir, "qmp.sock");
     public string PidFile => Path.Combine(RuntimeDir, "qemu.pid");

@@ -1,5 +1,5 @@
-using Microsoft.Data.Sqlite;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 
@@ -10,7 +10,7 @@ namespace Workspaces.Daemon.Images;
 /// committed together. Disposing an uncommitted import removes every staged file; a failed commit
 /// removes the blobs it had placed, so a refused import leaves nothing behind.
 /// </summary>
-public sealed class ImageImport(ImageStore store, ImageRepository images, QemuImg qemuImg) : IAsyncDisposable
+public sealed class ImageImport(ImageService images, ImageStore store, QemuImg qemuImg) : IAsyncDisposable
 {
     public static readonly string[] Parts = ["disk", "kernel", "initrd"];
 
@@ -25,10 +25,12 @@ public sealed class ImageImport(ImageStore store, ImageRepository images, QemuIm
         _staged[part] = await store.StageAsync(content, progress, ct);
     }
 
-    public async Task<ImageRow> CommitAsync(string? name, string? cmdline, CancellationToken ct)
+    /// <summary>Validates the parts and registers the image; with encrypt, its disk is first sealed (LUKS, a new key).</summary>
+    public async Task<ImageRow> CommitAsync(string? name, string? cmdline, bool encrypt, string[] tags, CancellationToken ct)
     {
         if (name is null) throw WorkspacesException.BadRequest("an image import needs a name");
         Names.CheckImage(name);
+        foreach (var tag in tags) Names.CheckImage(tag);
         _staged.TryGetValue("disk", out var disk);
         _staged.TryGetValue("kernel", out var kernel);
         _staged.TryGetValue("initrd", out var initrd);
@@ -38,6 +40,8 @@ public sealed class ImageImport(ImageStore store, ImageRepository images, QemuIm
             throw WorkspacesException.BadRequest("an initrd was sent without a kernel");
         if (cmdline is not null && kernel is null)
             throw WorkspacesException.BadRequest("a kernel command line was sent without a kernel");
+        if (encrypt && disk is null)
+            throw WorkspacesException.BadRequest("--encrypt seals the disk, and this image has none");
 
         if (kernel is not null && !BootArtifacts.IsKernel(kernel.Path))
             throw WorkspacesException.Unprocessable("the kernel is not a Linux bzImage (no 'HdrS' boot header)");
@@ -45,10 +49,23 @@ public sealed class ImageImport(ImageStore store, ImageRepository images, QemuIm
             throw WorkspacesException.Unprocessable("the initrd is neither a cpio archive nor compressed with a format the kernel reads");
         QemuImgInfo? info = disk is null ? null : await ValidateDiskAsync(disk, ct);
 
+        byte[]? key = null;
+        if (encrypt)
+        {
+            key = DiskKeys.NewKey();
+            string sealedPath = store.NewStagingPath();
+            await qemuImg.ConvertAsync(new DiskChain([new DiskLayer(disk!.Path, info!.Format, false)]), sealedPath,
+                null, null, encryptOutput: true, DiskKeys.Passphrase(key), ct);
+            File.Delete(disk.Path);
+            _staged["disk"] = disk = await store.HashStagedAsync(sealedPath, ct);
+            info = info with { Format = "qcow2" };
+        }
+
         var row = new ImageRow
         {
             Id = ImageFingerprint.Compute(kernel?.Sha256, initrd?.Sha256, disk?.Sha256, info?.Format, cmdline),
             Name = name,
+            Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
             Kind = kernel is null ? "disk" : "bootset",
             Disk = disk?.Sha256,
             DiskFormat = info?.Format,
@@ -58,27 +75,19 @@ public sealed class ImageImport(ImageStore store, ImageRepository images, QemuIm
             Cmdline = cmdline,
             Size = _staged.Values.Sum(b => b.Size),
             CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            Encrypted = encrypt,
         };
-        if (images.Find(row.Id) is { } same)
-            throw WorkspacesException.Conflict($"this image is already in the cache as '{same.Name}' ({same.Id[..12]})");
-        if (images.Find(name) is not null)
-            throw WorkspacesException.Conflict($"an image named '{name}' already exists");
-
-        var placed = new List<string>();
+        // Imports are not signed: the importer attests nothing. `ws image sign` does, on purpose.
+        var sealedKeys = key is null ? [] : new[] { images.Keys.SealForThisHost(row.Id, key) };
+        var blobs = _staged.Values.ToList();
+        _staged.Clear();
         try
         {
-            foreach (var blob in _staged.Values)
-                if (store.Commit(blob)) placed.Add(blob.Sha256);
-            _staged.Clear();
-            images.Insert(row);
-            return row;
+            return images.Register(row, blobs, [], sealedKeys);
         }
-        catch (Exception e)
+        catch
         {
-            foreach (var sha in placed)
-                if (!images.BlobInUse(sha)) store.DeleteBlob(sha);
-            if (e is SqliteException { SqliteErrorCode: 19 })
-                throw WorkspacesException.Conflict($"an image named '{name}' (or with the same content) was imported at the same time");
+            foreach (var blob in blobs) File.Delete(blob.Path); // those Register did not place
             throw;
         }
     }

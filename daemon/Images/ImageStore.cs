@@ -53,6 +53,25 @@ public sealed class ImageStore
         }
     }
 
+    /// <summary>A fresh path in staging for a tool (qemu-img) to write a blob to; the caller stages or deletes it.</summary>
+    public string NewStagingPath() => Path.Combine(Staging, Guid.NewGuid().ToString("N"));
+
+    /// <summary>Hashes a file a tool wrote into staging, making it a staged blob.</summary>
+    public async Task<StagedBlob> HashStagedAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
+            return new StagedBlob(path, hash, file.Length);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
     /// <summary>Moves a staged blob to its address. Returns false if the blob was already cached (the staged copy is dropped).</summary>
     public bool Commit(StagedBlob blob)
     {

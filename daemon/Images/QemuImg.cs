@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
 
 namespace Workspaces.Daemon.Images;
 
@@ -22,7 +23,8 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
             root.GetProperty("format").GetString() ?? "",
             root.GetProperty("virtual-size").GetInt64(),
             root.TryGetProperty("backing-filename", out var backing) ? backing.GetString() : null,
-            dataFile);
+            dataFile,
+            root.TryGetProperty("encrypted", out var encrypted) && encrypted.GetBoolean());
     }
 
     /// <summary>Checks a qcow2's metadata for corruption (a truncated or damaged file fails here).</summary>
@@ -37,18 +39,64 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         throw WorkspacesException.Unprocessable($"the qcow2 image is damaged or truncated: {detail}");
     }
 
-    /// <summary>A new qcow2 whose backing file is the cached image: constant time, whatever the image's size.</summary>
-    public async Task CreateOverlayAsync(string backingPath, string backingFormat, string overlayPath, CancellationToken ct)
+    /// <summary>
+    /// A new qcow2 on a backing file named relative to the overlay's directory: constant time,
+    /// whatever the image's size. A sealed overlay is encrypted with the lineage's key; its size is
+    /// given (-u), so the encrypted backing is not opened.
+    /// </summary>
+    public async Task CreateOverlayAsync(string backingName, string backingFormat, string overlayPath, long virtualSize, string? passphrase, CancellationToken ct)
     {
-        var (code, _, stderr) = await RunAsync(ct, "create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backingPath, overlayPath);
+        var args = new List<string> { "create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backingName };
+        if (passphrase is not null) args.AddRange(["-u", "--object", SecretObject, "-o", EncryptOptions]);
+        args.AddRange([overlayPath, virtualSize.ToString()]);
+        var (code, _, stderr) = await RunAsync(ct, passphrase, args.ToArray());
         if (code != 0) throw new IOException($"qemu-img create of {overlayPath} failed: {LastLine(stderr)}");
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, params string[] args)
+    /// <summary>
+    /// Copies the guest-visible content of a disk into a new qcow2: whole (flatten), or as a delta on
+    /// backingPath. The source is opened through its chain with the lineage key where layers are
+    /// sealed; the output is sealed with the same key when a passphrase is given.
+    /// </summary>
+    public async Task ConvertAsync(DiskChain source, string outputPath, string? backingPath, string? backingFormat, bool encryptOutput,
+        string? passphrase, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(options.Value.QemuImgBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var args = new List<string> { "convert", "-q" };
+        if (passphrase is not null) args.AddRange(["--object", SecretObject]);
+        args.AddRange(["--image-opts", source.ImageOpts("sec0"), "-O", "qcow2"]);
+        if (encryptOutput) args.AddRange(["-o", EncryptOptions]);
+        if (backingPath is not null) args.AddRange(["-B", backingPath, "-F", backingFormat!]);
+        args.Add(outputPath);
+        var (code, _, stderr) = await RunAsync(ct, passphrase, args.ToArray());
+        if (code != 0) throw new IOException($"qemu-img convert to {outputPath} failed: {LastLine(stderr)}");
+    }
+
+    /// <summary>Rewrites only the name of a qcow2's backing file (no data is read or written).</summary>
+    public async Task SetBackingNameAsync(string path, string backingName, string backingFormat, CancellationToken ct)
+    {
+        var (code, _, stderr) = await RunAsync(ct, null, "rebase", "-u", "-f", "qcow2", "-b", backingName, "-F", backingFormat, path);
+        if (code != 0) throw new IOException($"qemu-img rebase -u of {path} failed: {LastLine(stderr)}");
+    }
+
+    // The secret arrives on stdin, never on a command line (readable in /proc) or in a file.
+    private const string SecretObject = "secret,id=sec0,file=/dev/stdin";
+    private const string EncryptOptions = "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10";
+
+    private Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, params string[] args) => RunAsync(ct, null, args);
+
+    private async Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, string? stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo(options.Value.QemuImgBinary)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null,
+        };
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
         await process.WaitForExitAsync(ct);

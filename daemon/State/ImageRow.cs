@@ -14,6 +14,14 @@ public sealed class ImageRow
     public string? Cmdline { get; set; }
     public long Size { get; set; }
     public long CreatedAt { get; set; }
+    public string? Parent { get; set; }
+    public string Tags { get; set; } = "";
+    public string? OriginWorkspace { get; set; }
+    public string? OriginHost { get; set; }
+    public string? OriginHostKey { get; set; }
+    public bool Encrypted { get; set; }
 
     public IEnumerable<string> Blobs => new[] { Disk, Kernel, Initrd }.OfType<string>();
+
+    public string[] TagList => Tags.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

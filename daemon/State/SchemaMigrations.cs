@@ -50,6 +50,43 @@ public static class SchemaMigrations
         ALTER TABLE workspaces ADD COLUMN tasks_max INTEGER;
         ALTER TABLE workspaces ADD COLUMN io_weight INTEGER;
         """,
+        // 3: the Factory with trust: provenance, signatures, sealed keys, blob identities, trusted signers.
+        """
+        ALTER TABLE images ADD COLUMN parent TEXT REFERENCES images(id);   -- a delta's base image
+        ALTER TABLE images ADD COLUMN tags TEXT NOT NULL DEFAULT '';       -- space-separated, sorted
+        ALTER TABLE images ADD COLUMN origin_workspace TEXT;               -- checked in from this workspace
+        ALTER TABLE images ADD COLUMN origin_host TEXT;                    -- on this host (name)
+        ALTER TABLE images ADD COLUMN origin_host_key TEXT;                -- with this signing key
+        ALTER TABLE images ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX images_parent ON images(parent);
+        CREATE TABLE image_signatures (
+            image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            signer    TEXT NOT NULL,                 -- ed25519:BASE64
+            signature TEXT NOT NULL,                 -- base64 Ed25519 over the canonical manifest
+            signed_at INTEGER NOT NULL,
+            PRIMARY KEY (image_id, signer)
+        );
+        CREATE TABLE image_keys (
+            image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            recipient TEXT NOT NULL,                 -- x25519:BASE64 the disk key is sealed to
+            sealed    BLOB NOT NULL,
+            PRIMARY KEY (image_id, recipient)
+        );
+        CREATE TABLE blob_checks (                   -- a blob's file identity when its hash last matched
+            sha256      TEXT PRIMARY KEY,
+            device      INTEGER NOT NULL,
+            inode       INTEGER NOT NULL,
+            size        INTEGER NOT NULL,
+            modified_ns INTEGER NOT NULL,
+            changed_ns  INTEGER NOT NULL,
+            checked_at  INTEGER NOT NULL
+        );
+        CREATE TABLE trusted_signers (
+            name       TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL UNIQUE,         -- ed25519:BASE64
+            added_at   INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

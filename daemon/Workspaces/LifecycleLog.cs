@@ -14,4 +14,7 @@ internal static partial class LifecycleLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Watching workspace {Id} failed")]
     public static partial void WatchFailed(ILogger logger, Exception e, string id);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Checked in workspace {Name} as image {Image} ({Id})")]
+    public static partial void CheckedIn(ILogger logger, string name, string image, string id);
 }

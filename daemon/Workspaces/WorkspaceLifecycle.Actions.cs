@@ -1,6 +1,7 @@
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
@@ -37,8 +38,18 @@ public sealed partial class WorkspaceLifecycle
             (row.Vcpus, row.MemoryMib, row.UpdatedAt) = (shape.Vcpus, shape.MemoryMiB, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             workspaces.SetResources(row); // the accepted counter-offer becomes the spec
         }
+        var image = images.Get(row.ImageId);
+        await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         var accelerator = (await kvm.Choice).Accelerator;
-        var guest = await hypervisor.LaunchAsync(SpecFor(row, accelerator), ct);
+        var spec = SpecFor(row, accelerator);
+        var chain = images.DiskChain(image);
+        if (chain.Sealed)
+            spec = spec with
+            {
+                SealedDisk = chain.On(new DiskLayer(Overlay(row.Id), "qcow2", Encrypted: true)),
+                DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
+            };
+        var guest = await hypervisor.LaunchAsync(spec, ct);
         await using var revert = new Reverter();
         revert.Add(async () =>
         {

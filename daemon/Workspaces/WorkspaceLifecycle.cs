@@ -18,6 +18,7 @@ namespace Workspaces.Daemon.Workspaces;
 public sealed partial class WorkspaceLifecycle(
     WorkspaceRepository workspaces,
     ImageService images,
+    ImageFactory factory,
     QemuImg qemuImg,
     IHypervisor hypervisor,
     KvmProbe kvm,
@@ -72,6 +73,7 @@ public sealed partial class WorkspaceLifecycle(
         Names.CheckWorkspace(request.Name ?? "");
         if (string.IsNullOrEmpty(request.Image)) throw WorkspacesException.BadRequest("a workspace needs an image");
         var image = images.Get(request.Image);
+        await images.AdmitAsync(image, ct);
         int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
         int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
         Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
@@ -105,13 +107,27 @@ public sealed partial class WorkspaceLifecycle(
         await using var revert = new Reverter();
         Directory.CreateDirectory(Dir(row.Id));
         revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
-        if (image.Disk is not null)
-            await qemuImg.CreateOverlayAsync(images.BlobPath(image.Disk), image.DiskFormat!, Overlay(row.Id), ct);
+        if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, ct);
         if (!workspaces.TryInsert(row)) throw NameTaken(row.Name);
         revert.Success();
         Publish(row);
         return row;
     }
+
+    /// <summary>
+    /// The workspace's disk: a qcow2 on its image's disk blob, named by hash and reached through a
+    /// link beside it, so the overlay's header already is what a checked-in delta's must be.
+    /// On a sealed lineage the overlay is sealed with the same key, so guest writes never land in clear.
+    /// </summary>
+    private async Task CreateOverlayAsync(string id, ImageRow image, CancellationToken ct)
+    {
+        LinkBacking(id, image);
+        string? passphrase = images.DiskChain(image).Sealed ? DiskKeys.Passphrase(images.Keys.Unseal(image)) : null;
+        await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, Overlay(id), image.DiskVirtualSize ?? 0, passphrase, ct);
+    }
+
+    private void LinkBacking(string id, ImageRow image) =>
+        File.CreateSymbolicLink(Path.Combine(Dir(id), image.Disk!), Path.GetRelativePath(Dir(id), images.BlobPath(image.Disk!)));
 
     private static WorkspacesException NameTaken(string name) =>
         WorkspacesException.Conflict($"a workspace named '{name}' already exists");

@@ -9,15 +9,16 @@ namespace Workspaces.Daemon.Workspaces;
 ///   Running|Paused --stop--> Stopped --start--> Running
 ///   Running --reboot--> Running;  QEMU dying on its own --> Failed --start--> Running
 ///   Defined|Stopped|Failed --delete--> (gone)
+///   Defined|Stopped --checkin, copy--> (same state; the disk is at rest, so it can be read whole)
 /// </summary>
 public static class WorkspaceStateMachine
 {
     private static readonly Dictionary<string, WorkspaceAction[]> Allowed = new()
     {
-        [WorkspaceStates.Defined] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+        [WorkspaceStates.Defined] = [WorkspaceAction.Start, WorkspaceAction.Delete, WorkspaceAction.Checkin, WorkspaceAction.Copy],
         [WorkspaceStates.Running] = [WorkspaceAction.Pause, WorkspaceAction.Stop, WorkspaceAction.Reboot],
         [WorkspaceStates.Paused] = [WorkspaceAction.Resume, WorkspaceAction.Stop],
-        [WorkspaceStates.Stopped] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+        [WorkspaceStates.Stopped] = [WorkspaceAction.Start, WorkspaceAction.Delete, WorkspaceAction.Checkin, WorkspaceAction.Copy],
         [WorkspaceStates.Failed] = [WorkspaceAction.Start, WorkspaceAction.Delete],
     };
 

@@ -19,6 +19,8 @@ public static class HostCommands
                 ("Workspaces", $"{h.Workspaces} defined, {h.Running} running"),
                 ("Capacity", $"{h.CapacityVcpus} vCPUs, {h.CapacityMemoryMiB} MiB (committed: {h.CommittedVcpus} vCPUs, {h.CommittedMemoryMiB} MiB)"),
                 ("Limits", h.Enforcement == "none" ? "NOT enforced" : $"enforced by {h.Enforcement}"), ("How", h.EnforcementReason),
+                ("Signing key", $"{h.SigningKey} ({h.SigningKeyFingerprint})"),
+                ("Sealing key", $"{h.SealingKey} ({h.SealingKeyFingerprint})"),
                 ("State dir", h.StateDir));
         });
         root.Subcommands.Add(host);

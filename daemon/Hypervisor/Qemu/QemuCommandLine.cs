@@ -32,10 +32,14 @@ public static class QemuCommandLine
             if (spec.InitrdPath is not null) args.AddRange(["-initrd", spec.InitrdPath]);
             if (!string.IsNullOrEmpty(spec.Cmdline)) args.AddRange(["-append", spec.Cmdline]);
         }
-        if (spec.DiskPath is not null)
+        if (spec.SealedDisk is not null)
+            args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
+        else if (spec.DiskPath is not null)
             args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
         return args;
     }
+
+    public const string SealedDiskPort = "rp-disk";
 
     /// <summary>QEMU option values separate with commas; a literal comma is doubled.</summary>
     private static string Escape(string value) => value.Replace(",", ",,");

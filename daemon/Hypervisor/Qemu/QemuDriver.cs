@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Workspaces.Native;
 
@@ -38,6 +39,15 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         try
         {
             var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            try
+            {
+                if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
+            }
+            catch
+            {
+                await qmp.DisposeAsync();
+                throw;
+            }
             return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
         }
         catch
@@ -45,6 +55,28 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
             Libc.SendSignal(pid, Libc.SIGKILL);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The secret goes to QEMU over QMP (never a command line or a file), then the chain is opened
+    /// and the disk plugged into its root port, all while the vCPUs are still stopped (-S).
+    /// </summary>
+    private static async Task PlugSealedDiskAsync(QmpClient qmp, GuestSpec spec, CancellationToken ct)
+    {
+        const string secret = "disk-secret", node = "disk0";
+        await qmp.AddSecretAsync(secret, spec.DiskSecret ?? throw new HypervisorException($"'{spec.Name}' has a sealed disk but no secret"), ct);
+        try
+        {
+            await qmp.BlockdevAddAsync(BlockGraph.Build(spec.SealedDisk!, node, secret), ct);
+        }
+        catch (QmpException e)
+        {
+            throw new HypervisorException($"QEMU could not open the sealed disk of '{spec.Name}': {e.Message}");
+        }
+        await qmp.DeviceAddAsync(new JsonObject
+        {
+            ["driver"] = "virtio-blk-pci", ["drive"] = node, ["bus"] = QemuCommandLine.SealedDiskPort, ["id"] = "vda",
+        }, ct);
     }
 
     public async Task<IGuest?> AttachAsync(GuestSpec spec, int pid, CancellationToken ct)

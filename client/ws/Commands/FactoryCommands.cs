@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Workspaces.Client;
+
+namespace Workspaces.Cli.Commands;
+
+/// <summary>The Factory on workspaces: checkin (a workspace's disk becomes an image) and copy.</summary>
+public static class FactoryCommands
+{
+    public static void Add(RootCommand root)
+    {
+        var name = new Argument<string>("name") { Description = "a stopped (or never started) workspace" };
+        var image = new Option<string>("--as") { Description = "the new image's name", Required = true };
+        var encrypt = new Option<bool>("--encrypt") { Description = "seal the new image (a sealed lineage stays sealed anyway)" };
+        var tags = ImageCommands.TagOption();
+        var checkin = new Command("checkin", "turn a stopped workspace's disk into a new image (a delta on its image), signed by this host")
+            { name, image, encrypt, tags };
+        checkin.Run(async (client, parse, ct) =>
+        {
+            var made = await client.CheckinAsync(parse.GetValue(name)!, new CheckinRequest(parse.GetValue(image)!, parse.GetValue(encrypt), parse.GetValue(tags)), ct);
+            if (Output.Json(parse)) Output.WriteJson(made, WorkspacesJson.Default.ImageInfo);
+            else Console.Out.WriteLine($"Checked in {parse.GetValue(name)} as {made.Name} ({Output.Short(made.Id)}, {Output.Size(made.Size)}, on {Output.Short(made.Parent)})");
+        });
+        root.Subcommands.Add(checkin);
+
+        var newName = new Argument<string>("newname") { Description = "the copy's name" };
+        var copy = new Command("copy", "copy a stopped workspace: its disk and spec, under a new name and identity") { name, newName };
+        copy.Aliases.Add("cp");
+        copy.Run(async (client, parse, ct) =>
+        {
+            var w = await client.CopyWorkspaceAsync(parse.GetValue(name)!, parse.GetValue(newName)!, ct);
+            if (Output.Json(parse)) Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo);
+            else Console.Out.WriteLine($"Copied {parse.GetValue(name)} to {w.Name} ({w.Id})");
+        });
+        root.Subcommands.Add(copy);
+    }
+}

@@ -1,0 +1,150 @@
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.State;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon.Images;
+
+/// <summary>
+/// The Factory of the paper: makes images from existing ones. Checkin turns a workspace's disk
+/// into a delta image on its base; flatten makes a standalone copy. Every image it makes records
+/// its provenance and is signed by this host; a sealed lineage stays sealed with the same key.
+/// </summary>
+public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg qemuImg)
+{
+    /// <summary>
+    /// The overlay of a stopped workspace becomes a qcow2 delta whose backing file is its base's
+    /// disk blob, named by hash. Usually the overlay already is exactly that (it was made on the
+    /// blob's hash), so checkin is one pass of copy-and-hash; sealing a plain lineage from here on
+    /// rewrites the clusters through qemu-img instead.
+    /// </summary>
+    public async Task<ImageRow> CheckinAsync(WorkspaceRow workspace, string overlay, ImageRow baseImage, string name, bool encrypt,
+        string[] tags, CancellationToken ct)
+    {
+        CheckNames(name, tags);
+        if (baseImage.Disk is null || !File.Exists(overlay))
+            throw WorkspacesException.Conflict($"workspace '{workspace.Name}' has no disk to check in (its image '{baseImage.Name}' boots a kernel only)");
+        var chain = images.DiskChain(baseImage);
+        byte[]? key = chain.Sealed ? images.Keys.Unseal(baseImage) : encrypt ? DiskKeys.NewKey() : null;
+
+        StagedBlob delta;
+        if (chain.Sealed || !encrypt)
+        {
+            await using (var source = new FileStream(overlay, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
+                delta = await store.StageAsync(source, null, ct);
+            if ((await qemuImg.InfoAsync(delta.Path, ct)).BackingFile != baseImage.Disk)
+            {
+                // An overlay made before backing files were named by hash: rename its backing, hash again.
+                await qemuImg.SetBackingNameAsync(delta.Path, baseImage.Disk, baseImage.DiskFormat!, ct);
+                delta = await store.HashStagedAsync(delta.Path, ct);
+            }
+        }
+        else
+        {
+            string path = store.NewStagingPath();
+            try
+            {
+                await qemuImg.ConvertAsync(chain.On(new DiskLayer(overlay, "qcow2", false)), path, images.BlobPath(baseImage.Disk),
+                    baseImage.DiskFormat, encryptOutput: true, DiskKeys.Passphrase(key!), ct);
+                await qemuImg.SetBackingNameAsync(path, baseImage.Disk, baseImage.DiskFormat!, ct);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+            delta = await store.HashStagedAsync(path, ct);
+        }
+
+        string? cmdline = workspace.Cmdline ?? baseImage.Cmdline;
+        var row = new ImageRow
+        {
+            Id = ImageFingerprint.Compute(baseImage.Kernel, baseImage.Initrd, delta.Sha256, "qcow2", cmdline),
+            Name = name,
+            Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
+            Kind = baseImage.Kind,
+            Disk = delta.Sha256,
+            DiskFormat = "qcow2",
+            DiskVirtualSize = baseImage.DiskVirtualSize,
+            Kernel = baseImage.Kernel,
+            Initrd = baseImage.Initrd,
+            Cmdline = cmdline,
+            Size = SizeWith(delta, baseImage),
+            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            Parent = baseImage.Id,
+            OriginWorkspace = workspace.Name,
+            OriginHost = Environment.MachineName,
+            OriginHostKey = images.Host.SigningPublicKey,
+            Encrypted = key is not null,
+        };
+        return Register(row, delta, baseImage, chain.Sealed, key);
+    }
+
+    /// <summary>A standalone copy of an image's disk (its chain merged), with the same boot parts.</summary>
+    public async Task<ImageRow> FlattenAsync(ImageRow image, string name, string[] tags, CancellationToken ct)
+    {
+        CheckNames(name, tags);
+        if (image.Disk is null) throw WorkspacesException.Conflict($"image '{image.Name}' has no disk, so there is nothing to flatten");
+        var chain = images.DiskChain(image);
+        byte[]? key = chain.Sealed ? images.Keys.Unseal(image) : null;
+        string path = store.NewStagingPath();
+        try
+        {
+            await qemuImg.ConvertAsync(chain, path, null, null, encryptOutput: key is not null,
+                key is null ? null : DiskKeys.Passphrase(key), ct);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+        var disk = await store.HashStagedAsync(path, ct);
+        var row = new ImageRow
+        {
+            Id = ImageFingerprint.Compute(image.Kernel, image.Initrd, disk.Sha256, "qcow2", image.Cmdline),
+            Name = name,
+            Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
+            Kind = image.Kind,
+            Disk = disk.Sha256,
+            DiskFormat = "qcow2",
+            DiskVirtualSize = image.DiskVirtualSize,
+            Kernel = image.Kernel,
+            Initrd = image.Initrd,
+            Cmdline = image.Cmdline,
+            Size = SizeWith(disk, image),
+            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            OriginWorkspace = image.OriginWorkspace,
+            OriginHost = Environment.MachineName,
+            OriginHostKey = images.Host.SigningPublicKey,
+            Encrypted = key is not null,
+        };
+        return Register(row, disk, image, chain.Sealed, key);
+    }
+
+    /// <summary>Signed by this host; a sealed lineage's seals carried over (same key), or a new key sealed to this host.</summary>
+    private ImageRow Register(ImageRow row, StagedBlob disk, ImageRow from, bool sealedLineage, byte[]? key)
+    {
+        IEnumerable<ImageKeyRow> sealedKeys = sealedLineage
+            ? images.SealedKeys(from).Select(k => k with { ImageId = row.Id })
+            : key is null ? [] : [images.Keys.SealForThisHost(row.Id, key)];
+        try
+        {
+            return images.Register(row, [disk], [images.HostSignature(row)], sealedKeys.ToList());
+        }
+        catch
+        {
+            File.Delete(disk.Path);
+            throw;
+        }
+    }
+
+    /// <summary>An image's size: its new disk plus the boot parts it shares with the image it came from.</summary>
+    private long SizeWith(StagedBlob disk, ImageRow from) =>
+        disk.Size + new[] { from.Kernel, from.Initrd }.OfType<string>().Sum(b => new FileInfo(images.BlobPath(b)).Length);
+
+    private static void CheckNames(string name, string[] tags)
+    {
+        Names.CheckImage(name);
+        foreach (var tag in tags) Names.CheckImage(tag);
+    }
+}

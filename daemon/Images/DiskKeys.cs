@@ -19,7 +19,7 @@ public sealed class DiskKeys(ImageRepository images, HostIdentity host)
     public static string Passphrase(byte[] key) => Convert.ToHexStringLower(key);
 
     public ImageKeyRow SealForThisHost(string imageId, byte[] key) =>
-        new(imageId, host.SealingPublicKey, KeySeal.Seal(key, host.SealingKey.PublicKey));
+        new(imageId, host.SealingPublicKey, Convert.ToBase64String(KeySeal.Seal(key, host.SealingKey.PublicKey)));
 
     /// <summary>The image's disk key, opened with this host's key; a clear 409 when it is sealed only to others.</summary>
     public byte[] Unseal(ImageRow image)
@@ -33,7 +33,7 @@ public sealed class DiskKeys(ImageRepository images, HostIdentity host)
                 $"image '{image.Name}' is sealed to another host ({string.Join(", ", keys.Select(k => KeyText.Fingerprint(k.Recipient)))}), " +
                 $"not to this one ({KeyText.Fingerprint(host.SealingPublicKey)}); on a host that holds its key, run " +
                 $"`ws image reseal {image.Name} --to {host.SealingPublicKey}` and bring the image again");
-        return KeySeal.Open(mine.Sealed, host.SealingKey)
+        return KeySeal.Open(Convert.FromBase64String(mine.Sealed), host.SealingKey)
                ?? throw new WorkspacesException(500, "Damaged key", $"the key of image '{image.Name}' sealed to this host does not open (altered?)");
     }
 
@@ -44,7 +44,7 @@ public sealed class DiskKeys(ImageRepository images, HostIdentity host)
         string normalized = KeyText.Format(recipient);
         byte[] key = Unseal(chain[0]);
         foreach (var image in chain.Where(i => images.Keys(i.Id).Count > 0))
-            images.AddKey(new ImageKeyRow(image.Id, normalized, KeySeal.Seal(key, recipient)));
+            images.AddKey(new ImageKeyRow(image.Id, normalized, Convert.ToBase64String(KeySeal.Seal(key, recipient))));
         return normalized;
     }
 }

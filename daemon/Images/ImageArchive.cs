@@ -42,7 +42,7 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
             await WriteAsync(tar, $"keys/{link.Id}.json", JsonArray(rows.Keys(link.Id), (w, k) =>
             {
                 w.WriteString("recipient", k.Recipient);
-                w.WriteBase64String("sealed", k.Sealed);
+                w.WriteString("sealed", k.Sealed);
             }), ct);
         }
         foreach (var sha in chain.SelectMany(l => l.Blobs).Distinct())
@@ -85,7 +85,7 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
                         break;
                     case "keys":
                         sealedKeys[id] = ReadArray(await ReadSmallAsync(entry, ct), e => new ImageKeyRow(id,
-                            e.GetProperty("recipient").GetString()!, e.GetProperty("sealed").GetBytesFromBase64()));
+                            e.GetProperty("recipient").GetString()!, Convert.ToBase64String(e.GetProperty("sealed").GetBytesFromBase64())));
                         break;
                     case "blobs":
                         var blob = await store.StageAsync(entry.DataStream, null, ct);

@@ -56,7 +56,7 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
             delta = await store.HashStagedAsync(path, ct);
         }
 
-        string? cmdline = workspace.Cmdline ?? baseImage.Cmdline;
+        string? cmdline = baseImage.Cmdline; // the disk is what is checked in; a per-workspace command line stays with the workspace
         var row = new ImageRow
         {
             Id = ImageFingerprint.Compute(baseImage.Kernel, baseImage.Initrd, delta.Sha256, "qcow2", cmdline),

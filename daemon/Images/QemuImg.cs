@@ -49,7 +49,7 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         var args = new List<string> { "create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backingName };
         if (passphrase is not null) args.AddRange(["-u", "--object", SecretObject, "-o", EncryptOptions]);
         args.AddRange([overlayPath, virtualSize.ToString()]);
-        var (code, _, stderr) = await RunAsync(ct, passphrase, args.ToArray());
+        var (code, _, stderr) = await RunWithInputAsync(ct, passphrase, args.ToArray());
         if (code != 0) throw new IOException($"qemu-img create of {overlayPath} failed: {LastLine(stderr)}");
     }
 
@@ -67,14 +67,14 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         if (encryptOutput) args.AddRange(["-o", EncryptOptions]);
         if (backingPath is not null) args.AddRange(["-B", backingPath, "-F", backingFormat!]);
         args.Add(outputPath);
-        var (code, _, stderr) = await RunAsync(ct, passphrase, args.ToArray());
+        var (code, _, stderr) = await RunWithInputAsync(ct, passphrase, args.ToArray());
         if (code != 0) throw new IOException($"qemu-img convert to {outputPath} failed: {LastLine(stderr)}");
     }
 
     /// <summary>Rewrites only the name of a qcow2's backing file (no data is read or written).</summary>
     public async Task SetBackingNameAsync(string path, string backingName, string backingFormat, CancellationToken ct)
     {
-        var (code, _, stderr) = await RunAsync(ct, null, "rebase", "-u", "-f", "qcow2", "-b", backingName, "-F", backingFormat, path);
+        var (code, _, stderr) = await RunAsync(ct, "rebase", "-u", "-f", "qcow2", "-b", backingName, "-F", backingFormat, path);
         if (code != 0) throw new IOException($"qemu-img rebase -u of {path} failed: {LastLine(stderr)}");
     }
 
@@ -82,9 +82,10 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
     private const string SecretObject = "secret,id=sec0,file=/dev/stdin";
     private const string EncryptOptions = "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10";
 
-    private Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, params string[] args) => RunAsync(ct, null, args);
+    private Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, params string[] args) => RunWithInputAsync(ct, null, args);
 
-    private async Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, string? stdin, params string[] args)
+    /// <summary>Runs qemu-img; stdin, when given, is written and closed first (how secrets reach it).</summary>
+    private async Task<(int Code, string Stdout, string Stderr)> RunWithInputAsync(CancellationToken ct, string? stdin, params string[] args)
     {
         var start = new ProcessStartInfo(options.Value.QemuImgBinary)
         {

@@ -1,4 +1,4 @@
 namespace Workspaces.Daemon.State;
 
-/// <summary>An image's disk key, sealed to one host's X25519 key.</summary>
-public sealed record ImageKeyRow(string ImageId, string Recipient, byte[] Sealed);
+/// <summary>An image's disk key, sealed to one host's X25519 key (base64).</summary>
+public sealed record ImageKeyRow(string ImageId, string Recipient, string Sealed);

@@ -69,7 +69,7 @@ public static class SchemaMigrations
         CREATE TABLE image_keys (
             image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
             recipient TEXT NOT NULL,                 -- x25519:BASE64 the disk key is sealed to
-            sealed    BLOB NOT NULL,
+            sealed    TEXT NOT NULL,                 -- base64 of KeySeal output
             PRIMARY KEY (image_id, recipient)
         );
         CREATE TABLE blob_checks (                   -- a blob's file identity when its hash last matched

@@ -116,7 +116,8 @@ public sealed partial class WorkspaceLifecycle(
 
     /// <summary>
     /// The workspace's disk: a qcow2 on its image's disk blob, named by hash and reached through a
-    /// link beside it, so the overlay's header already is what a checked-in delta's must be.
+    /// link beside it (one per layer of the chain, since each delta names its parent the same way),
+    /// so the overlay's header already is what a checked-in delta's must be.
     /// On a sealed lineage the overlay is sealed with the same key, so guest writes never land in clear.
     /// </summary>
     private async Task CreateOverlayAsync(string id, ImageRow image, CancellationToken ct)
@@ -126,8 +127,11 @@ public sealed partial class WorkspaceLifecycle(
         await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, Overlay(id), image.DiskVirtualSize ?? 0, passphrase, ct);
     }
 
-    private void LinkBacking(string id, ImageRow image) =>
-        File.CreateSymbolicLink(Path.Combine(Dir(id), image.Disk!), Path.GetRelativePath(Dir(id), images.BlobPath(image.Disk!)));
+    private void LinkBacking(string id, ImageRow image)
+    {
+        foreach (var disk in images.Chain(image).Select(i => i.Disk).OfType<string>())
+            File.CreateSymbolicLink(Path.Combine(Dir(id), disk), Path.GetRelativePath(Dir(id), images.BlobPath(disk)));
+    }
 
     private static WorkspacesException NameTaken(string name) =>
         WorkspacesException.Conflict($"a workspace named '{name}' already exists");

@@ -240,7 +240,13 @@ if mount -t ext4 -o rw,noatime /dev/vda /mnt; then
     n=$((n + 1))
     # write-then-rename so a crash never leaves a truncated counter
     echo "$n" > /mnt/boot-count.new && mv /mnt/boot-count.new /mnt/boot-count
+    # workspaces.mark=WORD: append WORD to /mnt/markers; every boot lists the markers it finds,
+    # so a test can see a file written in one workspace inside an image derived from it.
+    for arg in $(cat /proc/cmdline); do
+        case "$arg" in workspaces.mark=*) echo "${arg#workspaces.mark=}" >> /mnt/markers ;; esac
+    done
     sync
+    [ -s /mnt/markers ] && echo "WORKSPACE-MARKERS $(tr '\n' ' ' < /mnt/markers)"
     # Power-button handling must be live before we announce readiness.
     start_acpid
     echo "WORKSPACE-READY boot=$n"

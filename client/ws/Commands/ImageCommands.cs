@@ -117,7 +117,8 @@ public static class ImageCommands
                                           $"{(r.Admitted ? "admitted by policy" : "refused by policy")}");
                     foreach (var p in r.Problems) Console.Out.WriteLine($"  {p}");
                 }
-            if (reports.Any(r => !r.Intact)) Environment.ExitCode = 1;
+            if (reports.Count(r => !r.Intact) is > 0 and var damaged)
+                throw new IOException($"{damaged} of {reports.Length} image(s) failed verification");
         });
         image.Subcommands.Add(verify);
 

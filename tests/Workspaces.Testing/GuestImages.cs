@@ -5,9 +5,12 @@ namespace Workspaces.Testing;
 public static class GuestImages
 {
     /// <summary>Imports the test guest as a boot set with its disk.</summary>
-    public static async Task<ImageInfo> ImportAsync(WorkspacesClient client, string name = "guest")
+    public static async Task<ImageInfo> ImportAsync(WorkspacesClient client, string name = "guest", bool encrypt = false)
     {
         var guest = await TestGuest.GetAsync();
-        return await client.ImportImageAsync(new ImageUpload(name, guest.Disk, guest.Kernel, guest.Initrd, guest.Cmdline));
+        return await client.ImportImageAsync(new ImageUpload(name, guest.Disk, guest.Kernel, guest.Initrd, guest.Cmdline, encrypt));
     }
+
+    /// <summary>The guest's command line plus workspaces.mark=WORD: the guest appends WORD to a file on its disk.</summary>
+    public static async Task<string> CmdlineWithMarkAsync(string word) => $"{(await TestGuest.GetAsync()).Cmdline} workspaces.mark={word}";
 }

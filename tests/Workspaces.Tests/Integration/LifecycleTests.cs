@@ -49,7 +49,7 @@ public sealed class LifecycleTests
         var illegal = await Assert.ThrowsAsync<ApiException>(() => client.ActAsync("web1", "pause"));
         Assert.Equal(409, illegal.Status);
         Assert.Contains("Stopped", illegal.Message);
-        Assert.Equal(["start", "delete"], illegal.Problem.Allowed!);
+        Assert.Equal(["start", "delete", "checkin", "copy"], illegal.Problem.Allowed!);
 
         await client.ActAndWaitAsync("web1", "start");
         await daemon.WaitForConsoleAsync("web1", "WORKSPACE-READY boot=2"); // the counter lives on the overlay disk

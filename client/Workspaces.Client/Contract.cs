@@ -46,6 +46,21 @@ public sealed record ImageInfo(
     string? OriginWorkspace = null,
     string? OriginHost = null);
 
+/// <summary>
+/// POST /v1/images as application/json, from a client on this host: the files are named by
+/// descriptors the client holds open, which the daemon reopens through /proc/PID/fd, so it reads
+/// exactly what the caller could read, with no copy through the socket.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record LocalImportRequest(
+    string Name,
+    int? DiskFd = null,
+    int? KernelFd = null,
+    int? InitrdFd = null,
+    string? Cmdline = null,
+    bool Encrypt = false,
+    string[]? Tags = null);
+
 /// <summary>GET /v1/images/{image}/manifest: the canonical manifest (the bytes signatures cover), its signatures and its chain.</summary>
 public sealed record ImageManifestInfo(string Id, string Manifest, SignatureInfo[] Signatures, ImageChainLink[] Chain);
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.Win32.SafeHandles;
 
 namespace Workspaces.Client;
 
@@ -76,6 +77,32 @@ public sealed class WorkspacesClient : IDisposable
         finally
         {
             foreach (var s in streams) await s.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Imports files on this host without sending their bytes: they stay open here while the daemon
+    /// reopens them through /proc (so it reads only what this process could) and copies them itself.
+    /// </summary>
+    public async Task<ImageInfo> ImportLocalImageAsync(ImageUpload upload, CancellationToken ct = default)
+    {
+        var files = new List<SafeFileHandle>();
+        try
+        {
+            int? Open(string? path)
+            {
+                if (path is null) return null;
+                var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+                files.Add(handle);
+                return (int)handle.DangerousGetHandle();
+            }
+            var request = new LocalImportRequest(upload.Name, Open(upload.DiskPath), Open(upload.KernelPath), Open(upload.InitrdPath),
+                upload.Cmdline, upload.Encrypt, upload.Tags);
+            return await PostAsync("v1/images", request, Json.LocalImportRequest, Json.ImageInfo, ct);
+        }
+        finally
+        {
+            foreach (var f in files) f.Dispose();
         }
     }
 

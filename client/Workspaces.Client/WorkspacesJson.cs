@@ -22,6 +22,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(WorkspaceShape))]
 [JsonSerializable(typeof(SetResourcesRequest))]
 [JsonSerializable(typeof(ImageManifestInfo))]
+[JsonSerializable(typeof(LocalImportRequest))]
 [JsonSerializable(typeof(SignImageRequest))]
 [JsonSerializable(typeof(SignatureInfo))]
 [JsonSerializable(typeof(VerifyReport))]

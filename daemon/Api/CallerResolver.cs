@@ -31,7 +31,7 @@ public sealed class CallerResolver
         var peer = Libc.GetPeerCredentials(socket);
         bool admin = peer.Uid == 0 || (_adminGid is { } gid && (peer.Gid == gid || SupplementaryGroups(peer.Pid).Contains(gid)));
         if (!admin && !_options.CurrentValue.AllowUsers) return null;
-        return new Caller(peer.Uid, admin);
+        return new Caller(peer.Uid, admin, peer.Pid);
     }
 
     private static IEnumerable<uint> SupplementaryGroups(int pid)

@@ -96,6 +96,24 @@ public static class ImageEndpoints
         });
     }
 
+    /// <summary>Files on this host, named by descriptors the caller holds open (see LocalImportRequest).</summary>
+    private static async Task<IResult> ImportLocalAsync(HttpContext context, ImageService images, EventBus events)
+    {
+        var caller = context.Caller();
+        var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.LocalImportRequest);
+        var ct = context.RequestAborted;
+        await using var import = images.BeginImport();
+        foreach (var (part, fd) in new[] { ("disk", request.DiskFd), ("kernel", request.KernelFd), ("initrd", request.InitrdFd) })
+        {
+            if (fd is null) continue;
+            using var file = CallerFiles.Open(caller, fd.Value, part);
+            await import.AddLocalPartAsync(part, file, ct);
+        }
+        var image = await import.CommitAsync(request.Name, request.Cmdline, request.Encrypt, request.Tags ?? [], ct);
+        events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, image.Name, null));
+        return Results.Json(image.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
+    }
+
     /// <summary>
     /// multipart/form-data: fields "name", "cmdline", "encrypt" (true|false) and "tags" (space-separated),
     /// file parts "disk", "kernel", "initrd"; or application/x-tar: an archive from export.
@@ -111,6 +129,8 @@ public static class ImageEndpoints
             events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, imported.Name, null));
             return Results.Json(imported.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
         }
+        if (request.ContentType is { } json && json.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            return await ImportLocalAsync(context, images, events);
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)

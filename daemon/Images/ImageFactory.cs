@@ -30,8 +30,8 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         StagedBlob delta;
         if (chain.Sealed || !encrypt)
         {
-            await using (var source = new FileStream(overlay, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
-                delta = await store.StageAsync(source, null, ct);
+            using (var source = File.OpenHandle(overlay, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
+                delta = await store.StageCopyAsync(source, ct);
             if ((await qemuImg.InfoAsync(delta.Path, ct)).BackingFile != baseImage.Disk)
             {
                 // An overlay made before backing files were named by hash: rename its backing, hash again.

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
@@ -26,6 +27,16 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
     }
 
     /// <summary>Validates the parts and registers the image; with encrypt, its disk is first sealed (LUKS, a new key).</summary>
+    /// <summary>A part from a file on this host: copied into staging and hashed in one pass.</summary>
+    public async Task AddLocalPartAsync(string part, SafeFileHandle file, CancellationToken ct)
+    {
+        if (!Parts.Contains(part))
+            throw WorkspacesException.BadRequest($"unknown image part '{part}'; an import may hold: {string.Join(", ", Parts)}");
+        if (_staged.ContainsKey(part))
+            throw WorkspacesException.BadRequest($"the image part '{part}' was sent twice");
+        _staged[part] = await store.StageCopyAsync(file, ct);
+    }
+
     public async Task<ImageRow> CommitAsync(string? name, string? cmdline, bool encrypt, string[] tags, CancellationToken ct)
     {
         if (name is null) throw WorkspacesException.BadRequest("an image import needs a name");

@@ -8,7 +8,7 @@ public static class GuestImages
     public static async Task<ImageInfo> ImportAsync(WorkspacesClient client, string name = "guest", bool encrypt = false)
     {
         var guest = await TestGuest.GetAsync();
-        return await client.ImportImageAsync(new ImageUpload(name, guest.Disk, guest.Kernel, guest.Initrd, guest.Cmdline, encrypt));
+        return await client.ImportLocalImageAsync(new ImageUpload(name, guest.Disk, guest.Kernel, guest.Initrd, guest.Cmdline, encrypt));
     }
 
     /// <summary>The guest's command line plus workspaces.mark=WORD: the guest appends WORD to a file on its disk.</summary>

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 using Workspaces.Client;
 
 namespace Workspaces.Cli.Commands;
@@ -33,23 +32,8 @@ public static class ImageCommands
             }
             var upload = new ImageUpload(parse.GetValue(name)!, Existing(parse.GetValue(disk)), Existing(parse.GetValue(kernel)),
                 Existing(parse.GetValue(initrd)), parse.GetValue(cmdline), parse.GetValue(encrypt), parse.GetValue(tags));
-            long total = new[] { upload.DiskPath, upload.KernelPath, upload.InitrdPath }.OfType<string>().Sum(p => new FileInfo(p).Length);
-            ImageInfo result;
-            if (!Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-            {
-                result = await AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn())
-                    .StartAsync(async p =>
-                    {
-                        var task = p.AddTask($"import {upload.Name}", maxValue: Math.Max(total, 1));
-                        var progress = new Progress<long>(sent => task.Value = sent);
-                        return await client.ImportImageAsync(upload, progress, ct);
-                    });
-            }
-            else
-            {
-                result = await client.ImportImageAsync(upload, null, ct);
-            }
+            // The files are on this host: the daemon reads them through our open descriptors, no upload.
+            var result = await client.ImportLocalImageAsync(upload, ct);
             if (Output.Json(parse)) Output.WriteJson(result, WorkspacesJson.Default.ImageInfo);
             else Console.Out.WriteLine($"Imported {result.Name} ({Output.Short(result.Id)}, {Output.Size(result.Size)})");
         });

@@ -1,7 +1,7 @@
 using Workspaces.Bench;
 using Workspaces.Testing;
 
-// Benchmarks of issue #2, each against a baseline measured in the same run. Run by tests/bench/run.sh,
+// Benchmarks of issues #2 and #4, each against a baseline measured in the same run. Run by tests/bench/run.sh,
 // which builds the Native AOT binaries and names them in WORKSPACES_DAEMON and WORKSPACES_CLI.
 int runs = args.Length > 0 && int.TryParse(args[0], out int n) ? n : 10;
 // libvirt's create/destroy cycle is slow here (see the closing note); it gets its own, smaller count.
@@ -9,9 +9,13 @@ int libvirtRuns = args.FirstOrDefault(a => a.StartsWith("--libvirt-runs=")) is {
 // Domains defined for `virsh list --all`; fewer than 100 only makes libvirt's side easier.
 int libvirtDomains = args.FirstOrDefault(a => a.StartsWith("--libvirt-domains=")) is { } ld ? int.Parse(ld["--libvirt-domains=".Length..]) : 100;
 bool libvirt = !args.Contains("--no-libvirt");
+// The Factory moves 1 GiB per run; a few runs give a stable median.
+int factoryRuns = args.FirstOrDefault(a => a.StartsWith("--factory-runs=")) is { } fr ? int.Parse(fr["--factory-runs=".Length..]) : 5;
+bool onlyFactory = args.Contains("--only-factory");
 
 var guest = await TestGuest.GetAsync();
 var report = new Report();
+if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {
     await GuestImages.ImportAsync(daemon.Client);
@@ -25,6 +29,11 @@ await using (var daemon = await DaemonProcess.StartAsync())
 
     Console.Error.WriteLine("list with 100 workspaces defined, and daemon RSS");
     await ListBench.RunAsync(daemon, virsh, runs * 3, libvirtDomains, report);
+}
+await using (var daemon = await DaemonProcess.StartAsync())
+{
+    Console.Error.WriteLine($"factory: import 1 GiB, checkin of a 1 GiB delta, signature verification ({factoryRuns} runs)");
+    await FactoryBench.RunAsync(daemon, factoryRuns, report);
 }
 Console.WriteLine();
 report.Print();

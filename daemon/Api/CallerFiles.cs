@@ -1,0 +1,32 @@
+using Microsoft.Win32.SafeHandles;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon.Api;
+
+/// <summary>
+/// Opens a file the caller holds open, through /proc/PID/fd/N (the caller's pid from SO_PEERCRED):
+/// the daemon gets the very file the caller opened, so it can never read what the caller could not.
+/// </summary>
+public static class CallerFiles
+{
+    public static SafeFileHandle Open(Caller caller, int fd, string what)
+    {
+        if (caller.Pid <= 0 || fd < 0) throw WorkspacesException.BadRequest($"the {what} descriptor {fd} cannot be resolved for this caller");
+        string path = $"/proc/{caller.Pid}/fd/{fd}";
+        try
+        {
+            var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            if (File.ResolveLinkTarget(path, returnFinalTarget: false) is null || !new FileInfo(path).Exists)
+            {
+                handle.Dispose();
+                throw WorkspacesException.BadRequest($"the {what} descriptor {fd} is not a regular file");
+            }
+            return handle;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw WorkspacesException.BadRequest($"cannot open the {what} file through descriptor {fd} of pid {caller.Pid}: {e.Message}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ trap 'rm -rf "$root"' EXIT
 
 install -D -m 755 artifacts/workspacesd/workspacesd "$root/usr/lib/workspaces/workspacesd"
 install -D -m 644 artifacts/workspacesd/libe_sqlite3.so "$root/usr/lib/workspaces/libe_sqlite3.so"
+install -D -m 644 artifacts/workspacesd/libsodium.so "$root/usr/lib/workspaces/libsodium.so"
 install -D -m 755 artifacts/bin/ws "$root/usr/bin/ws"
 install -D -m 644 packaging/systemd/workspaces.service "$root/lib/systemd/system/workspaces.service"
 install -D -m 644 packaging/sysusers.d/workspaces.conf "$root/usr/lib/sysusers.d/workspaces.conf"

@@ -134,7 +134,7 @@ public static class ImageEndpoints
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
-            throw WorkspacesException.BadRequest("an image import is a multipart/form-data upload with a 'name' field and 'disk', 'kernel' or 'initrd' files");
+            throw WorkspacesException.BadRequest("an image import is a multipart/form-data upload with a 'name' field and 'disk', 'kernel' or 'initrd' files, an application/x-tar archive, or application/json naming local files by descriptor");
 
         var ct = context.RequestAborted;
         await using var import = images.BeginImport();

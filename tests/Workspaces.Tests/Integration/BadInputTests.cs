@@ -105,7 +105,9 @@ public sealed class BadInputTests : IAsyncLifetime
         await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images", Upload("notes", "disk", text)), 422, "not a whole number of 512-byte sectors");
         await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images", Upload("notes", "kernel", new byte[4096])), 422, "not a Linux bzImage");
         await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images", Upload("notes", "floppy", text)), 400, "unknown image part");
-        await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images", new StringContent("{}", Encoding.UTF8, "application/json")), 400, "multipart/form-data");
+        await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images", new StringContent("disk", Encoding.UTF8, "text/plain")), 400, "multipart/form-data");
+        await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Post, "v1/images",
+            new StringContent("""{"name":"notes","diskFd":9999}""", Encoding.UTF8, "application/json")), 400, "descriptor 9999");
         Assert.Single(await _daemon.Client.ListImagesAsync());
     }
 
@@ -149,7 +151,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Deleting_an_image_in_use_is_409()
     {
         await _daemon.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("user1", "guest"));
-        await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Delete, "v1/images/guest"), 409, "used by workspace(s) user1");
+        await ExpectProblemAsync(() => _raw.SendAsync(HttpMethod.Delete, "v1/images/guest"), 409, "still needed by workspace user1");
         await _daemon.Client.DeleteWorkspaceAsync("user1");
     }
 }

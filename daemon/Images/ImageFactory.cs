@@ -56,27 +56,9 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
             delta = await store.HashStagedAsync(path, ct);
         }
 
-        string? cmdline = baseImage.Cmdline; // the disk is what is checked in; a per-workspace command line stays with the workspace
-        var row = new ImageRow
-        {
-            Id = ImageFingerprint.Compute(baseImage.Kernel, baseImage.Initrd, delta.Sha256, "qcow2", cmdline),
-            Name = name,
-            Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
-            Kind = baseImage.Kind,
-            Disk = delta.Sha256,
-            DiskFormat = "qcow2",
-            DiskVirtualSize = baseImage.DiskVirtualSize,
-            Kernel = baseImage.Kernel,
-            Initrd = baseImage.Initrd,
-            Cmdline = cmdline,
-            Size = SizeWith(delta, baseImage),
-            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            Parent = baseImage.Id,
-            OriginWorkspace = workspace.Name,
-            OriginHost = Environment.MachineName,
-            OriginHostKey = images.Host.SigningPublicKey,
-            Encrypted = key is not null,
-        };
+        // The disk is what is checked in; a per-workspace command line stays with the workspace.
+        var row = Derived(baseImage, delta, name, tags, key is not null);
+        (row.Parent, row.OriginWorkspace) = (baseImage.Id, workspace.Name);
         return Register(row, delta, baseImage, chain.Sealed, key);
     }
 
@@ -99,25 +81,8 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
             throw;
         }
         var disk = await store.HashStagedAsync(path, ct);
-        var row = new ImageRow
-        {
-            Id = ImageFingerprint.Compute(image.Kernel, image.Initrd, disk.Sha256, "qcow2", image.Cmdline),
-            Name = name,
-            Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
-            Kind = image.Kind,
-            Disk = disk.Sha256,
-            DiskFormat = "qcow2",
-            DiskVirtualSize = image.DiskVirtualSize,
-            Kernel = image.Kernel,
-            Initrd = image.Initrd,
-            Cmdline = image.Cmdline,
-            Size = SizeWith(disk, image),
-            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            OriginWorkspace = image.OriginWorkspace,
-            OriginHost = Environment.MachineName,
-            OriginHostKey = images.Host.SigningPublicKey,
-            Encrypted = key is not null,
-        };
+        var row = Derived(image, disk, name, tags, key is not null);
+        row.OriginWorkspace = image.OriginWorkspace; // standalone now (no parent), still from where the content was made
         return Register(row, disk, image, chain.Sealed, key);
     }
 
@@ -137,6 +102,26 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
             throw;
         }
     }
+
+    /// <summary>A new image with a new qcow2 disk and the boot parts and command line of the one it came from, made on this host.</summary>
+    private ImageRow Derived(ImageRow from, StagedBlob disk, string name, string[] tags, bool encrypted) => new()
+    {
+        Id = ImageFingerprint.Compute(from.Kernel, from.Initrd, disk.Sha256, "qcow2", from.Cmdline),
+        Name = name,
+        Tags = string.Join(' ', tags.Distinct().Order(StringComparer.Ordinal)),
+        Kind = from.Kind,
+        Disk = disk.Sha256,
+        DiskFormat = "qcow2",
+        DiskVirtualSize = from.DiskVirtualSize,
+        Kernel = from.Kernel,
+        Initrd = from.Initrd,
+        Cmdline = from.Cmdline,
+        Size = SizeWith(disk, from),
+        CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        OriginHost = Environment.MachineName,
+        OriginHostKey = images.Host.SigningPublicKey,
+        Encrypted = encrypted,
+    };
 
     /// <summary>An image's size: its new disk plus the boot parts it shares with the image it came from.</summary>
     private long SizeWith(StagedBlob disk, ImageRow from) =>

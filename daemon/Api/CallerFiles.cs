@@ -17,7 +17,8 @@ public static class CallerFiles
         try
         {
             var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
-            if (File.ResolveLinkTarget(path, returnFinalTarget: false) is null || !new FileInfo(path).Exists)
+            // The link names a path for files; a pipe or socket ("pipe:[…]") or a directory does not exist as a file.
+            if (!new FileInfo(path).Exists)
             {
                 handle.Dispose();
                 throw WorkspacesException.BadRequest($"the {what} descriptor {fd} is not a regular file");

@@ -19,24 +19,26 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
 
     public async Task AddPartAsync(string part, Stream content, Action<long>? progress, CancellationToken ct)
     {
-        if (!Parts.Contains(part))
-            throw WorkspacesException.BadRequest($"unknown image part '{part}'; an import may hold: {string.Join(", ", Parts)}");
-        if (_staged.ContainsKey(part))
-            throw WorkspacesException.BadRequest($"the image part '{part}' was sent twice");
+        CheckPart(part);
         _staged[part] = await store.StageAsync(content, progress, ct);
     }
 
-    /// <summary>Validates the parts and registers the image; with encrypt, its disk is first sealed (LUKS, a new key).</summary>
     /// <summary>A part from a file on this host: copied into staging and hashed in one pass.</summary>
     public async Task AddLocalPartAsync(string part, SafeFileHandle file, CancellationToken ct)
+    {
+        CheckPart(part);
+        _staged[part] = await store.StageCopyAsync(file, ct);
+    }
+
+    private void CheckPart(string part)
     {
         if (!Parts.Contains(part))
             throw WorkspacesException.BadRequest($"unknown image part '{part}'; an import may hold: {string.Join(", ", Parts)}");
         if (_staged.ContainsKey(part))
             throw WorkspacesException.BadRequest($"the image part '{part}' was sent twice");
-        _staged[part] = await store.StageCopyAsync(file, ct);
     }
 
+    /// <summary>Validates the parts and registers the image; with encrypt, its disk is first sealed (LUKS, a new key).</summary>
     public async Task<ImageRow> CommitAsync(string? name, string? cmdline, bool encrypt, string[] tags, CancellationToken ct)
     {
         if (name is null) throw WorkspacesException.BadRequest("an image import needs a name");
@@ -65,8 +67,16 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
         {
             key = DiskKeys.NewKey();
             string sealedPath = store.NewStagingPath();
-            await qemuImg.ConvertAsync(new DiskChain([new DiskLayer(disk!.Path, info!.Format, false)]), sealedPath,
-                null, null, encryptOutput: true, DiskKeys.Passphrase(key), ct);
+            try
+            {
+                await qemuImg.ConvertAsync(new DiskChain([new DiskLayer(disk!.Path, info!.Format, false)]), sealedPath,
+                    null, null, encryptOutput: true, DiskKeys.Passphrase(key), ct);
+            }
+            catch
+            {
+                File.Delete(sealedPath);
+                throw;
+            }
             File.Delete(disk.Path);
             _staged["disk"] = disk = await store.HashStagedAsync(sealedPath, ct);
             info = info with { Format = "qcow2" };

@@ -41,7 +41,7 @@ public sealed partial class WorkspaceLifecycle
         var image = images.Get(row.ImageId);
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         var accelerator = (await kvm.Choice).Accelerator;
-        var spec = SpecFor(row, accelerator);
+        var spec = SpecFor(row, image, accelerator);
         var chain = images.DiskChain(image);
         if (chain.Sealed)
             spec = spec with

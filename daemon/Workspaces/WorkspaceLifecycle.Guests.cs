@@ -14,7 +14,7 @@ public sealed partial class WorkspaceLifecycle
         foreach (var row in workspaces.List())
         {
             using var _ = await LockAsync(row.Id, ct);
-            var spec = SpecFor(row, row.Accelerator ?? "tcg");
+            var spec = SpecFor(row, images.Get(row.ImageId), row.Accelerator ?? "tcg");
             int? pid = row.Pid ?? spec.ReadPid();
             if (!WorkspaceStateMachine.IsActive(row.State))
             {

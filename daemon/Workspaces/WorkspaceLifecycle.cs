@@ -187,14 +187,11 @@ public sealed partial class WorkspaceLifecycle(
     private void Publish(WorkspaceRow row) =>
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "workspace.state", row.Name, row.State, row.Reason, null), row.Owner);
 
-    private GuestSpec SpecFor(WorkspaceRow row, string accelerator)
-    {
-        var image = images.Get(row.ImageId);
-        return new GuestSpec(
+    private GuestSpec SpecFor(WorkspaceRow row, ImageRow image, string accelerator) =>
+        new(
             row.Name, row.Vcpus, row.MemoryMib, accelerator, Dir(row.Id),
             image.Disk is null ? null : Overlay(row.Id),
             image.Kernel is null ? null : images.BlobPath(image.Kernel),
             image.Initrd is null ? null : images.BlobPath(image.Initrd),
             row.Cmdline ?? image.Cmdline);
-    }
 }

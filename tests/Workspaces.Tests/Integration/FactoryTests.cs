@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Workspaces.Client;
 using Workspaces.Testing;
@@ -39,7 +37,7 @@ public sealed class FactoryTests
 
         // The delta is a qcow2 whose backing file is its parent's disk, named by hash.
         string blob = Path.Combine(daemon.StateDir, "images", derived.Disk!);
-        Assert.Contains($"\"backing-filename\": \"{base_.Disk}\"", await Run("qemu-img", "info", "--output=json", blob));
+        Assert.Contains($"\"backing-filename\": \"{base_.Disk}\"", (await Processes.RunAsync("qemu-img", ["info", "--output=json", blob])).Stdout);
         Assert.True(new FileInfo(blob).Length < new FileInfo(Path.Combine(daemon.StateDir, "images", base_.Disk!)).Length * 4);
 
         await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("child", "derived"));
@@ -91,7 +89,7 @@ public sealed class FactoryTests
         await client.CheckinAsync("orig", new CheckinRequest("layer", Tags: ["stable"]));
         var flat = await client.FlattenImageAsync("layer", new FlattenRequest("flat"));
         Assert.Null(flat.Parent);
-        Assert.DoesNotContain("backing-filename", await Run("qemu-img", "info", "--output=json", Path.Combine(daemon.StateDir, "images", flat.Disk!)));
+        Assert.DoesNotContain("backing-filename", (await Processes.RunAsync("qemu-img", ["info", "--output=json", Path.Combine(daemon.StateDir, "images", flat.Disk!)])).Stdout);
         await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("fromflat", "flat"));
         await client.ActAndWaitAsync("fromflat", "start");
         Assert.Contains("WORKSPACE-MARKERS orig-file", await daemon.WaitForConsoleAsync("fromflat", "WORKSPACE-READY boot=2"));
@@ -130,15 +128,5 @@ public sealed class FactoryTests
 
         var all = await client.VerifyAllImagesAsync();
         Assert.False(Assert.Single(all).Intact);
-    }
-
-    private static async Task<string> Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        string output = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return output;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Workspaces.Client;
 using Workspaces.Testing;
@@ -141,18 +140,12 @@ public sealed class TrustTests
     private static async Task<string> NewKeyAsync(string dir, string name)
     {
         string path = Path.Combine(dir, name);
-        await RunAsync("openssl", "genpkey", "-algorithm", "ed25519", "-out", path + ".pem");
-        await RunAsync("openssl", "pkey", "-in", path + ".pem", "-pubout", "-out", path + ".pub");
+        string[][] steps = [["genpkey", "-algorithm", "ed25519", "-out", path + ".pem"], ["pkey", "-in", path + ".pem", "-pubout", "-out", path + ".pub"]];
+        foreach (var args in steps)
+        {
+            var run = await Processes.RunAsync("openssl", args);
+            if (run.ExitCode != 0) throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed: {run.Stderr}");
+        }
         return path;
-    }
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var p = Process.Start(start)!;
-        string err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
     }
 }

@@ -15,8 +15,10 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
     /// <summary>
     /// The overlay of a stopped workspace becomes a qcow2 delta whose backing file is its base's
     /// disk blob, named by hash. Usually the overlay already is exactly that (it was made on the
-    /// blob's hash), so checkin is one pass of copy-and-hash; sealing a plain lineage from here on
-    /// rewrites the clusters through qemu-img instead.
+    /// blob's hash), so it is hashed where it lies and moved into the cache: no data is copied, and
+    /// on failure it stays the workspace's disk. Sealing a plain lineage from here on rewrites the
+    /// clusters through qemu-img instead. Either way the caller gives the workspace a fresh overlay
+    /// on the new image (the same disk content).
     /// </summary>
     public async Task<ImageRow> CheckinAsync(WorkspaceRow workspace, string overlay, ImageRow baseImage, string name, bool encrypt,
         string[] tags, CancellationToken ct)
@@ -27,17 +29,14 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         var chain = images.DiskChain(baseImage);
         byte[]? key = chain.Sealed ? images.Keys.Unseal(baseImage) : encrypt ? DiskKeys.NewKey() : null;
 
+        bool adopt = chain.Sealed || !encrypt;
         StagedBlob delta;
-        if (chain.Sealed || !encrypt)
+        if (adopt)
         {
-            using (var source = File.OpenHandle(overlay, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
-                delta = await store.StageCopyAsync(source, ct);
-            if ((await qemuImg.InfoAsync(delta.Path, ct)).BackingFile != baseImage.Disk)
-            {
-                // An overlay made before backing files were named by hash: rename its backing, hash again.
-                await qemuImg.SetBackingNameAsync(delta.Path, baseImage.Disk, baseImage.DiskFormat!, ct);
-                delta = await store.HashStagedAsync(delta.Path, ct);
-            }
+            if ((await qemuImg.InfoAsync(overlay, ct)).BackingFile != baseImage.Disk)
+                throw WorkspacesException.Conflict(
+                    $"workspace '{workspace.Name}' has a disk made before backing files were named by hash; copy its data to a new workspace to check it in");
+            delta = await store.StageInPlaceAsync(overlay, ct);
         }
         else
         {
@@ -59,7 +58,7 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         // The disk is what is checked in; a per-workspace command line stays with the workspace.
         var row = Derived(baseImage, delta, name, tags, key is not null);
         (row.Parent, row.OriginWorkspace) = (baseImage.Id, workspace.Name);
-        return Register(row, delta, baseImage, chain.Sealed, key);
+        return Register(row, delta, baseImage, chain.Sealed, key, keepDiskOnFailure: adopt);
     }
 
     /// <summary>A standalone copy of an image's disk (its chain merged), with the same boot parts.</summary>
@@ -83,11 +82,11 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         var disk = await store.HashStagedAsync(path, ct);
         var row = Derived(image, disk, name, tags, key is not null);
         row.OriginWorkspace = image.OriginWorkspace; // standalone now (no parent), still from where the content was made
-        return Register(row, disk, image, chain.Sealed, key);
+        return Register(row, disk, image, chain.Sealed, key, keepDiskOnFailure: false);
     }
 
     /// <summary>Signed by this host; a sealed lineage's seals carried over (same key), or a new key sealed to this host.</summary>
-    private ImageRow Register(ImageRow row, StagedBlob disk, ImageRow from, bool sealedLineage, byte[]? key)
+    private ImageRow Register(ImageRow row, StagedBlob disk, ImageRow from, bool sealedLineage, byte[]? key, bool keepDiskOnFailure)
     {
         IEnumerable<ImageKeyRow> sealedKeys = sealedLineage
             ? images.SealedKeys(from).Select(k => k with { ImageId = row.Id })
@@ -98,7 +97,7 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         }
         catch
         {
-            File.Delete(disk.Path);
+            if (!keepDiskOnFailure) File.Delete(disk.Path);
             throw;
         }
     }

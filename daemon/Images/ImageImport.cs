@@ -108,7 +108,7 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
         }
         catch
         {
-            foreach (var blob in blobs) File.Delete(blob.Path); // those Register did not place
+            foreach (var blob in blobs) File.Delete(blob.Path); // Register left them all in staging
             throw;
         }
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
 using Workspaces.Native;
@@ -42,9 +41,7 @@ public sealed class ImageIntegrity(ImageStore store, ImageRepository images)
         var now = Snapshot(sha256);
         if (!force && images.LastCheck(sha256) is { } last && last with { CheckedAt = 0 } == now with { CheckedAt = 0 }) return null;
 
-        string actual;
-        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan))
-            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
+        var (actual, _) = await BlobHasher.HashAsync(path, ct);
         if (actual != sha256)
         {
             images.ForgetCheck(sha256);

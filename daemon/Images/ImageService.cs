@@ -57,33 +57,35 @@ public sealed partial class ImageService(
 
     /// <summary>
     /// Places staged blobs at their addresses and records the image with its signatures and sealed
-    /// keys in one transaction. On failure the blobs it placed are removed again.
+    /// keys in one transaction. On success the staged files are consumed (a blob the cache already
+    /// held is dropped); on failure every staged file is back where it was, for the caller to keep
+    /// or delete.
     /// </summary>
-    public ImageRow Register(ImageRow row, IEnumerable<StagedBlob> blobs, IEnumerable<SignatureRow> signatures, IEnumerable<ImageKeyRow> sealedKeys)
+    public ImageRow Register(ImageRow row, IReadOnlyList<StagedBlob> blobs, IEnumerable<SignatureRow> signatures, IEnumerable<ImageKeyRow> sealedKeys)
     {
         if (images.Find(row.Id) is { } same)
             throw WorkspacesException.Conflict($"this image is already in the cache as '{same.Name}' ({same.Id[..12]})");
         if (images.Find(row.Name) is not null)
             throw WorkspacesException.Conflict($"an image named '{row.Name}' already exists");
-        var placed = new List<string>();
+        var placed = new List<StagedBlob>();
         try
         {
             foreach (var blob in blobs)
             {
-                if (store.Commit(blob)) placed.Add(blob.Sha256);
+                if (store.Commit(blob)) placed.Add(blob);
                 integrity.Record(blob.Sha256);
             }
             images.Insert(row, signatures, sealedKeys);
-            return row;
         }
         catch (Exception e)
         {
-            foreach (var sha in placed)
-                if (!images.BlobInUse(sha)) store.DeleteBlob(sha);
+            foreach (var blob in placed) store.Uncommit(blob);
             if (e is SqliteException { SqliteErrorCode: 19 })
                 throw WorkspacesException.Conflict($"an image named '{row.Name}' (or with the same content) was registered at the same time");
             throw;
         }
+        foreach (var blob in blobs.Except(placed)) File.Delete(blob.Path);
+        return row;
     }
 
     public void Delete(string reference) => Remove(Get(reference));

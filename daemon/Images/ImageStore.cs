@@ -58,7 +58,7 @@ public sealed class ImageStore
     /// <summary>
     /// Copies a local file into staging and hashes it in the same pass, as fast as the slower of the
     /// two: while one chunk is hashed and written, the next is read; writeback starts as each chunk
-    /// lands, so the final fsync is short. Used by checkin and by imports of files on this host.
+    /// lands, so the final fsync is short. Used by imports of files on this host.
     /// </summary>
     public async Task<StagedBlob> StageCopyAsync(SafeFileHandle source, CancellationToken ct)
     {
@@ -105,9 +105,7 @@ public sealed class ImageStore
     {
         try
         {
-            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-            var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
-            return new StagedBlob(path, hash, file.Length);
+            return await StageInPlaceAsync(path, ct);
         }
         catch
         {
@@ -116,19 +114,31 @@ public sealed class ImageStore
         }
     }
 
-    /// <summary>Moves a staged blob to its address. Returns false if the blob was already cached (the staged copy is dropped).</summary>
+    /// <summary>
+    /// A file elsewhere on this filesystem (a workspace's overlay) as a staged blob, without copying
+    /// it: hashed and made durable where it is; Commit then moves it into the cache.
+    /// </summary>
+    public async Task<StagedBlob> StageInPlaceAsync(string path, CancellationToken ct)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var flushed = Task.Run(() => RandomAccess.FlushToDisk(file), ct); // usually clean already (QEMU flushes at exit)
+        var (sha, length) = await BlobHasher.HashAsync(file, ct);
+        await flushed;
+        return new StagedBlob(path, sha, length);
+    }
+
+    /// <summary>Moves a staged blob to its address. Returns false, touching nothing, if the blob is already cached.</summary>
     public bool Commit(StagedBlob blob)
     {
         string final = BlobPath(blob.Sha256);
-        if (File.Exists(final))
-        {
-            File.Delete(blob.Path);
-            return false;
-        }
+        if (File.Exists(final)) return false;
         File.SetUnixFileMode(blob.Path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         File.Move(blob.Path, final);
         return true;
     }
+
+    /// <summary>Undoes a Commit: the blob goes back to where it was staged.</summary>
+    public void Uncommit(StagedBlob blob) => File.Move(BlobPath(blob.Sha256), blob.Path);
 
     public void DeleteBlob(string sha256) => File.Delete(BlobPath(sha256));
 }

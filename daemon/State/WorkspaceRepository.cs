@@ -63,6 +63,14 @@ public sealed class WorkspaceRepository(Database db)
             """, row);
     }
 
+    /// <summary>After a checkin the workspace continues from the image it became.</summary>
+    public void SetImage(string id, string imageId)
+    {
+        using var c = db.Open();
+        c.Execute("UPDATE workspaces SET image_id = @imageId, updated_at = @now WHERE id = @id",
+            new { id, imageId, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+    }
+
     /// <summary>vCPUs and memory held by running or paused workspaces, except one (the one asking).</summary>
     public CommittedResources Committed(string? exceptId)
     {

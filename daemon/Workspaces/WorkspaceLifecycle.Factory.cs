@@ -4,7 +4,8 @@ using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
 
-// What the Factory does with a workspace's disk: check it in as an image, or copy the workspace.
+// What the Factory does with a workspace's disk: check it in as an image (the workspace then
+// continues from that image), or copy the workspace.
 // Both need the disk at rest (Defined or Stopped) and hold the workspace's lock while they read it.
 public sealed partial class WorkspaceLifecycle
 {
@@ -17,6 +18,13 @@ public sealed partial class WorkspaceLifecycle
         var image = images.Get(row.ImageId);
         var made = await factory.CheckinAsync(row, Overlay(row.Id), image, request.As, request.Encrypt, request.Tags ?? [], ct);
         LifecycleLog.CheckedIn(logger, row.Name, made.Name, made.Id);
+
+        // The workspace continues from what it became: a fresh overlay on the new image shows the
+        // same disk. The old overlay is in the cache now (or, when it was re-sealed, removed here
+        // so no plaintext copy stays behind).
+        File.Delete(Overlay(row.Id));
+        await CreateOverlayAsync(row.Id, made, ct);
+        workspaces.SetImage(row.Id, made.Id);
         return made;
     }
 

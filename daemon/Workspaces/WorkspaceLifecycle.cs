@@ -130,7 +130,8 @@ public sealed partial class WorkspaceLifecycle(
     private void LinkBacking(string id, ImageRow image)
     {
         foreach (var disk in images.Chain(image).Select(i => i.Disk).OfType<string>())
-            File.CreateSymbolicLink(Path.Combine(Dir(id), disk), Path.GetRelativePath(Dir(id), images.BlobPath(disk)));
+            if (!Path.Exists(Path.Combine(Dir(id), disk))) // a checked-in workspace keeps the links of its old chain
+                File.CreateSymbolicLink(Path.Combine(Dir(id), disk), Path.GetRelativePath(Dir(id), images.BlobPath(disk)));
     }
 
     private static WorkspacesException NameTaken(string name) =>

@@ -23,6 +23,7 @@ public sealed class FactoryTests
         var derived = await client.CheckinAsync("maker", new CheckinRequest("derived"));
         Assert.Equal(base_.Id, derived.Parent);
         Assert.Equal("maker", derived.OriginWorkspace);
+        Assert.Equal("derived", (await client.GetWorkspaceAsync("maker")).ImageName); // it continues from what it became
 
         var manifest = await client.GetManifestAsync("derived");
         Assert.Equal(["derived", "guest"], manifest.Chain.Select(c => c.Name));
@@ -86,6 +87,9 @@ public sealed class FactoryTests
         Assert.Contains("WORKSPACE-MARKERS orig-file", await daemon.WaitForConsoleAsync("twin", "WORKSPACE-READY boot=2"));
         await client.DeleteWorkspaceAsync("twin", force: true);
 
+        // A refused checkin leaves the workspace's disk where it was (the flattened image below still carries its file).
+        var taken = await Assert.ThrowsAsync<ApiException>(() => client.CheckinAsync("orig", new CheckinRequest("guest")));
+        Assert.Contains("already exists", taken.Message);
         await client.CheckinAsync("orig", new CheckinRequest("layer", Tags: ["stable"]));
         var flat = await client.FlattenImageAsync("layer", new FlattenRequest("flat"));
         Assert.Null(flat.Parent);

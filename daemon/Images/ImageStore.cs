@@ -57,36 +57,44 @@ public sealed class ImageStore
 
     /// <summary>
     /// Copies a local file into staging and hashes it in the same pass, as fast as the slower of the
-    /// two: while one chunk is hashed and written, the next is read; writeback starts as each chunk
-    /// lands, so the final fsync is short. Used by imports of files on this host.
+    /// two: while one chunk is hashed and written, the next is read. Writes bypass the page cache
+    /// (O_DIRECT) where the filesystem allows, else writeback starts as each chunk lands, so the
+    /// final fsync is short either way. Used by imports of files on this host.
     /// </summary>
     public async Task<StagedBlob> StageCopyAsync(SafeFileHandle source, CancellationToken ct)
     {
         const int chunk = 8 << 20;
+        const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         string path = Path.Combine(Staging, Guid.NewGuid().ToString("N"));
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var target = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-            byte[] current = new byte[chunk], next = new byte[chunk];
+            var direct = Libc.CreateDirect(path, mode);
+            using var target = direct ?? File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            Memory<byte> current = Libc.AllocateDirectBuffer(chunk), next = Libc.AllocateDirectBuffer(chunk);
             long offset = 0;
-            int n = await RandomAccess.ReadAsync(source, current, offset, ct);
+            int n = await ReadFullAsync(source, current, offset, ct);
             while (n > 0)
             {
-                var data = current.AsMemory(0, n);
+                var data = current[..n];
+                // A direct write is whole blocks: the last one is padded with zeros, then the file cut back.
+                int length = direct is null ? n : (n + Libc.DirectAlignment - 1) / Libc.DirectAlignment * Libc.DirectAlignment;
+                current.Span[n..length].Clear();
+                var block = current[..length];
                 long at = offset;
                 var hashed = Task.Run(() => hash.AppendData(data.Span), ct);
                 var written = Task.Run(async () =>
                 {
-                    await RandomAccess.WriteAsync(target, data, at, ct);
-                    Libc.StartWriteback(target, at, data.Length);
+                    await RandomAccess.WriteAsync(target, block, at, ct);
+                    if (direct is null) Libc.StartWriteback(target, at, block.Length);
                 }, ct);
-                var read = RandomAccess.ReadAsync(source, next, offset + n, ct).AsTask();
+                var read = ReadFullAsync(source, next, offset + n, ct);
                 await Task.WhenAll(hashed, written, read);
                 offset += n;
                 n = read.Result;
                 (current, next) = (next, current);
             }
+            if (RandomAccess.GetLength(target) != offset) RandomAccess.SetLength(target, offset);
             RandomAccess.FlushToDisk(target);
             return new StagedBlob(path, Convert.ToHexStringLower(hash.GetHashAndReset()), offset);
         }
@@ -95,6 +103,19 @@ public sealed class ImageStore
             File.Delete(path);
             throw;
         }
+    }
+
+    /// <summary>Fills the buffer unless the file ends first (a short read mid-file would misalign direct writes).</summary>
+    private static async Task<int> ReadFullAsync(SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken ct)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, ct);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
     }
 
     /// <summary>A fresh path in staging for a tool (qemu-img) to write a blob to; the caller stages or deletes it.</summary>

@@ -70,9 +70,13 @@ public sealed record SignatureInfo(string Signer, string Fingerprint, bool Valid
 /// <summary>One image of a chain, top (the image itself) first.</summary>
 public sealed record ImageChainLink(string Id, string Name, bool Encrypted);
 
-/// <summary>POST /v1/images/{image}/signatures: sign with this host's key, or with a PEM Ed25519 private key used once and not kept.</summary>
+/// <summary>
+/// POST /v1/images/{image}/signatures: sign with this host's key (empty request), with a PEM Ed25519
+/// private key used once and not kept, or add a detached signature made elsewhere over the
+/// canonical manifest (Signer: its public key; Signature: base64), which is checked before it is kept.
+/// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record SignImageRequest(string? PrivateKey = null);
+public sealed record SignImageRequest(string? PrivateKey = null, string? Signer = null, string? Signature = null);
 
 /// <summary>What verification found: blobs re-hashed, signatures checked, the site policy asked.</summary>
 public sealed record VerifyReport(string Image, string Id, bool Intact, string[] Problems, SignatureInfo[] Signatures, bool Admitted, string? PolicyDetail);

@@ -27,7 +27,7 @@ public static class ImageEndpoints
         {
             context.RequireAdmin("sign images");
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SignImageRequest);
-            return Results.Json(images.Sign(images.Get(image), request.PrivateKey), WorkspacesJson.Default.SignatureInfo, statusCode: 201);
+            return Results.Json(images.Sign(images.Get(image), request), WorkspacesJson.Default.SignatureInfo, statusCode: 201);
         });
 
         v1.MapPost("/images/{image}/verify", async (HttpContext context, string image, ImageService images) =>

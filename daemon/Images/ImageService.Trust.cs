@@ -25,18 +25,30 @@ public sealed partial class ImageService
             s.Signer, KeyText.Fingerprint(s.Signer), TrustPolicy.IsValid(s, canonical), trust.NameOf(s.Signer),
             DateTimeOffset.FromUnixTimeMilliseconds(s.SignedAt))).ToArray();
 
-    /// <summary>Signs the canonical manifest with this host's key, or with a PEM private key used for this one signature and not kept.</summary>
-    public SignatureInfo Sign(ImageRow image, string? privateKeyPem)
+    /// <summary>
+    /// Signs the canonical manifest with this host's key, or with a PEM private key used for this one
+    /// signature and not kept, or records a detached signature made elsewhere once it verifies.
+    /// </summary>
+    public SignatureInfo Sign(ImageRow image, SignImageRequest request)
     {
         byte[] canonical = CanonicalManifest(image);
         SignatureRow row;
-        if (privateKeyPem is null)
+        if (request.Signature is not null || request.Signer is not null)
+        {
+            if (request.PrivateKey is not null || request.Signature is null || request.Signer is null)
+                throw Errors.WorkspacesException.BadRequest("a detached signature needs both the signer's public key and the signature, and no private key");
+            row = new SignatureRow(image.Id, KeyText.NormalizeSigning(request.Signer), request.Signature.Trim(), Now());
+            if (!TrustPolicy.IsValid(row, canonical))
+                throw Errors.WorkspacesException.BadRequest(
+                    $"the signature does not verify over the manifest of '{image.Name}' with key {KeyText.Fingerprint(row.Signer)}; sign the exact bytes `ws image manifest` prints");
+        }
+        else if (request.PrivateKey is null)
         {
             row = new SignatureRow(image.Id, host.SigningPublicKey, Convert.ToBase64String(host.Sign(canonical)), Now());
         }
         else
         {
-            using var key = HostIdentity.ImportSigningKey(privateKeyPem);
+            using var key = HostIdentity.ImportSigningKey(request.PrivateKey);
             row = new SignatureRow(image.Id, KeyText.Format(key.PublicKey),
                 Convert.ToBase64String(SignatureAlgorithm.Ed25519.Sign(key, canonical)), Now());
         }

@@ -74,11 +74,15 @@ public static class ImageCommands
         image.Subcommands.Add(manifest);
 
         var keyFile = new Option<FileInfo?>("--key") { Description = "sign with this PEM Ed25519 private key (openssl genpkey -algorithm ed25519) instead of the host's" };
-        var sign = new Command("sign", "sign an image's manifest (with the host key unless --key)") { reference, keyFile };
+        var detached = new Option<string?>("--signature") { Description = "add a signature made elsewhere over `ws image manifest` (base64, or a file holding it)" };
+        var signer = new Option<string?>("--signer") { Description = "with --signature: the signer's public key (ed25519:BASE64 or a PEM file)" };
+        var sign = new Command("sign", "sign an image's manifest (with the host key unless --key or --signature)") { reference, keyFile, detached, signer };
         sign.Run(async (client, parse, ct) =>
         {
             string? pem = parse.GetValue(keyFile) is { } f ? await File.ReadAllTextAsync(Existing(f)!, ct) : null;
-            var signature = await client.SignImageAsync(parse.GetValue(reference)!, new SignImageRequest(pem), ct);
+            string? Text(string? value) => value is not null && File.Exists(value) ? File.ReadAllText(value) : value;
+            var request = new SignImageRequest(pem, Text(parse.GetValue(signer)), Text(parse.GetValue(detached)));
+            var signature = await client.SignImageAsync(parse.GetValue(reference)!, request, ct);
             if (Output.Json(parse)) Output.WriteJson(signature, WorkspacesJson.Default.SignatureInfo);
             else Console.Out.WriteLine($"Signed {parse.GetValue(reference)} by {Describe(signature)}");
         });

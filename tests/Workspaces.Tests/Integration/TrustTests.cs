@@ -42,6 +42,33 @@ public sealed class TrustTests
     }
 
     [Fact]
+    public async Task A_detached_signature_made_by_openssl_is_kept_only_if_it_verifies()
+    {
+        await using var daemon = await DaemonProcess.StartAsync();
+        var client = daemon.Client;
+        await GuestImages.ImportAsync(client);
+        string publisher = await NewKeyAsync(daemon.Dir, "publisher");
+        string manifest = Path.Combine(daemon.Dir, "manifest.json");
+        await File.WriteAllTextAsync(manifest, (await client.GetManifestAsync("guest")).Manifest);
+        var signed = await Processes.RunAsync("openssl", ["pkeyutl", "-sign", "-inkey", publisher + ".pem", "-rawin", "-in", manifest, "-out", manifest + ".sig"]);
+        Assert.Equal(0, signed.ExitCode);
+        string signature = Convert.ToBase64String(await File.ReadAllBytesAsync(manifest + ".sig"));
+        string publicKey = await File.ReadAllTextAsync(publisher + ".pub");
+        string hostKey = (await client.GetHostAsync()).SigningKey!;
+
+        var wrongKey = await Assert.ThrowsAsync<ApiException>(() => client.SignImageAsync("guest",
+            new SignImageRequest(Signer: hostKey, Signature: signature)));
+        Assert.Equal(400, wrongKey.Status);
+        Assert.Contains("does not verify", wrongKey.Message);
+        Assert.Empty((await client.GetManifestAsync("guest")).Signatures);
+
+        var kept = await client.SignImageAsync("guest", new SignImageRequest(Signer: publicKey, Signature: signature));
+        Assert.True(kept.Valid);
+        Assert.Null(kept.TrustedAs);
+        Assert.Equal(kept.Signer, Assert.Single((await client.GetManifestAsync("guest")).Signatures).Signer);
+    }
+
+    [Fact]
     public async Task A_sealed_image_hides_guest_data_and_starts_elsewhere_only_after_reseal()
     {
         await using var a = await DaemonProcess.StartAsync();

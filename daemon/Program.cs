@@ -3,6 +3,7 @@ using Workspaces.Daemon.Api;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Operations;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
@@ -59,6 +60,11 @@ builder.Services
     .AddSingleton<ImageService>()
     .AddSingleton<ImageFactory>()
     .AddSingleton<ImageArchive>()
+    .AddSingleton<NetworkRepository>()
+    .AddSingleton<Links>()
+    .AddSingleton<DhcpServer>()
+    .AddSingleton<Firewall>()
+    .AddSingleton<NetworkService>()
     .AddSingleton<KvmProbe>()
     .AddSingleton<IHypervisor, QemuDriver>()
     .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkspacesOptions>>(), bus, busWhy))
@@ -76,6 +82,7 @@ var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();
 v1.MapImageEndpoints();
 v1.MapTrustEndpoints();
+v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();

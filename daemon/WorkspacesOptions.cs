@@ -31,6 +31,7 @@ public sealed class WorkspacesOptions
 
     public string QemuBinary { get; set; } = "qemu-system-x86_64";
     public string QemuImgBinary { get; set; } = "qemu-img";
+    public string DnsmasqBinary { get; set; } = "dnsmasq";
 
     /// <summary>How long a stop waits for the guest to power off after ACPI powerdown before forcing it.</summary>
     public double StopTimeoutSeconds { get; set; } = 30;

@@ -17,6 +17,10 @@ need passwd            # useradd, for the access tests
 need clang             # Native AOT links ws with clang
 need zlib1g-dev        # ... and zlib
 need curl              # the demo's health check and handy API pokes
+need iproute2          # bridges, taps and the tests' network namespaces
+need nftables          # nft, to read rule sets back (the daemon itself calls libnftables)
+need libnftables1      # the traffic policy, through P/Invoke
+need dnsmasq-base      # DHCP for workspace networks
 
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}" >&2

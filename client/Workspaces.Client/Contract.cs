@@ -116,7 +116,10 @@ public sealed record CreateWorkspaceRequest(
     int? CpuWeight = null,
     int? TasksMax = null,
     int? IoWeight = null,
-    bool AcceptOffer = false);
+    bool AcceptOffer = false,
+    string? Network = null,
+    string? Egress = null,
+    int? RateKbit = null);
 
 /// <summary>The size of a workspace as admission sees it; a 409 may carry one as a counter-offer.</summary>
 public sealed record WorkspaceShape(int Vcpus, int MemoryMiB);
@@ -150,7 +153,26 @@ public sealed record WorkspaceInfo(
     int? CpuWeight = null,
     int? TasksMax = null,
     int? IoWeight = null,
-    string? Unit = null);
+    string? Unit = null,
+    NicInfo? Nic = null);
+
+/// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
+public sealed record NicInfo(string Network, string Mac, string Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);
+
+/// <summary>POST /v1/networks.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null);
+
+/// <summary>A network: its bridge and subnet, its policy, and (when shown alone) its NICs, leases and rules.</summary>
+public sealed record NetworkInfo(
+    string Name, string Bridge, string Subnet, string Gateway, bool Nat, bool Isolated, bool IsolateOwners, string Egress,
+    DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null);
+
+public sealed record NetworkNic(string Workspace, string Mac, string Address, string Tap);
+
+/// <summary>POST /v1/workspaces/{name}/forwards: a host port forwarded to a port of the workspace.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ExposeRequest(int HostPort, int GuestPort, string Protocol = "tcp");
 
 /// <summary>GET /v1/workspaces/{name}/status: the recorded state beside what the hypervisor says right now.</summary>
 public sealed record GuestStatus(string State, string? Hypervisor, int? Pid);

@@ -195,6 +195,20 @@ public sealed class WorkspacesClient : IDisposable
     public Task RemoveTrustAsync(string name, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"v1/trust/{Uri.EscapeDataString(name)}", ct);
 
+    public Task<NetworkInfo[]> ListNetworksAsync(CancellationToken ct = default) => GetAsync("v1/networks", Json.NetworkInfoArray, ct);
+
+    public Task<NetworkInfo> GetNetworkAsync(string name, CancellationToken ct = default) =>
+        GetAsync($"v1/networks/{Uri.EscapeDataString(name)}", Json.NetworkInfo, ct);
+
+    public Task<NetworkInfo> CreateNetworkAsync(CreateNetworkRequest request, CancellationToken ct = default) =>
+        PostAsync("v1/networks", request, Json.CreateNetworkRequest, Json.NetworkInfo, ct);
+
+    public Task DeleteNetworkAsync(string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/networks/{Uri.EscapeDataString(name)}", ct);
+
+    public Task<WorkspaceInfo> ExposeAsync(string workspace, ExposeRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/forwards", request, Json.ExposeRequest, Json.WorkspaceInfo, ct);
+
     public Task<WorkspaceInfo[]> ListWorkspacesAsync(CancellationToken ct = default) =>
         GetAsync("v1/workspaces", Json.WorkspaceInfoArray, ct);
 

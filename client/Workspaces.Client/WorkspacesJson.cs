@@ -36,4 +36,8 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(TrustedSignerInfo))]
 [JsonSerializable(typeof(TrustedSignerInfo[]))]
 [JsonSerializable(typeof(AddTrustRequest))]
+[JsonSerializable(typeof(CreateNetworkRequest))]
+[JsonSerializable(typeof(NetworkInfo))]
+[JsonSerializable(typeof(NetworkInfo[]))]
+[JsonSerializable(typeof(ExposeRequest))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

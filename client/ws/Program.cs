@@ -11,5 +11,6 @@ ImageCommands.Add(root);
 TrustCommands.Add(root);
 WorkspaceCommands.Add(root);
 FactoryCommands.Add(root);
+NetworkCommands.Add(root);
 EventCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

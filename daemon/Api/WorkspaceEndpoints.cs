@@ -15,7 +15,17 @@ public static class WorkspaceEndpoints
         v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
         {
             var row = lifecycle.Get(name, context.Caller());
-            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row) }, WorkspacesJson.Default.WorkspaceInfo);
+            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row), Nic = lifecycle.NicInfo(row, withRules: true) },
+                WorkspacesJson.Default.WorkspaceInfo);
+        });
+
+        // ws expose NAME HOSTPORT:GUESTPORT
+        v1.MapPost("/workspaces/{name}/forwards", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.ExposeRequest);
+            await lifecycle.ExposeAsync(name, request, context.Caller(), context.RequestAborted);
+            var row = lifecycle.Get(name, context.Caller());
+            return Results.Json(row.ToInfo() with { Nic = lifecycle.NicInfo(row, withRules: false) }, WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
         });
 
         // Renegotiate limits; applied live to a running workspace.

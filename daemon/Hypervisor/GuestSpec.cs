@@ -16,11 +16,15 @@ public sealed record GuestSpec(
     string? InitrdPath,
     string? Cmdline,
     DiskChain? SealedDisk = null,
-    string? DiskSecret = null)
+    string? DiskSecret = null,
+    GuestNic? Nic = null)
 {
     public string QmpSocket => Path.Combine(RuntimeDir, "qmp.sock");
     public string PidFile => Path.Combine(RuntimeDir, "qemu.pid");
     public string ConsoleLog => Path.Combine(RuntimeDir, "console.log");
+
+    /// <summary>The guest's second serial port, a root-only socket: a shell for tests and for a person debugging.</summary>
+    public string ShellSocket => Path.Combine(RuntimeDir, "shell.sock");
 
     /// <summary>The pid QEMU wrote at start, or null when there is no (readable) pid file.</summary>
     public int? ReadPid()

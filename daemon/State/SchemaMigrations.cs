@@ -87,6 +87,37 @@ public static class SchemaMigrations
             added_at   INTEGER NOT NULL
         );
         """,
+        // 4: networks, the workspaces' NICs on them, and port forwards from the host.
+        """
+        CREATE TABLE networks (
+            name           TEXT PRIMARY KEY,
+            bridge         TEXT NOT NULL UNIQUE,
+            subnet         TEXT NOT NULL,             -- CIDR, e.g. 10.87.0.0/24
+            gateway        TEXT NOT NULL,             -- the bridge's address
+            nat            INTEGER NOT NULL,          -- masquerade traffic leaving the host
+            isolated       INTEGER NOT NULL,          -- no traffic beyond the bridge at all
+            isolate_owners INTEGER NOT NULL,          -- workspaces of different owners cannot talk
+            egress         TEXT NOT NULL,             -- default egress allowlist ('' = anything)
+            created_at     INTEGER NOT NULL
+        );
+        CREATE TABLE nics (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            network      TEXT NOT NULL REFERENCES networks(name),
+            mac          TEXT NOT NULL UNIQUE,
+            address      TEXT NOT NULL,
+            tap          TEXT NOT NULL UNIQUE,
+            egress       TEXT,                      -- this workspace's allowlist (null: the network's)
+            rate_kbit    INTEGER,                   -- egress rate limit (null: none)
+            UNIQUE (network, address)
+        );
+        CREATE TABLE port_forwards (
+            workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+            protocol     TEXT NOT NULL,
+            host_port    INTEGER NOT NULL,
+            guest_port   INTEGER NOT NULL,
+            PRIMARY KEY (protocol, host_port)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

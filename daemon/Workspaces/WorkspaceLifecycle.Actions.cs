@@ -2,6 +2,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
@@ -49,6 +50,14 @@ public sealed partial class WorkspaceLifecycle
                 SealedDisk = chain.On(new DiskLayer(Overlay(row.Id), "qcow2", Encrypted: true)),
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
+        var nic = network.NicOf(row.Id);
+        if (nic is not null)
+        {
+            spec = spec with { Nic = new GuestNic(nic.Tap, nic.Mac) };
+            // A boot-set guest learns its address on the command line (unless it asks for DHCP with ip=...).
+            if (spec.KernelPath is not null && !(spec.Cmdline ?? "").Split(' ').Any(a => a.StartsWith("ip=", StringComparison.Ordinal)))
+                spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
+        }
         var guest = await hypervisor.LaunchAsync(spec, ct);
         await using var revert = new Reverter();
         revert.Add(async () =>
@@ -56,6 +65,7 @@ public sealed partial class WorkspaceLifecycle
             await guest.KillAsync(CancellationToken.None);
             await guest.DisposeAsync();
         });
+        if (nic is not null) await network.PlugAsync(nic, ct);
         // Under its limits before its first instruction runs.
         await resources.AttachAsync(row.Name, guest.Pid, ResourceLimits.For(row), ct);
         revert.Add(() => resources.ReleaseAsync(row.Name));

@@ -11,6 +11,7 @@ public sealed partial class WorkspaceLifecycle
 {
     public async Task ReconcileAsync(CancellationToken ct)
     {
+        await network.ReconcileAsync(ct); // bridges, DHCP and the policy first: re-attached guests use them
         foreach (var row in workspaces.List())
         {
             using var _ = await LockAsync(row.Id, ct);

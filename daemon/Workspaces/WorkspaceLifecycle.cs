@@ -4,6 +4,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
@@ -20,6 +21,7 @@ public sealed partial class WorkspaceLifecycle(
     ImageService images,
     ImageFactory factory,
     QemuImg qemuImg,
+    NetworkService network,
     IHypervisor hypervisor,
     KvmProbe kvm,
     Admission admission,
@@ -62,6 +64,21 @@ public sealed partial class WorkspaceLifecycle(
 
     /// <summary>Where a running workspace's limits live (a systemd unit or a cgroup), if any.</summary>
     public string? UnitOf(WorkspaceRow row) => _guests.ContainsKey(row.Id) ? resources.Location(row.Name) : null;
+
+    /// <summary>The NIC of a workspace as the API shows it, with its forwards and, when asked, its rules in the kernel.</summary>
+    public NicInfo? NicInfo(WorkspaceRow row, bool withRules)
+    {
+        if (network.NicOf(row.Id) is not { } nic) return null;
+        return new NicInfo(nic.Network, nic.Mac, nic.Address, nic.Tap, nic.Egress ?? network.Get(nic.Network).Egress, nic.RateKbit,
+            network.ForwardsOf(row.Id).Select(f => $"{f.Protocol}/{f.HostPort}->{f.GuestPort}").ToArray(),
+            withRules ? network.RulesOf($"workspace {row.Name}").ToArray() : null);
+    }
+
+    public async Task ExposeAsync(string name, ExposeRequest request, Caller caller, CancellationToken ct)
+    {
+        var row = Get(name, caller);
+        await network.ExposeAsync(row, request.Protocol ?? "tcp", request.HostPort, request.GuestPort, ct);
+    }
 
     public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");
 
@@ -109,6 +126,15 @@ public sealed partial class WorkspaceLifecycle(
         revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
         if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, ct);
         if (!workspaces.TryInsert(row)) throw NameTaken(row.Name);
+        revert.Add(() => workspaces.Delete(row.Id));
+        if (request.Network is { } networkName)
+        {
+            var nic = await network.AttachAsync(row, networkName, request.Egress, request.RateKbit, ct);
+            revert.Add(() => network.ReleaseAsync(row.Id, CancellationToken.None));
+            await network.PublishAsync(nic, ct);
+        }
+        else if (request.Egress is not null || request.RateKbit is not null)
+            throw WorkspacesException.BadRequest("an egress allowlist or a rate limit needs a network (--network)");
         revert.Success();
         Publish(row);
         return row;
@@ -161,6 +187,7 @@ public sealed partial class WorkspaceLifecycle(
             await resources.ReleaseAsync(row.Name);
         }
         if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
+        await network.ReleaseAsync(row.Id, ct); // its address back to the pool, its rules gone
         workspaces.Delete(row.Id);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "workspace.deleted", row.Name, null, "deleted", null), row.Owner);
     }

@@ -4,4 +4,5 @@ namespace Workspaces.Native;
 internal static class Libraries
 {
     public const string Libc = "libc";
+    public const string Nftables = "libnftables.so.1";
 }

@@ -140,6 +140,8 @@ declare -A WANT=(
     [CONFIG_ACPI_BUTTON]=button
     [CONFIG_INPUT_EVDEV]=evdev
     [CONFIG_VIRTIO_BALLOON]=virtio_balloon   # lets the host take memory back live
+    [CONFIG_VIRTIO_NET]=virtio_net           # the workspace's NIC
+    [CONFIG_PACKET]=af_packet                # udhcpc's raw socket
 )
 declare -A DEP_OF=()       # module name -> space-separated dependency names
 declare -A PATH_OF=()      # module name -> path relative to $KDIR
@@ -202,6 +204,18 @@ sync
 poweroff -f
 EOF
 
+# udhcpc calls this with the lease in its environment ($ip, $mask as a prefix length, $router).
+cat > "$ROOT/etc/udhcpc.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/$mask" dev "$interface"
+        [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+        echo "WORKSPACE-NET $interface $ip/$mask" > /dev/console ;;
+esac
+EOF
+
 cat > "$ROOT/init" <<'EOF'
 #!/bin/sh
 # PID 1 of the test guest. Must never exit (the kernel would panic).
@@ -255,6 +269,32 @@ else
     start_acpid
 fi
 
+# The NIC: a static address from ip=CLIENT::GATEWAY:PREFIX (the kernel's nfsroot syntax, as the
+# daemon writes it for boot-set images), else DHCP. WORKSPACE-NET reports the address either way.
+if [ -d /sys/class/net/eth0 ]; then
+    ip link set lo up
+    ip link set eth0 up
+    static=""
+    for arg in $(cat /proc/cmdline); do
+        case "$arg" in ip=*) static="${arg#ip=}" ;; esac
+    done
+    if [ -n "$static" ] && [ "$static" != dhcp ]; then
+        client=$(echo "$static" | cut -d: -f1); gw=$(echo "$static" | cut -d: -f3); prefix=$(echo "$static" | cut -d: -f4)
+        ip addr add "$client/$prefix" dev eth0
+        [ -n "$gw" ] && ip route add default via "$gw" dev eth0
+        echo "WORKSPACE-NET eth0 $client/$prefix"
+    else
+        udhcpc -i eth0 -s /etc/udhcpc.script -b -t 20 -T 1 >/dev/null 2>&1
+    fi
+fi
+
+# The second serial port is a shell for tests (the host side is a root-only socket): commands in,
+# their output back, no login.
+if [ -c /dev/ttyS1 ]; then
+    stty -F /dev/ttyS1 raw -echo 2>/dev/null
+    (while :; do sh </dev/ttyS1 >/dev/ttyS1 2>&1; done) &
+fi
+
 # workspaces.burn on the kernel command line: keep one CPU busy (resource-limit tests).
 case " $(cat /proc/cmdline) " in
     *" workspaces.burn "*) sh -c 'while :; do :; done' & echo "WORKSPACE-BURNING" ;;
@@ -267,7 +307,7 @@ while :; do
     pidof acpid >/dev/null || start_acpid
 done
 EOF
-chmod 755 "$ROOT/init" "$ROOT/etc/acpi/powerdown"
+chmod 755 "$ROOT/init" "$ROOT/etc/acpi/powerdown" "$ROOT/etc/udhcpc.script"
 
 # newc cpio, root-owned, sorted for a stable archive.
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |

@@ -34,9 +34,18 @@ public static class WorkspaceCommands
         var memory = new Option<int?>("--memory") { Description = "memory in MiB" };
         var cmdline = new Option<string?>("--cmdline") { Description = "kernel command line (boot-set images)" };
 
+        var network = new Option<string?>("--network")
+        {
+            Description = "plug a NIC into this network (\"default\", a NAT network, is made on first use)",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => null,
+        };
+        var egress = new Option<string?>("--egress") { Description = "egress allowlist: CIDR[:PORT,...] entries, space-separated (default: the network's)" };
+        var rate = new Option<int?>("--rate-limit") { Description = "egress rate limit in kbit/s" };
+
         var image = new Option<string>("--image") { Description = "the image to create it from", Required = true };
         var create = new Command("create", "define a workspace from an image (its disk is a fresh overlay)")
-            { Name, image, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer };
+            { Name, image, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate };
         create.Run(async (client, parse, ct) =>
         {
             var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(image)!), ct);
@@ -46,7 +55,7 @@ public static class WorkspaceCommands
 
         var imageArgument = new Argument<string>("image") { Description = "the image to launch" };
         var launch = new Command("launch", "create a workspace and start it")
-            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait };
+            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate };
         launch.Run(async (client, parse, ct) =>
         {
             var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!), ct);
@@ -58,7 +67,10 @@ public static class WorkspaceCommands
 
         CreateWorkspaceRequest Request(ParseResult parse, string imageName) => new(
             parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
-            parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer));
+            parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer),
+            // --network alone means the default network.
+            parse.GetResult(network) is { } given ? parse.GetValue(network) ?? "default" : null,
+            parse.GetValue(egress), parse.GetValue(rate));
     }
 
     private static void Print(ParseResult parse, WorkspaceInfo w, string message)
@@ -92,7 +104,12 @@ public static class WorkspaceCommands
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
                 ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
-                ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")));
+                ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")),
+                ("Network", w.Nic is { } n ? $"{n.Network}: {n.Address} ({n.Mac}, tap {n.Tap})" : null),
+                ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),
+                ("Rate limit", w.Nic?.RateKbit is { } r ? $"{r} kbit/s" : null),
+                ("Forwards", w.Nic is { Forwards.Length: > 0 } f ? string.Join(", ", f.Forwards) : null),
+                ("Rules", w.Nic?.Rules is { Length: > 0 } rules ? string.Join("\n", rules) : null));
         });
         root.Subcommands.Add(show);
     }

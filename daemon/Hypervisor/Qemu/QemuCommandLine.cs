@@ -22,6 +22,8 @@ public static class QemuCommandLine
             "-qmp", $"unix:{spec.QmpSocket},server=on,wait=off",
             "-chardev", $"file,id=console,path={spec.ConsoleLog},append=on",
             "-serial", "chardev:console",
+            "-chardev", $"socket,id=shell,path={spec.ShellSocket},server=on,wait=off",
+            "-serial", "chardev:shell",
             "-pidfile", spec.PidFile,
             "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
             "-daemonize",
@@ -32,6 +34,8 @@ public static class QemuCommandLine
             if (spec.InitrdPath is not null) args.AddRange(["-initrd", spec.InitrdPath]);
             if (!string.IsNullOrEmpty(spec.Cmdline)) args.AddRange(["-append", spec.Cmdline]);
         }
+        if (spec.Nic is { } nic)
+            args.AddRange(["-netdev", $"tap,id=net0,ifname={nic.Tap},script=no,downscript=no", "-device", $"virtio-net-pci,netdev=net0,mac={nic.Mac}"]);
         if (spec.SealedDisk is not null)
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)

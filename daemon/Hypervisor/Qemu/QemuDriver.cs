@@ -13,6 +13,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         Directory.CreateDirectory(spec.RuntimeDir);
         File.Delete(spec.QmpSocket);
         File.Delete(spec.PidFile);
+        File.Delete(spec.ShellSocket);
         // One console log per boot, so a reader waiting for a marker never sees the last boot's;
         // the previous boot's log stays beside it.
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);

@@ -1,0 +1,42 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Network;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Api;
+
+public static class NetworkEndpoints
+{
+    public static void MapNetworkEndpoints(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/networks", (NetworkService networks) =>
+            Results.Json(networks.List().Select(n => ToInfo(n)).ToArray(), WorkspacesJson.Default.NetworkInfoArray));
+
+        v1.MapGet("/networks/{name}", (string name, NetworkService networks) =>
+        {
+            var network = networks.Get(name);
+            return Results.Json(ToInfo(network) with
+            {
+                Nics = networks.NicsOn(name).Select(n => new NetworkNic(n.WorkspaceName, n.Mac, n.Address, n.Tap)).ToArray(),
+                Leases = networks.Leases(name).ToArray(),
+                Rules = networks.RulesOf($"network {name}").ToArray(),
+            }, WorkspacesJson.Default.NetworkInfo);
+        });
+
+        v1.MapPost("/networks", async (HttpContext context, NetworkService networks) =>
+        {
+            context.RequireAdmin("create networks");
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateNetworkRequest);
+            return Results.Json(ToInfo(await networks.CreateAsync(request, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo, statusCode: 201);
+        });
+
+        v1.MapDelete("/networks/{name}", async (HttpContext context, string name, NetworkService networks) =>
+        {
+            context.RequireAdmin("delete networks");
+            await networks.DeleteAsync(name, context.RequestAborted);
+            return Results.NoContent();
+        });
+    }
+
+    private static NetworkInfo ToInfo(NetworkRow n) => new(
+        n.Name, n.Bridge, n.Subnet, n.Gateway, n.Nat, n.Isolated, n.IsolateOwners, n.Egress, DateTimeOffset.FromUnixTimeMilliseconds(n.CreatedAt));
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace Workspaces.Daemon.Network;
+
+/// <summary>
+/// Bridges and taps, through iproute2 (`ip`), the standard interface for links: a handful of calls
+/// per workspace start, where a netlink implementation would be a few hundred lines to own.
+/// QEMU creates each tap itself (so it vanishes with QEMU); this plugs it into its bridge.
+/// </summary>
+public sealed class Links
+{
+    public static bool Exists(string name) => Directory.Exists(Path.Combine("/sys/class/net", name));
+
+    /// <summary>The bridge exists, holds the gateway address and is up (idempotent).</summary>
+    public async Task EnsureBridgeAsync(string bridge, string gatewayCidr, CancellationToken ct)
+    {
+        if (!Exists(bridge)) await IpAsync(ct, "link", "add", "name", bridge, "type", "bridge");
+        await IpAsync(ct, "addr", "replace", gatewayCidr, "dev", bridge);
+        await IpAsync(ct, "link", "set", bridge, "up");
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken ct)
+    {
+        if (Exists(name)) await IpAsync(ct, "link", "del", name);
+    }
+
+    public Task PlugAsync(string tap, string bridge, CancellationToken ct) => IpAsync(ct, "link", "set", tap, "master", bridge, "up");
+
+    private static async Task IpAsync(CancellationToken ct, params string[] args)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        string error = await process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        if (process.ExitCode != 0) throw new NetworkException($"ip {string.Join(' ', args)}: {error.Trim()}");
+    }
+}
+
+/// <summary>The host refused a network change.</summary>
+public sealed class NetworkException(string message) : Exception(message);

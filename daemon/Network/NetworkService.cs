@@ -1,0 +1,184 @@
+using System.Net;
+using System.Security.Cryptography;
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.State;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon.Network;
+
+/// <summary>
+/// Networks as a resource: a bridge holding the gateway address, a dnsmasq pinned to the NICs
+/// SQLite allocated, and the traffic policy in nftables. SQLite holds intent; ReconcileAsync makes
+/// the host match it at start, and every change re-applies the policy in one transaction.
+/// </summary>
+public sealed class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall)
+{
+    public const string DefaultName = "default";
+    public const string DefaultSubnet = "10.87.0.0/24";
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public IReadOnlyList<NetworkRow> List() => networks.List();
+
+    public NetworkRow Get(string name) =>
+        networks.Find(name) ?? throw WorkspacesException.NotFound($"no network named '{name}'");
+
+    public async Task<NetworkRow> CreateAsync(CreateNetworkRequest request, CancellationToken ct)
+    {
+        Names.CheckNetwork(request.Name ?? "");
+        var subnet = Subnet.Parse(request.Subnet ?? "");
+        var row = new NetworkRow
+        {
+            Name = request.Name!,
+            Bridge = "wsbr-" + request.Name,
+            Subnet = subnet.ToString(),
+            Gateway = subnet.Gateway.ToString(),
+            Nat = request.Nat,
+            Isolated = request.Isolated,
+            IsolateOwners = request.IsolateOwners,
+            Egress = Egress.Normalize(request.Egress ?? ""),
+            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        if (request.Nat && request.Isolated) throw WorkspacesException.BadRequest("a network cannot be both --nat and --isolated: isolated traffic never leaves the bridge");
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (networks.List().FirstOrDefault(n => Subnet.Parse(n.Subnet).Network.Contains(subnet.Network.BaseAddress)
+                                                     || subnet.Network.Contains(Subnet.Parse(n.Subnet).Network.BaseAddress)) is { } overlap)
+                throw WorkspacesException.Conflict($"subnet {row.Subnet} overlaps network '{overlap.Name}' ({overlap.Subnet})");
+            if (!networks.TryInsert(row)) throw WorkspacesException.Conflict($"a network named '{row.Name}' already exists");
+            try
+            {
+                await RealizeAsync(row, ct);
+                await firewall.ApplyAsync(ct);
+            }
+            catch
+            {
+                networks.DeleteUnlessUsed(row.Name);
+                await links.DeleteAsync(row.Bridge, CancellationToken.None);
+                throw;
+            }
+            return row;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The network a workspace asked for; "default" is made, with NAT, the first time it is asked for.</summary>
+    public async Task<NetworkRow> ResolveAsync(string name, CancellationToken ct)
+    {
+        if (networks.Find(name) is { } existing) return existing;
+        if (name != DefaultName) throw WorkspacesException.NotFound($"no network named '{name}'; make it with `ws network create`");
+        try
+        {
+            return await CreateAsync(new CreateNetworkRequest(DefaultName, DefaultSubnet, Nat: true), ct);
+        }
+        catch (WorkspacesException e) when (e.Status == 409 && networks.Find(name) is { } raced)
+        {
+            return raced;
+        }
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken ct)
+    {
+        var network = Get(name);
+        var users = networks.DeleteUnlessUsed(name);
+        if (users.Count > 0) throw WorkspacesException.Conflict($"network '{name}' still has workspaces on it: {string.Join(", ", users)}");
+        await firewall.ApplyAsync(ct);
+        dhcp.Stop(network.Name);
+        await links.DeleteAsync(network.Bridge, ct);
+    }
+
+    /// <summary>Allocates a NIC for a new workspace: a locally administered MAC and the lowest free address.</summary>
+    public async Task<NicRow> AttachAsync(WorkspaceRow workspace, string networkName, string? egress, int? rateKbit, CancellationToken ct)
+    {
+        var network = await ResolveAsync(networkName, ct);
+        if (rateKbit is <= 0) throw WorkspacesException.BadRequest("a rate limit is a positive number of kbit/s");
+        var subnet = Subnet.Parse(network.Subnet);
+        for (int attempt = 0; attempt < 8; attempt++)
+        {
+            var taken = networks.AddressesIn(network.Name).ToHashSet();
+            var address = subnet.Hosts().Select(a => a.ToString()).FirstOrDefault(a => !taken.Contains(a))
+                ?? throw WorkspacesException.Conflict($"network '{network.Name}' ({network.Subnet}) has no free address left");
+            var nic = new NicRow
+            {
+                WorkspaceId = workspace.Id,
+                Network = network.Name,
+                Mac = $"52:54:00:{string.Join(':', RandomNumberGenerator.GetBytes(3).Select(b => b.ToString("x2")))}",
+                Address = address,
+                Tap = "wst" + workspace.Id[..12],
+                Egress = egress is null ? null : Egress.Normalize(egress),
+                RateKbit = rateKbit,
+            };
+            if (networks.TryInsertNic(nic)) return nic;
+        }
+        throw WorkspacesException.Conflict($"could not allocate an address on network '{network.Name}' (too many at once); try again");
+    }
+
+    /// <summary>After the workspace's row and NIC are committed: DHCP knows it, the policy covers it.</summary>
+    public async Task PublishAsync(NicRow nic, CancellationToken ct)
+    {
+        var network = Get(nic.Network);
+        await dhcp.EnsureAsync(network, networks.Nics(network.Name), ct);
+        await firewall.ApplyAsync(ct);
+    }
+
+    public NicRow? NicOf(string workspaceId) => networks.NicOf(workspaceId);
+
+    /// <summary>Forgets a deleted workspace's NIC and every rule of it.</summary>
+    public async Task ReleaseAsync(string workspaceId, CancellationToken ct)
+    {
+        if (networks.NicOf(workspaceId) is not { } nic) return;
+        networks.DeleteNic(workspaceId);
+        await dhcp.EnsureAsync(Get(nic.Network), networks.Nics(nic.Network), ct);
+        await firewall.ApplyAsync(ct);
+    }
+
+    /// <summary>QEMU made the tap (it goes when QEMU goes); plug it into its bridge before the guest runs.</summary>
+    public Task PlugAsync(NicRow nic, CancellationToken ct) => links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct);
+
+    public async Task ExposeAsync(WorkspaceRow workspace, string protocol, int hostPort, int guestPort, CancellationToken ct)
+    {
+        if (protocol is not ("tcp" or "udp")) throw WorkspacesException.BadRequest($"protocol '{protocol}' is not tcp or udp");
+        if (hostPort is < 1 or > 65535 || guestPort is < 1 or > 65535) throw WorkspacesException.BadRequest("ports are 1-65535");
+        if (networks.NicOf(workspace.Id) is null) throw WorkspacesException.Conflict($"workspace '{workspace.Name}' has no network to forward to");
+        if (!networks.TryAddForward(new PortForwardRow { WorkspaceId = workspace.Id, Protocol = protocol, HostPort = hostPort, GuestPort = guestPort }))
+            throw WorkspacesException.Conflict($"host port {protocol}/{hostPort} is already forwarded");
+        await firewall.ApplyAsync(ct);
+    }
+
+    public IReadOnlyList<PortForwardRow> ForwardsOf(string workspaceId) => networks.Forwards(workspaceId);
+
+    public IReadOnlyList<NicRow> NicsOn(string network) => networks.Nics(network);
+
+    public IReadOnlyList<string> Leases(string network) => dhcp.Leases(network);
+
+    public IReadOnlyList<string> RulesOf(string subject) => firewall.RulesOf(subject);
+
+    /// <summary>At daemon start: bridges, DHCP servers and the policy as SQLite says.</summary>
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        var all = networks.List();
+        if (all.Count == 0) return;
+        foreach (var network in all) await RealizeAsync(network, ct);
+        await firewall.ApplyAsync(ct);
+    }
+
+    private async Task RealizeAsync(NetworkRow network, CancellationToken ct)
+    {
+        await links.EnsureBridgeAsync(network.Bridge, $"{network.Gateway}/{network.PrefixLength}", ct);
+        if (!network.Isolated) EnableForwarding();
+        await dhcp.EnsureAsync(network, networks.Nics(network.Name), ct);
+    }
+
+    /// <summary>Routing between bridges and out of the host needs IPv4 forwarding, as libvirt's NAT networks do.</summary>
+    private static void EnableForwarding()
+    {
+        const string path = "/proc/sys/net/ipv4/ip_forward";
+        if (File.ReadAllText(path).Trim() != "1") File.WriteAllText(path, "1");
+    }
+
+    public static string StaticCmdline(NicRow nic, NetworkRow network) => $"ip={nic.Address}::{network.Gateway}:{network.PrefixLength}::eth0:off";
+}

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Sockets;
+using Workspaces.Daemon.Errors;
+
+namespace Workspaces.Daemon.Network;
+
+/// <summary>An IPv4 subnet of a workspace network: the gateway is its first host, workspaces get the rest.</summary>
+public sealed record Subnet(IPNetwork Network)
+{
+    public static Subnet Parse(string cidr)
+    {
+        if (!IPNetwork.TryParse(cidr, out var network) || network.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
+            throw WorkspacesException.BadRequest($"'{cidr}' is not an IPv4 subnet in CIDR form (e.g. 10.87.0.0/24) with no host bits set");
+        if (network.PrefixLength is < 8 or > 29)
+            throw WorkspacesException.BadRequest($"subnet {cidr}: the prefix must be /8 to /29 (a gateway and at least one workspace)");
+        return new Subnet(network);
+    }
+
+    public int PrefixLength => Network.PrefixLength;
+
+    public IPAddress Gateway => At(1);
+
+    /// <summary>Addresses a workspace may have: neither the network, the gateway nor the broadcast address.</summary>
+    public IEnumerable<IPAddress> Hosts()
+    {
+        long count = 1L << (32 - PrefixLength);
+        for (long i = 2; i < count - 1; i++) yield return At(i);
+    }
+
+    private IPAddress At(long offset)
+    {
+        byte[] b = Network.BaseAddress.GetAddressBytes();
+        uint value = (uint)(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]) + (uint)offset;
+        return new IPAddress([(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value]);
+    }
+
+    public override string ToString() => Network.ToString();
+}

@@ -1,0 +1,109 @@
+using Dapper;
+
+namespace Workspaces.Daemon.State;
+
+/// <summary>Networks, NICs and port forwards: everything the traffic policy is derived from.</summary>
+public sealed class NetworkRepository(Database db)
+{
+    private const string SelectNics = """
+        SELECT n.workspace_id, n.network, n.mac, n.address, n.tap, n.egress, n.rate_kbit, w.name AS workspace_name, w.owner
+        FROM nics n JOIN workspaces w ON w.id = n.workspace_id
+        """;
+
+    public IReadOnlyList<NetworkRow> List()
+    {
+        using var c = db.Open();
+        return c.Query<NetworkRow>("SELECT * FROM networks ORDER BY name").AsList();
+    }
+
+    public NetworkRow? Find(string name)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<NetworkRow>("SELECT * FROM networks WHERE name = @name", new { name });
+    }
+
+    /// <summary>False when the name, bridge or subnet is taken.</summary>
+    public bool TryInsert(NetworkRow network)
+    {
+        using var c = db.Open();
+        using var tx = c.BeginTransaction();
+        if (c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM networks WHERE subnet = @Subnet OR name = @Name OR bridge = @Bridge)", network, tx))
+            return false;
+        c.Execute("""
+            INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at)
+            VALUES (@Name, @Bridge, @Subnet, @Gateway, @Nat, @Isolated, @IsolateOwners, @Egress, @CreatedAt)
+            """, network, tx);
+        tx.Commit();
+        return true;
+    }
+
+    /// <summary>Deletes the network unless a NIC is on it; returns the workspaces that are.</summary>
+    public IReadOnlyList<string> DeleteUnlessUsed(string name)
+    {
+        using var c = db.Open();
+        using var tx = c.BeginTransaction();
+        var users = c.Query<string>("SELECT w.name FROM nics n JOIN workspaces w ON w.id = n.workspace_id WHERE n.network = @name ORDER BY 1",
+            new { name }, tx).AsList();
+        if (users.Count == 0)
+        {
+            c.Execute("DELETE FROM networks WHERE name = @name", new { name }, tx);
+            tx.Commit();
+        }
+        return users;
+    }
+
+    public IReadOnlyList<NicRow> Nics(string? network = null)
+    {
+        using var c = db.Open();
+        return network is null
+            ? c.Query<NicRow>($"{SelectNics} ORDER BY w.name").AsList()
+            : c.Query<NicRow>($"{SelectNics} WHERE n.network = @network ORDER BY w.name", new { network }).AsList();
+    }
+
+    public NicRow? NicOf(string workspaceId)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<NicRow>($"{SelectNics} WHERE n.workspace_id = @workspaceId", new { workspaceId });
+    }
+
+    public IReadOnlyList<string> AddressesIn(string network)
+    {
+        using var c = db.Open();
+        return c.Query<string>("SELECT address FROM nics WHERE network = @network", new { network }).AsList();
+    }
+
+    /// <summary>Records a NIC; false when its address or MAC was taken meanwhile (the constraints decide).</summary>
+    public bool TryInsertNic(NicRow nic)
+    {
+        using var c = db.Open();
+        return c.Execute("""
+            INSERT INTO nics (workspace_id, network, mac, address, tap, egress, rate_kbit)
+            VALUES (@WorkspaceId, @Network, @Mac, @Address, @Tap, @Egress, @RateKbit)
+            ON CONFLICT DO NOTHING
+            """, nic) == 1;
+    }
+
+    public void DeleteNic(string workspaceId)
+    {
+        using var c = db.Open();
+        c.Execute("DELETE FROM nics WHERE workspace_id = @workspaceId", new { workspaceId });
+    }
+
+    public IReadOnlyList<PortForwardRow> Forwards(string? workspaceId = null)
+    {
+        using var c = db.Open();
+        return workspaceId is null
+            ? c.Query<PortForwardRow>("SELECT * FROM port_forwards ORDER BY protocol, host_port").AsList()
+            : c.Query<PortForwardRow>("SELECT * FROM port_forwards WHERE workspace_id = @workspaceId ORDER BY protocol, host_port", new { workspaceId }).AsList();
+    }
+
+    /// <summary>False when the host port is already forwarded.</summary>
+    public bool TryAddForward(PortForwardRow forward)
+    {
+        using var c = db.Open();
+        return c.Execute("""
+            INSERT INTO port_forwards (workspace_id, protocol, host_port, guest_port) VALUES (@WorkspaceId, @Protocol, @HostPort, @GuestPort)
+            ON CONFLICT DO NOTHING
+            """, forward) == 1;
+    }
+}

@@ -38,17 +38,20 @@ public static class FirewallRules
         {
             var network = byNetwork[nic.Network];
             string who = $"workspace {nic.WorkspaceName}";
-            var from = Match("meta", "iifname", nic.Tap);
-            Rule(batch, "bridge", "prerouting", who, from, Match("ether", "saddr", nic.Mac, "!="), Drop());
-            Rule(batch, "bridge", "prerouting", who, from, Match("meta", "protocol", "ip"), Match("ip", "saddr", nic.Address, "!="), Drop());
-            Rule(batch, "bridge", "prerouting", who, from, Match("meta", "protocol", "arp"), Match("arp", "saddr ip", nic.Address, "!="), Drop());
+            JsonObject From() => Match("meta", "iifname", nic.Tap); // a JSON node has one parent: a fresh one per rule
+            Rule(batch, "bridge", "prerouting", who, From(), Match("ether", "saddr", nic.Mac, "!="), Drop());
+            // Before it has an address, a DHCP client sends from 0.0.0.0 (and probes with ARP from it).
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", "0.0.0.0"),
+                Match("udp", "sport", 68), Match("udp", "dport", 67), Accept());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", nic.Address, "!="), Drop());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [nic.Address, "0.0.0.0"], "!="), Drop());
             if (nic.RateKbit is { } kbit)
-                Rule(batch, "bridge", "prerouting", who, from, new JsonObject
+                Rule(batch, "bridge", "prerouting", who, From(), new JsonObject
                 {
                     ["limit"] = new JsonObject { ["rate"] = kbit * 1000 / 8, ["per"] = "second", ["rate_unit"] = "bytes", ["burst"] = Math.Max(kbit * 1000 / 8 / 10, 16 * 1024), ["burst_unit"] = "bytes", ["inv"] = true },
                 }, Drop());
             if (network.IsolateOwners && nics.Where(o => o.Network == nic.Network && o.Owner != nic.Owner).Select(o => o.Tap).ToArray() is { Length: > 0 } others)
-                Rule(batch, "bridge", "prerouting", who, from, Match("meta", "obrname", network.Bridge), MatchSet("meta", "oifname", others), Drop());
+                Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "obrname", network.Bridge), MatchSet("meta", "oifname", others), Drop());
 
             string egress = nic.Egress ?? network.Egress;
             if (egress.Length > 0)
@@ -134,8 +137,8 @@ public static class FirewallRules
         return new JsonObject { ["match"] = new JsonObject { ["op"] = op, ["left"] = left, ["right"] = value } };
     }
 
-    private static JsonObject MatchSet(string protocol, string field, string[] values) =>
-        Match(protocol, field, new JsonObject { ["set"] = new JsonArray(values.Select(v => (JsonNode)v).ToArray()) });
+    private static JsonObject MatchSet(string protocol, string field, string[] values, string op = "==") =>
+        Match(protocol, field, new JsonObject { ["set"] = new JsonArray(values.Select(v => (JsonNode)v).ToArray()) }, op);
 
     private static JsonObject Prefix(string cidr)
     {

@@ -284,15 +284,14 @@ if [ -d /sys/class/net/eth0 ]; then
         [ -n "$gw" ] && ip route add default via "$gw" dev eth0
         echo "WORKSPACE-NET eth0 $client/$prefix"
     else
-        udhcpc -i eth0 -s /etc/udhcpc.script -b -t 20 -T 1 >/dev/null 2>&1
+        udhcpc -i eth0 -s /etc/udhcpc.script -t 20 -T 1 >/dev/null 2>&1 &   # stays to renew the lease
     fi
 fi
 
-# The second serial port is a shell for tests (the host side is a root-only socket): commands in,
-# their output back, no login.
+# The second serial port runs commands for tests (the host side is a root-only socket): one line
+# in, run, its output back; no prompt, no echo, no login.
 if [ -c /dev/ttyS1 ]; then
-    stty -F /dev/ttyS1 raw -echo 2>/dev/null
-    (while :; do sh </dev/ttyS1 >/dev/ttyS1 2>&1; done) &
+    (stty raw -echo; while read -r line; do eval "$line"; done) </dev/ttyS1 >/dev/ttyS1 2>&1 &
 fi
 
 # workspaces.burn on the kernel command line: keep one CPU busy (resource-limit tests).

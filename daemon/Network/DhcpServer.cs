@@ -9,36 +9,39 @@ namespace Workspaces.Daemon.Network;
 
 /// <summary>
 /// One dnsmasq per network, DHCP only (no DNS), answering only the MACs SQLite allocated, each with
-/// its pinned address. It daemonizes, so like the guests it outlives workspacesd; a changed host
-/// list reaches it by SIGHUP.
+/// its pinned address. It daemonizes, so like the guests it outlives workspacesd.
 /// </summary>
 public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
 {
     private string Dir(string network) => Directory.CreateDirectory(Path.Combine(options.Value.StateDir, "networks", network)).FullName;
     private string PidFile(string network) => Path.Combine(Dir(network), "dnsmasq.pid");
 
-    /// <summary>Writes the network's host list and makes sure its dnsmasq runs and has read it.</summary>
+    /// <summary>
+    /// Makes sure the network's dnsmasq runs with exactly these hosts. They are on its command line
+    /// (dnsmasq drops to an unprivileged user, which may not read the state dir), so a change of
+    /// hosts restarts it; the lease file carries over.
+    /// </summary>
     public async Task EnsureAsync(NetworkRow network, IEnumerable<NicRow> nics, CancellationToken ct)
     {
-        string dir = Dir(network.Name), hosts = Path.Combine(dir, "hosts");
-        string temporary = hosts + ".tmp";
-        await File.WriteAllLinesAsync(temporary, nics.Select(n => $"{n.Mac},{n.Address}"), ct);
-        File.Move(temporary, hosts, overwrite: true);
-
-        if (RunningPid(network.Name) is { } pid)
-        {
-            Libc.SendSignal(pid, 1); // SIGHUP: read the host list again
-            return;
-        }
+        string dir = Dir(network.Name);
         var subnet = Subnet.Parse(network.Subnet);
-        var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
-        foreach (var a in new[]
+        var args = new List<string>
         {
             "--conf-file=/dev/null", "--port=0", "--bind-interfaces", $"--interface={network.Bridge}", "--except-interface=lo",
             $"--dhcp-range={subnet.Network.BaseAddress},static,{Mask(subnet.PrefixLength)}",
             $"--dhcp-option=option:router,{network.Gateway}", "--dhcp-authoritative",
-            $"--dhcp-hostsfile={hosts}", $"--dhcp-leasefile={Path.Combine(dir, "leases")}", $"--pid-file={PidFile(network.Name)}",
-        }) start.ArgumentList.Add(a);
+            $"--dhcp-leasefile={Path.Combine(dir, "leases")}", $"--pid-file={PidFile(network.Name)}",
+        };
+        args.AddRange(nics.OrderBy(n => n.Mac, StringComparer.Ordinal).Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
+
+        if (RunningPid(network.Name) is { } pid)
+        {
+            if (ProcessTable.CommandLine(pid) is { } running && running.Skip(1).SequenceEqual(args)) return;
+            Libc.SendSignal(pid, Libc.SIGTERM);
+            for (int i = 0; i < 100 && ProcessTable.IsAlive(pid); i++) await Task.Delay(20, ct);
+        }
+        var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         string error = await process.StandardError.ReadToEndAsync(ct);
         await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up

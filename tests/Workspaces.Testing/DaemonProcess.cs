@@ -13,8 +13,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     private Process? _process;
     private readonly System.Text.StringBuilder _log = new();
 
-    public DaemonProcess(Dictionary<string, object>? config = null)
+    public DaemonProcess(Dictionary<string, object>? config = null, string? netns = null)
     {
+        NetNs = netns;
         Dir = Directory.CreateTempSubdirectory("ws-test-").FullName;
         StateDir = Path.Combine(Dir, "state");
         Socket = Path.Combine(Dir, "ws.sock");
@@ -33,9 +34,12 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
     public int Pid => _process?.Id ?? 0;
 
-    public static async Task<DaemonProcess> StartAsync(Dictionary<string, object>? config = null)
+    /// <summary>The network namespace the daemon (and so its bridges, rules and guests) lives in, if any.</summary>
+    public string? NetNs { get; }
+
+    public static async Task<DaemonProcess> StartAsync(Dictionary<string, object>? config = null, string? netns = null)
     {
-        var daemon = new DaemonProcess(config);
+        var daemon = new DaemonProcess(config, netns);
         await daemon.StartAsync();
         return daemon;
     }
@@ -44,8 +48,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     {
         Prerequisites.Require("qemu-system-x86_64", "qemu-img");
         var (file, prefix) = Repo.Daemon;
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in prefix.Concat(["--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket])) start.ArgumentList.Add(a);
+        string[] inNamespace = NetNs is null ? [] : ["netns", "exec", NetNs, file];
+        var start = new ProcessStartInfo(NetNs is null ? file : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in inNamespace.Concat(prefix).Concat(["--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket])) start.ArgumentList.Add(a);
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
@@ -91,6 +96,18 @@ public sealed class DaemonProcess : IAsyncDisposable
             })
             .ToList();
 
+    /// <summary>Other processes the daemon started for this state dir and left running on purpose (dnsmasq).</summary>
+    private IEnumerable<int> Helpers() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
+            .Where(pid => pid > 0 && Processes.IsAlive(pid))
+            .Where(pid =>
+            {
+                try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDir + "/", StringComparison.Ordinal) && File.ReadAllText($"/proc/{pid}/comm").StartsWith("dnsmasq", StringComparison.Ordinal); }
+                catch (IOException) { return false; }
+            })
+            .ToList();
+
     /// <summary>Waits until the console log of a workspace holds a line.</summary>
     public async Task<string> WaitForConsoleAsync(string workspace, string text, TimeSpan? timeout = null)
     {
@@ -109,7 +126,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
-        foreach (var pid in QemuPids())
+        foreach (var pid in QemuPids().Concat(Helpers()))
         {
             try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { }
         }

@@ -27,6 +27,14 @@ public static class Processes
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Runs a command that must succeed; a failure throws with its stderr.</summary>
+    public static async Task<Result> MustAsync(string file, IEnumerable<string> args)
+    {
+        var result = await RunAsync(file, args);
+        if (result.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({result.ExitCode}): {result.Stderr.Trim()}");
+        return result;
+    }
+
     /// <summary>Alive and not a zombie.</summary>
     public static bool IsAlive(int pid)
     {

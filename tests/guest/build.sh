@@ -289,9 +289,10 @@ if [ -d /sys/class/net/eth0 ]; then
 fi
 
 # The second serial port runs commands for tests (the host side is a root-only socket): one line
-# in, run, its output back; no prompt, no echo, no login.
+# in, run, its output back; no prompt, no echo, no login. WORKSPACE-COMMANDS says it listens (what
+# is sent before that is lost: a serial port nobody has open drops what arrives).
 if [ -c /dev/ttyS1 ]; then
-    (stty raw -echo; while read -r line; do eval "$line"; done) </dev/ttyS1 >/dev/ttyS1 2>&1 &
+    (stty raw -echo; echo "WORKSPACE-COMMANDS" >/dev/console; while read -r line; do eval "$line"; done) </dev/ttyS1 >/dev/ttyS1 2>&1 &
 fi
 
 # workspaces.burn on the kernel command line: keep one CPU busy (resource-limit tests).

@@ -14,11 +14,12 @@ public static class NetworkEndpoints
         v1.MapGet("/networks/{name}", (string name, NetworkService networks) =>
         {
             var network = networks.Get(name);
+            var nics = networks.NicsOn(name);
             return Results.Json(ToInfo(network) with
             {
-                Nics = networks.NicsOn(name).Select(n => new NetworkNic(n.WorkspaceName, n.Mac, n.Address, n.Tap)).ToArray(),
+                Nics = nics.Select(n => new NetworkNic(n.WorkspaceName, n.Mac, n.Address, n.Tap)).ToArray(),
                 Leases = networks.Leases(name).ToArray(),
-                Rules = networks.RulesOf($"network {name}").ToArray(),
+                Rules = networks.RulesOf($"network {name}").Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceName}"))).ToArray(),
             }, WorkspacesJson.Default.NetworkInfo);
         });
 

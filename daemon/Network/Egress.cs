@@ -19,7 +19,7 @@ public sealed record Egress(string Cidr, int[] Ports)
     {
         var (cidr, ports) = entry.IndexOf(':') is var colon and >= 0 ? (entry[..colon], entry[(colon + 1)..]) : (entry, "");
         string withPrefix = cidr.Contains('/') ? cidr : cidr + "/32";
-        if (!System.Net.IPNetwork.TryParse(withPrefix, out var network) || network.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        if (!Subnet.TryParseIPv4(withPrefix, out var network))
             throw WorkspacesException.BadRequest($"egress entry '{entry}': '{cidr}' is not an IPv4 address or CIDR with no host bits set");
         var list = ports.Length == 0 ? [] : ports.Split(',').Select(p =>
             int.TryParse(p, out int port) && port is > 0 and < 65536 ? port

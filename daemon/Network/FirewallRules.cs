@@ -45,11 +45,17 @@ public static class FirewallRules
                 Match("udp", "sport", 68), Match("udp", "dport", 67), Accept());
             Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", nic.Address, "!="), Drop());
             Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [nic.Address, "0.0.0.0"], "!="), Drop());
-            // The burst must hold the largest frame: with segmentation offload a guest hands over up to 64 KiB at once.
+            // nft's byte limit lets through one second of the rate plus the burst at once; that second
+            // must hold the largest frame (segmentation offload hands over up to 64 KiB), so a burst
+            // tops it up only for slow limits.
             if (nic.RateKbit is { } kbit)
                 Rule(batch, "bridge", "prerouting", who, From(), new JsonObject
                 {
-                    ["limit"] = new JsonObject { ["rate"] = kbit * 1000 / 8, ["per"] = "second", ["rate_unit"] = "bytes", ["burst"] = Math.Max(kbit * 1000 / 8 / 10, 80 * 1024), ["burst_unit"] = "bytes", ["inv"] = true },
+                    ["limit"] = new JsonObject
+                    {
+                        ["rate"] = kbit * 1000 / 8, ["per"] = "second", ["rate_unit"] = "bytes",
+                        ["burst"] = Math.Max(0, 80 * 1024 - kbit * 1000 / 8), ["burst_unit"] = "bytes", ["inv"] = true,
+                    },
                 }, Drop());
             if (network.IsolateOwners && nics.Where(o => o.Network == nic.Network && o.Owner != nic.Owner).Select(o => o.Tap).ToArray() is { Length: > 0 } others)
                 Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "obrname", network.Bridge), MatchSet("meta", "oifname", others), Drop());

@@ -9,11 +9,23 @@ public sealed record Subnet(IPNetwork Network)
 {
     public static Subnet Parse(string cidr)
     {
-        if (!IPNetwork.TryParse(cidr, out var network) || network.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
+        if (!TryParseIPv4(cidr, out var network))
             throw WorkspacesException.BadRequest($"'{cidr}' is not an IPv4 subnet in CIDR form (e.g. 10.87.0.0/24) with no host bits set");
         if (network.PrefixLength is < 8 or > 29)
             throw WorkspacesException.BadRequest($"subnet {cidr}: the prefix must be /8 to /29 (a gateway and at least one workspace)");
         return new Subnet(network);
+    }
+
+    /// <summary>An IPv4 network in CIDR form with no host bits set (10.0.0.1/24 is a typo for an address, not a network).</summary>
+    public static bool TryParseIPv4(string cidr, out IPNetwork network)
+    {
+        network = default;
+        if (!IPNetwork.TryParse(cidr, out var parsed) || parsed.BaseAddress.AddressFamily != AddressFamily.InterNetwork) return false;
+        uint address = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(parsed.BaseAddress.GetAddressBytes());
+        uint hostBits = parsed.PrefixLength == 32 ? 0 : uint.MaxValue >> parsed.PrefixLength;
+        if ((address & hostBits) != 0 || cidr.Split('/')[0] != parsed.BaseAddress.ToString()) return false;
+        network = parsed;
+        return true;
     }
 
     public int PrefixLength => Network.PrefixLength;

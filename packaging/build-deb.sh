@@ -24,7 +24,7 @@ Package: workspaces
 Version: $version
 Architecture: amd64
 Maintainer: Workspaces developers <workspaces@localhost>
-Depends: qemu-system-x86, qemu-utils, systemd
+Depends: qemu-system-x86, qemu-utils, systemd, iproute2, libnftables1, dnsmasq-base
 Recommends: systemd-container
 Section: admin
 Priority: optional

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
@@ -28,7 +27,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
         var args = new List<string>
         {
             "--conf-file=/dev/null", "--port=0", "--bind-interfaces", $"--interface={network.Bridge}", "--except-interface=lo",
-            $"--dhcp-range={subnet.Network.BaseAddress},static,{Mask(subnet.PrefixLength)}",
+            $"--dhcp-range={subnet.Network.BaseAddress},static,{subnet.Netmask}",
             $"--dhcp-option=option:router,{network.Gateway}", "--dhcp-authoritative",
             $"--dhcp-leasefile={Path.Combine(dir, "leases")}", $"--pid-file={PidFile(network.Name)}",
         };
@@ -71,7 +70,4 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
         return ProcessTable.IsAlive(pid) && ProcessTable.CommandLine(pid) is { } args && args.Any(a => a.Contains(file, StringComparison.Ordinal))
             ? pid : null;
     }
-
-    private static IPAddress Mask(int prefix) =>
-        new(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(prefix == 0 ? 0u : uint.MaxValue << (32 - prefix))));
 }

@@ -55,6 +55,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
             catch
             {
                 networks.DeleteUnlessUsed(row.Name);
+                dhcp.Stop(row.Name);
                 await links.DeleteAsync(row.Bridge, CancellationToken.None);
                 throw;
             }
@@ -180,5 +181,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         if (File.ReadAllText(path).Trim() != "1") File.WriteAllText(path, "1");
     }
 
-    public static string StaticCmdline(NicRow nic, NetworkRow network) => $"ip={nic.Address}::{network.Gateway}:{network.PrefixLength}::eth0:off";
+    /// <summary>The kernel's ip= parameter (client::gateway:netmask::device:autoconf) for a static address.</summary>
+    public static string StaticCmdline(NicRow nic, NetworkRow network) =>
+        $"ip={nic.Address}::{network.Gateway}:{Subnet.Parse(network.Subnet).Netmask}::eth0:off";
 }

@@ -32,6 +32,8 @@ public sealed record Subnet(IPNetwork Network)
 
     public IPAddress Gateway => At(1);
 
+    public IPAddress Netmask => new(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(uint.MaxValue << (32 - PrefixLength))));
+
     /// <summary>Addresses a workspace may have: neither the network, the gateway nor the broadcast address.</summary>
     public IEnumerable<IPAddress> Hosts()
     {

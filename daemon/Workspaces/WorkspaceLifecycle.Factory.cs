@@ -73,6 +73,14 @@ public sealed partial class WorkspaceLifecycle
             to.Flush(flushToDisk: true);
         }
         if (!workspaces.TryInsert(copy)) throw NameTaken(copy.Name);
+        revert.Add(() => workspaces.Delete(copy.Id));
+        if (network.NicOf(source.Id) is { } nic)
+        {
+            // Same network and policy, its own MAC and address: a copy is a new identity on the wire too.
+            var own = await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, ct);
+            revert.Add(() => network.ReleaseAsync(copy.Id, CancellationToken.None));
+            await network.PublishAsync(own, ct);
+        }
         revert.Success();
         Publish(copy);
         return copy;

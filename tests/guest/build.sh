@@ -269,7 +269,7 @@ else
     start_acpid
 fi
 
-# The NIC: a static address from ip=CLIENT::GATEWAY:PREFIX (the kernel's nfsroot syntax, as the
+# The NIC: a static address from ip=CLIENT::GATEWAY:NETMASK:... (the kernel's ip= syntax, as the
 # daemon writes it for boot-set images), else DHCP. WORKSPACE-NET reports the address either way.
 if [ -d /sys/class/net/eth0 ]; then
     ip link set lo up
@@ -279,7 +279,8 @@ if [ -d /sys/class/net/eth0 ]; then
         case "$arg" in ip=*) static="${arg#ip=}" ;; esac
     done
     if [ -n "$static" ] && [ "$static" != dhcp ]; then
-        client=$(echo "$static" | cut -d: -f1); gw=$(echo "$static" | cut -d: -f3); prefix=$(echo "$static" | cut -d: -f4)
+        client=$(echo "$static" | cut -d: -f1); gw=$(echo "$static" | cut -d: -f3)
+        prefix=$(ipcalc -p "$client" "$(echo "$static" | cut -d: -f4)" | cut -d= -f2)
         ip addr add "$client/$prefix" dev eth0
         [ -n "$gw" ] && ip route add default via "$gw" dev eth0
         echo "WORKSPACE-NET eth0 $client/$prefix"

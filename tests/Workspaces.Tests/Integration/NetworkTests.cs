@@ -77,7 +77,8 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("reached-7002", await GuestShell.RunAsync(daemon, "slow", "echo | nc -w 3 10.62.9.2 7002"));
 
         // A port forward from the host reaches a listener in the guest, from the outside namespace.
-        await GuestShell.RunAsync(daemon, "narrow", "printf '#!/bin/sh\\necho hello-from-guest\\n' > /tmp/hello; chmod +x /tmp/hello; (nc -ll -p 8080 -e /tmp/hello &)");
+        await GuestShell.RunAsync(daemon, "narrow", "printf '#!/bin/sh\\necho hello-from-guest\\n' > /tmp/hello; chmod +x /tmp/hello; (nc -ll -p 8080 -e /tmp/hello &); " +
+            "for i in $(seq 30); do netstat -ltn | grep -q ':8080 ' && break; sleep 0.2; done; netstat -ltn | grep -q ':8080 '");
         var exposed = await client.ExposeAsync("narrow", new ExposeRequest(18080, 8080));
         Assert.Equal(["tcp/18080->8080"], exposed.Nic!.Forwards);
         Assert.Contains("hello-from-guest", (await outside.RunAsync("busybox", "nc", "-w", "3", "10.62.9.1", "18080")).Stdout);

@@ -36,6 +36,3 @@ public sealed class Links
         if (process.ExitCode != 0) throw new NetworkException($"ip {string.Join(' ', args)}: {error.Trim()}");
     }
 }
-
-/// <summary>The host refused a network change.</summary>
-public sealed class NetworkException(string message) : Exception(message);

@@ -64,18 +64,3 @@ public sealed partial class Nftables : IDisposable
     [LibraryImport(Libraries.Nftables, EntryPoint = "nft_run_cmd_from_buffer", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RunFromBuffer(NftContextHandle context, string buffer);
 }
-
-/// <summary>Owns one struct nft_ctx; freed exactly once.</summary>
-internal sealed class NftContextHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
-{
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        Nftables.FreeContext(handle);
-        return true;
-    }
-}
-
-/// <summary>nft refused a command; the message is nft's own.</summary>
-public sealed class NftablesException(string message) : Exception($"nftables refused the change: {message}");

@@ -85,25 +85,19 @@ public sealed class DaemonProcess : IAsyncDisposable
     }
 
     /// <summary>QEMU processes that belong to this daemon's state dir.</summary>
-    public IEnumerable<int> QemuPids() =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
-            .Where(pid => pid > 0 && Processes.IsAlive(pid))
-            .Where(pid =>
-            {
-                try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDir + "/", StringComparison.Ordinal) && File.ReadAllText($"/proc/{pid}/comm").StartsWith("qemu", StringComparison.Ordinal); }
-                catch (IOException) { return false; }
-            })
-            .ToList();
+    public IEnumerable<int> QemuPids() => PidsOf("qemu");
 
     /// <summary>Other processes the daemon started for this state dir and left running on purpose (dnsmasq).</summary>
-    private IEnumerable<int> Helpers() =>
+    private IEnumerable<int> Helpers() => PidsOf("dnsmasq");
+
+    /// <summary>Live processes whose name starts so and whose command line names a path in this state dir.</summary>
+    private List<int> PidsOf(string comm) =>
         Directory.EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
             .Where(pid => pid > 0 && Processes.IsAlive(pid))
             .Where(pid =>
             {
-                try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDir + "/", StringComparison.Ordinal) && File.ReadAllText($"/proc/{pid}/comm").StartsWith("dnsmasq", StringComparison.Ordinal); }
+                try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDir + "/", StringComparison.Ordinal) && File.ReadAllText($"/proc/{pid}/comm").StartsWith(comm, StringComparison.Ordinal); }
                 catch (IOException) { return false; }
             })
             .ToList();

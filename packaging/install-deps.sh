@@ -21,6 +21,8 @@ need iproute2          # bridges, taps and the tests' network namespaces
 need nftables          # nft, to read rule sets back (the daemon itself calls libnftables)
 need libnftables1      # the traffic policy, through P/Invoke
 need dnsmasq-base      # DHCP for workspace networks
+need systemd-container # systemd-nspawn and machined: the packaging tests boot a real systemd in a container
+need openssl           # detached signatures in the trust tests (openssl pkeyutl)
 
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}" >&2

@@ -45,7 +45,7 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
             {
                 await qemuImg.ConvertAsync(chain.On(new DiskLayer(overlay, "qcow2", false)), path, images.BlobPath(baseImage.Disk),
                     baseImage.DiskFormat, encryptOutput: true, DiskKeys.Passphrase(key!), ct);
-                await qemuImg.SetBackingNameAsync(path, baseImage.Disk, baseImage.DiskFormat!, ct);
+                await qemuImg.SetBackingNameAsync(path, baseImage.Disk, baseImage.DiskFormat!, DiskKeys.Passphrase(key!), ct);
             }
             catch
             {

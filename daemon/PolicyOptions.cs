@@ -22,6 +22,12 @@ public sealed class PolicyOptions
     public int CapacityCpus { get; set; }
     public int CapacityMemoryMiB { get; set; }
 
+    /// <summary>
+    /// Host ports ordinary users may forward to their workspaces, "LOW-HIGH" (at least 1024); empty:
+    /// none. Admins may forward any port.
+    /// </summary>
+    public string UserPortRange { get; set; } = "";
+
     /// <summary>Workspaces may only be made from images with a valid signature by a trusted signer.</summary>
     public bool RequireSignedImages { get; set; }
 

@@ -40,10 +40,16 @@ builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 Directory.CreateDirectory(options.StateDir);
 Directory.CreateDirectory(Path.GetDirectoryName(options.Socket)!);
 File.Delete(options.Socket); // a socket left by a daemon that died; a live one holds the state dir's database
+builder.Services.AddSingleton<ConnectionLimits>();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
-    kestrel.ListenUnixSocket(options.Socket);
-    kestrel.Limits.MaxRequestBodySize = null; // image uploads are as large as images
+    var limits = kestrel.ApplicationServices.GetRequiredService<ConnectionLimits>();
+    kestrel.ListenUnixSocket(options.Socket, listen => listen.Use(next => connection => limits.OnConnectionAsync(connection, next)));
+    // Bodies are JSON of a few KiB; image uploads lift this for themselves (ImageEndpoints).
+    kestrel.Limits.MaxRequestBodySize = ApiLimits.MaxJsonBody;
+    // A stalled upload is cut: below 4 KiB/s for longer than 10 s.
+    kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 4096, gracePeriod: TimeSpan.FromSeconds(10));
+    kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
 });
 
 builder.Services
@@ -86,7 +92,8 @@ v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();
-app.MapFallback(() => Results.Problem(statusCode: 404, detail: "no such endpoint; the API lives under /v1"));
+app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(
+    $"no endpoint answers {context.Request.Method} {Names.Quote(context.Request.Path)}; the API lives under /v1"));
 app.Run();
 
 static string? ConfigPathFrom(string[] args)

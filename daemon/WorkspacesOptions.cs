@@ -48,6 +48,9 @@ public sealed class WorkspacesOptions
     /// <summary>What a workspace may ask for, and how far the host may be committed.</summary>
     public PolicyOptions Policy { get; set; } = new();
 
+    /// <summary>Open API connections one uid may hold at once (root has no cap).</summary>
+    public int MaxConnectionsPerUser { get; set; } = 64;
+
     /// <summary>How many long operations run at once; more wait their turn.</summary>
     public int MaxConcurrentOperations { get; set; } = 8;
 }

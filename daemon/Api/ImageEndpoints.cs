@@ -125,6 +125,7 @@ public static class ImageEndpoints
         var request = context.Request;
         if (request.ContentType is { } type && type.StartsWith("application/x-tar", StringComparison.OrdinalIgnoreCase))
         {
+            LiftBodyLimit(context);
             var imported = await archive.ImportAsync(request.Body, context.RequestAborted);
             events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, imported.Name, null));
             return Results.Json(imported.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
@@ -136,6 +137,7 @@ public static class ImageEndpoints
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
             throw WorkspacesException.BadRequest("an image import is a multipart/form-data upload with a 'name' field and 'disk', 'kernel' or 'initrd' files, an application/x-tar archive, or application/json naming local files by descriptor");
 
+        LiftBodyLimit(context);
         var ct = context.RequestAborted;
         await using var import = images.BeginImport();
         string? name = null, cmdline = null;
@@ -152,20 +154,39 @@ public static class ImageEndpoints
                 await import.AddPartAsync(part, section.Body, null, ct);
                 continue;
             }
-            string value = await new StreamReader(section.Body).ReadToEndAsync(ct);
+            string value = await ReadFieldAsync(section.Body, part, ct);
             switch (part)
             {
                 case "name": name = value; break;
                 case "cmdline": cmdline = value; break;
                 case "encrypt":
-                    encrypt = bool.TryParse(value, out var e) ? e : throw WorkspacesException.BadRequest($"encrypt must be true or false, not '{value}'");
+                    encrypt = bool.TryParse(value, out var e) ? e : throw WorkspacesException.BadRequest($"encrypt must be true or false, not {Names.Quote(value)}");
                     break;
                 case "tags": tags = value.Split(' ', StringSplitOptions.RemoveEmptyEntries); break;
-                default: throw WorkspacesException.BadRequest($"unknown field '{part}' in the image upload; fields are name, cmdline, encrypt and tags");
+                default: throw WorkspacesException.BadRequest($"unknown field {Names.Quote(part)} in the image upload; fields are name, cmdline, encrypt and tags");
             }
         }
         var image = await import.CommitAsync(name, cmdline, encrypt, tags, ct);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, image.Name, null));
         return Results.Json(image.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
+    }
+
+    /// <summary>Image bytes are as large as images: an admin's upload is exempt from the JSON body limit.</summary>
+    private static void LiftBodyLimit(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = null;
+    }
+
+    /// <summary>A text field of the upload, refused past ApiLimits.MaxFormField rather than read into memory whole.</summary>
+    private static async Task<string> ReadFieldAsync(Stream body, string part, CancellationToken ct)
+    {
+        var buffer = new char[ApiLimits.MaxFormField + 1];
+        using var reader = new StreamReader(body);
+        int length = 0, n;
+        while (length < buffer.Length && (n = await reader.ReadAsync(buffer.AsMemory(length), ct)) > 0) length += n;
+        if (length > ApiLimits.MaxFormField)
+            throw new WorkspacesException(413, "Payload too large", $"the upload's field {Names.Quote(part)} is longer than {ApiLimits.MaxFormField} characters");
+        return new string(buffer, 0, length);
     }
 }

@@ -11,15 +11,19 @@ public static class NetworkEndpoints
         v1.MapGet("/networks", (NetworkService networks) =>
             Results.Json(networks.List().Select(n => ToInfo(n)).ToArray(), WorkspacesJson.Default.NetworkInfoArray));
 
-        v1.MapGet("/networks/{name}", (string name, NetworkService networks) =>
+        // A user sees the network and their own workspaces on it; the others' NICs, the leases and
+        // the rules (which name every workspace's addresses) are for admins.
+        v1.MapGet("/networks/{name}", (HttpContext context, string name, NetworkService networks) =>
         {
+            var caller = context.Caller();
             var network = networks.Get(name);
-            var nics = networks.NicsOn(name);
+            var nics = networks.NicsOn(name).Where(n => caller.CanSee(n.Owner)).ToList();
             return Results.Json(ToInfo(network) with
             {
                 Nics = nics.Select(n => new NetworkNic(n.WorkspaceName, n.Mac, n.Address, n.Tap)).ToArray(),
-                Leases = networks.Leases(name).ToArray(),
-                Rules = networks.RulesOf($"network {name}").Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceName}"))).ToArray(),
+                Leases = caller.IsAdmin ? networks.Leases(name).ToArray() : [],
+                Rules = (caller.IsAdmin ? networks.RulesOf($"network {name}") : [])
+                    .Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceName}"))).ToArray(),
             }, WorkspacesJson.Default.NetworkInfo);
         });
 

@@ -17,10 +17,10 @@ public static class OperationEndpoints
         // Long-poll: answers when the operation ends or the timeout (seconds) passes, whichever is first.
         v1.MapGet("/operations/{id}/wait", async (HttpContext context, string id, double? timeout, OperationRegistry operations) =>
         {
+            var wait = ApiLimits.Seconds(timeout, "timeout") ?? Timeout.InfiniteTimeSpan;
             var op = Find(context, id, operations);
             try
             {
-                var wait = timeout is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
                 await op.Finished.WaitAsync(wait, context.RequestAborted);
             }
             catch (TimeoutException) { }

@@ -26,12 +26,16 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
             var problem = e switch
             {
                 WorkspacesException w => new Problem("about:blank", w.Title, w.Status, w.Message, w.Allowed, w.Offer),
-                BadHttpRequestException b => new Problem("about:blank", "Bad request", 400, $"malformed request: {b.Message}"),
+                BadHttpRequestException { StatusCode: 413 } => new Problem("about:blank", "Payload too large", 413,
+                    $"the request body is larger than the API accepts ({ApiLimits.MaxJsonBody} bytes)"),
+                BadHttpRequestException b => new Problem("about:blank", "Bad request", b.StatusCode, $"malformed request: {b.Message}"),
                 IOException io when io.InnerException is BadHttpRequestException || io.Message.Contains("Unexpected end of", StringComparison.Ordinal) =>
                     new Problem("about:blank", "Bad request", 400, $"the upload ended early (truncated): {io.Message}"),
                 HypervisorException h => new Problem("about:blank", "Hypervisor error", 500, h.Message),
                 _ => new Problem("about:blank", "Internal error", 500, $"internal error: {e.Message}"),
             };
+            // Messages quote what callers sent; whatever slipped through unbounded stops here.
+            if (problem.Detail.Length > MaxDetail) problem = problem with { Detail = problem.Detail[..MaxDetail] + "... (cut)" };
             if (problem.Status >= 500) LogUnexpected(logger, e, context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.StatusCode = problem.Status;
@@ -41,6 +45,8 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
             await JsonSerializer.SerializeAsync(context.Response.Body, problem, Client.WorkspacesJson.Default.Problem);
         }
     }
+
+    private const int MaxDetail = 2048;
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogUnexpected(ILogger logger, Exception e, string method, string path);

@@ -57,13 +57,14 @@ public static class WorkspaceEndpoints
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
             bool? acceptOffer, WorkspaceLifecycle lifecycle, OperationRegistry operations) =>
         {
-            if (!Enum.TryParse<WorkspaceAction>(action, ignoreCase: true, out var verb) || verb == WorkspaceAction.Delete || action.Any(char.IsUpper))
-                throw WorkspacesException.NotFound($"unknown action '{action}'; actions are start, pause, resume, stop, reboot");
-            if (timeout is < 0) throw WorkspacesException.BadRequest("timeout must not be negative");
+            // Only the names: Enum.TryParse alone would also take "0" or "Start".
+            if (!action.All(char.IsAsciiLetterLower) || !Enum.TryParse<WorkspaceAction>(action, ignoreCase: true, out var verb) || verb == WorkspaceAction.Delete)
+                throw WorkspacesException.NotFound($"unknown action {Names.Quote(action)}; actions are start, pause, resume, stop, reboot");
+            var wait = ApiLimits.Seconds(timeout, "timeout");
             var caller = context.Caller();
             var row = lifecycle.Check(name, verb, caller);
             if (verb == WorkspaceAction.Start) lifecycle.CheckAdmission(row, acceptOffer ?? false);
-            var how = new ActionOptions(force ?? false, timeout is { } t ? TimeSpan.FromSeconds(t) : null, acceptOffer ?? false);
+            var how = new ActionOptions(force ?? false, wait, acceptOffer ?? false);
             var op = operations.Start(action, name, caller, (_, ct) => lifecycle.ActAsync(name, verb, caller, how, ct));
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         });

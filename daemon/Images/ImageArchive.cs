@@ -3,6 +3,7 @@ using System.Text.Json;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
+using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 
@@ -67,7 +68,7 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
             {
                 if (entry.EntryType is TarEntryType.Directory) continue;
                 if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
-                    throw Bad($"entry '{entry.Name}' is not a regular file");
+                    throw Bad($"entry {Names.Quote(entry.Name)} is not a regular file");
                 var (kind, id) = Split(entry.Name);
                 switch (kind)
                 {
@@ -93,7 +94,7 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
                         if (blob.Sha256 != id) throw Bad($"blob {id[..12]} hashes to {blob.Sha256[..12]}: the archive is damaged");
                         break;
                     default:
-                        throw Bad($"unexpected entry '{entry.Name}'");
+                        throw Bad($"unexpected entry {Names.Quote(entry.Name)}");
                 }
             }
             if (top is null) throw Bad("it has no archive.json, so it is not a Workspaces image archive");
@@ -116,6 +117,10 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
                 if (rows.Find(id) is { } existing)
                     Merge(existing, signatures.GetValueOrDefault(id) ?? [], sealedKeys.GetValueOrDefault(id) ?? []);
             return rows.Find(top)!;
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw Bad($"it is not a tar archive, or a damaged one ({e.Message})");
         }
         finally
         {
@@ -156,9 +161,9 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
     {
         if (name == "archive.json") return (name, "");
         var parts = name.Split('/');
-        if (parts.Length != 2) throw Bad($"unexpected entry '{name}'");
+        if (parts.Length != 2) throw Bad($"unexpected entry {Names.Quote(name)}");
         string id = parts[0] == "blobs" ? parts[1] : parts[1].EndsWith(".json", StringComparison.Ordinal) ? parts[1][..^5] : "";
-        if (id.Length != 64 || !id.All(char.IsAsciiHexDigitLower)) throw Bad($"entry '{name}' is not named by a SHA-256");
+        if (id.Length != 64 || !id.All(char.IsAsciiHexDigitLower)) throw Bad($"entry {Names.Quote(name)} is not named by a SHA-256");
         return (parts[0], id);
     }
 

@@ -44,6 +44,7 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
         if (name is null) throw WorkspacesException.BadRequest("an image import needs a name");
         Names.CheckImage(name);
         foreach (var tag in tags) Names.CheckImage(tag);
+        Limits.CheckCmdline(cmdline);
         _staged.TryGetValue("disk", out var disk);
         _staged.TryGetValue("kernel", out var kernel);
         _staged.TryGetValue("initrd", out var initrd);

@@ -3,6 +3,7 @@ using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
+using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 
@@ -23,7 +24,7 @@ public sealed partial class ImageService(
     public IReadOnlyList<ImageRow> List() => images.List();
 
     public ImageRow Get(string reference) =>
-        images.Find(reference) ?? throw WorkspacesException.NotFound($"no image named or with fingerprint '{reference}'");
+        images.Find(reference) ?? throw WorkspacesException.NotFound($"no image named or with fingerprint {Names.Quote(reference)}");
 
     public ImageImport BeginImport() => new(this, store, qemuImg);
 

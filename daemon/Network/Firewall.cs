@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Workspaces.Daemon.State;
 using Workspaces.Native;
 
@@ -8,6 +7,7 @@ namespace Workspaces.Daemon.Network;
 public sealed class Firewall(NetworkRepository networks) : IDisposable
 {
     private readonly Lazy<Nftables> _nft = new(() => new Nftables());
+    private readonly Lazy<Nftables> _text = new(() => new Nftables(json: false));
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public async Task ApplyAsync(CancellationToken ct)
@@ -25,19 +25,26 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
         }
     }
 
-    /// <summary>The rules now in the kernel whose comment names this subject ("workspace web1", "network lan"), as nft prints them.</summary>
+    /// <summary>
+    /// The rules now in the kernel whose comment names this subject ("workspace web1", "network lan"),
+    /// as nft prints them: "bridge prerouting: iifname "wst..." ether saddr != 52:54:00:... drop".
+    /// </summary>
     public IReadOnlyList<string> RulesOf(string subject)
     {
         var rules = new List<string>();
+        string comment = $"comment \"{subject}\"";
         foreach (var family in new[] { "bridge", "inet" })
         {
-            string json;
-            try { json = _nft.Value.Run($"list table {family} {FirewallRules.Table}"); }
+            string text;
+            try { text = _text.Value.Run($"list table {family} {FirewallRules.Table}"); }
             catch (NftablesException) { continue; } // no table: no rules
-            using var doc = JsonDocument.Parse(json);
-            foreach (var item in doc.RootElement.GetProperty("nftables").EnumerateArray())
-                if (item.TryGetProperty("rule", out var rule) && rule.TryGetProperty("comment", out var c) && c.GetString() == subject)
-                    rules.Add($"{family} {rule.GetProperty("chain").GetString()}: {rule.GetProperty("expr")}");
+            string chain = "";
+            foreach (var raw in text.Split('\n'))
+            {
+                string line = raw.Trim();
+                if (line.StartsWith("chain ", StringComparison.Ordinal)) chain = line.Split(' ')[1];
+                else if (line.EndsWith(comment, StringComparison.Ordinal)) rules.Add($"{family} {chain}: {line[..^comment.Length].TrimEnd()}");
+            }
         }
         return rules;
     }
@@ -45,5 +52,6 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
     public void Dispose()
     {
         if (_nft.IsValueCreated) _nft.Value.Dispose();
+        if (_text.IsValueCreated) _text.Value.Dispose();
     }
 }

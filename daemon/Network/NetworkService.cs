@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 using System.Security.Cryptography;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
@@ -12,7 +13,8 @@ namespace Workspaces.Daemon.Network;
 /// SQLite allocated, and the traffic policy in nftables. SQLite holds intent; ReconcileAsync makes
 /// the host match it at start, and every change re-applies the policy in one transaction.
 /// </summary>
-public sealed class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall)
+public sealed class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall,
+    IOptionsMonitor<WorkspacesOptions> policy)
 {
     public const string DefaultName = "default";
     public const string DefaultSubnet = "10.87.0.0/24";
@@ -21,7 +23,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     public IReadOnlyList<NetworkRow> List() => networks.List();
 
     public NetworkRow Get(string name) =>
-        networks.Find(name) ?? throw WorkspacesException.NotFound($"no network named '{name}'");
+        networks.Find(name) ?? throw WorkspacesException.NotFound($"no network named {Names.Quote(name)}");
 
     public async Task<NetworkRow> CreateAsync(CreateNetworkRequest request, CancellationToken ct)
     {
@@ -67,11 +69,16 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         }
     }
 
-    /// <summary>The network a workspace asked for; "default" is made, with NAT, the first time it is asked for.</summary>
-    public async Task<NetworkRow> ResolveAsync(string name, CancellationToken ct)
+    /// <summary>
+    /// The network a workspace asked for; "default" is made, with NAT, the first time an admin asks
+    /// for it (a bridge, DHCP, masquerade and IP forwarding are the host's to decide).
+    /// </summary>
+    public async Task<NetworkRow> ResolveAsync(string name, Caller caller, CancellationToken ct)
     {
         if (networks.Find(name) is { } existing) return existing;
-        if (name != DefaultName) throw WorkspacesException.NotFound($"no network named '{name}'; make it with `ws network create`");
+        if (name != DefaultName) throw WorkspacesException.NotFound($"no network named {Names.Quote(name)}; make it with `ws network create`");
+        if (!caller.IsAdmin)
+            throw WorkspacesException.Forbidden($"there is no '{DefaultName}' network yet, and only root and the workspaces group may create networks; ask an admin to run `ws network create {DefaultName} --subnet {DefaultSubnet} --nat`");
         try
         {
             return await CreateAsync(new CreateNetworkRequest(DefaultName, DefaultSubnet, Nat: true), ct);
@@ -93,9 +100,9 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     }
 
     /// <summary>Allocates a NIC for a new workspace: a locally administered MAC and the lowest free address.</summary>
-    public async Task<NicRow> AttachAsync(WorkspaceRow workspace, string networkName, string? egress, int? rateKbit, CancellationToken ct)
+    public async Task<NicRow> AttachAsync(WorkspaceRow workspace, string networkName, string? egress, int? rateKbit, Caller caller, CancellationToken ct)
     {
-        var network = await ResolveAsync(networkName, ct);
+        var network = await ResolveAsync(networkName, caller, ct);
         if (rateKbit is <= 0) throw WorkspacesException.BadRequest("a rate limit is a positive number of kbit/s");
         var subnet = Subnet.Parse(network.Subnet);
         for (int attempt = 0; attempt < 8; attempt++)
@@ -140,14 +147,33 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     /// <summary>QEMU made the tap (it goes when QEMU goes); plug it into its bridge before the guest runs.</summary>
     public Task PlugAsync(NicRow nic, CancellationToken ct) => links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct);
 
-    public async Task ExposeAsync(WorkspaceRow workspace, string protocol, int hostPort, int guestPort, CancellationToken ct)
+    /// <summary>
+    /// Forwards a host port to the guest, for anyone who reaches this host. That is an admin's power;
+    /// ordinary users get only ports in policy.userPortRange, never a privileged one, never one a
+    /// process on the host already serves.
+    /// </summary>
+    public async Task ExposeAsync(WorkspaceRow workspace, string protocol, int hostPort, int guestPort, Caller caller, CancellationToken ct)
     {
-        if (protocol is not ("tcp" or "udp")) throw WorkspacesException.BadRequest($"protocol '{protocol}' is not tcp or udp");
+        if (protocol is not ("tcp" or "udp")) throw WorkspacesException.BadRequest($"protocol {Names.Quote(protocol)} is not tcp or udp");
         if (hostPort is < 1 or > 65535 || guestPort is < 1 or > 65535) throw WorkspacesException.BadRequest("ports are 1-65535");
+        if (!caller.IsAdmin) CheckUserPort(protocol, hostPort);
         if (networks.NicOf(workspace.Id) is null) throw WorkspacesException.Conflict($"workspace '{workspace.Name}' has no network to forward to");
         if (!networks.TryAddForward(new PortForwardRow { WorkspaceId = workspace.Id, Protocol = protocol, HostPort = hostPort, GuestPort = guestPort }))
             throw WorkspacesException.Conflict($"host port {protocol}/{hostPort} is already forwarded");
         await firewall.ApplyAsync(ct);
+    }
+
+    private void CheckUserPort(string protocol, int hostPort)
+    {
+        var range = PortRange.Parse(policy.CurrentValue.Policy.UserPortRange);
+        if (range is null)
+            throw WorkspacesException.Forbidden("forwarding host ports is reserved to admins here (the host's policy.userPortRange is empty)");
+        if (hostPort < 1024)
+            throw WorkspacesException.Forbidden($"host port {hostPort} is privileged (below 1024): only admins may forward it");
+        if (!range.Value.Contains(hostPort))
+            throw WorkspacesException.Forbidden($"host port {hostPort} is outside the ports users may forward ({range})");
+        if (HostPorts.InUse(protocol, hostPort))
+            throw WorkspacesException.Conflict($"host port {protocol}/{hostPort} is already in use by a process on the host");
     }
 
     public IReadOnlyList<PortForwardRow> ForwardsOf(string workspaceId) => networks.Forwards(workspaceId);

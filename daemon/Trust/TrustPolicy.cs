@@ -32,7 +32,7 @@ public sealed class TrustPolicy(TrustRepository trust, HostIdentity host, IOptio
     public void Remove(string name)
     {
         if (name == HostSignerName) throw WorkspacesException.Conflict($"'{HostSignerName}' is this host's own key and cannot be removed");
-        if (!trust.Remove(name)) throw WorkspacesException.NotFound($"no trusted signer named '{name}'");
+        if (!trust.Remove(name)) throw WorkspacesException.NotFound($"no trusted signer named {Names.Quote(name)}");
     }
 
     /// <summary>Whether a signature is valid over these bytes, checked against the key it names.</summary>

@@ -7,13 +7,27 @@ public static class Limits
 {
     public const int MinMemoryMiB = 32;
 
+    /// <summary>PID_MAX_LIMIT: no cgroup can hold more tasks.</summary>
+    public const int MaxTasks = 4194304;
+
+    /// <summary>x86's COMMAND_LINE_SIZE less room for what the daemon appends (console, ip=).</summary>
+    public const int MaxCmdline = 1536;
+
+    /// <summary>A kernel command line: bounded (the kernel truncates at 2048 bytes) and one line of printable text.</summary>
+    public static void CheckCmdline(string? cmdline)
+    {
+        if (cmdline is null) return;
+        if (cmdline.Length > MaxCmdline) throw WorkspacesException.BadRequest($"the kernel command line is {cmdline.Length} characters; at most {MaxCmdline} fit");
+        if (cmdline.Any(c => char.IsControl(c) || c > '~')) throw WorkspacesException.BadRequest("the kernel command line must be printable ASCII on one line");
+    }
+
     public static void Check(int vcpus, int memoryMiB, int? cpuQuotaPercent, int? cpuWeight, int? tasksMax, int? ioWeight)
     {
         if (vcpus is < 1 or > 256) throw WorkspacesException.BadRequest($"vcpus must be between 1 and 256, not {vcpus}");
         if (memoryMiB < MinMemoryMiB || memoryMiB > 1 << 22) throw WorkspacesException.BadRequest($"memoryMiB must be between {MinMemoryMiB} and 4194304, not {memoryMiB}");
         if (cpuQuotaPercent is < 1 or > 25600) throw WorkspacesException.BadRequest($"cpuQuotaPercent must be between 1 and 25600 (percent of one CPU), not {cpuQuotaPercent}");
         if (cpuWeight is < 1 or > 10000) throw WorkspacesException.BadRequest($"cpuWeight must be between 1 and 10000, not {cpuWeight}");
-        if (tasksMax is < 16) throw WorkspacesException.BadRequest($"tasksMax must be at least 16 (QEMU needs its threads), not {tasksMax}");
+        if (tasksMax is < 16 or > MaxTasks) throw WorkspacesException.BadRequest($"tasksMax must be between 16 (QEMU needs its threads) and {MaxTasks} (the kernel's PID limit), not {tasksMax}");
         if (ioWeight is < 1 or > 10000) throw WorkspacesException.BadRequest($"ioWeight must be between 1 and 10000, not {ioWeight}");
     }
 }

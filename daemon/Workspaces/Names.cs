@@ -3,36 +3,53 @@ using Workspaces.Daemon.Errors;
 
 namespace Workspaces.Daemon.Workspaces;
 
-/// <summary>What a name may look like. Workspace names are hostnames (they become unit and machine names).</summary>
+/// <summary>
+/// What a name may look like. Workspace names are hostnames (they become unit and machine names).
+/// Patterns end in \z: `$` would also match before a final newline, letting "web1\n" in.
+/// </summary>
 public static partial class Names
 {
-    [GeneratedRegex("^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")]
+    [GeneratedRegex(@"\A[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\z")]
     private static partial Regex WorkspaceName();
 
-    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$")]
+    [GeneratedRegex(@"\A[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}\z")]
     private static partial Regex ImageName();
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$")]
+    [GeneratedRegex(@"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?\z")]
     private static partial Regex NetworkName();
+
+    /// <summary>
+    /// A caller's string as an error message may quote it: at most 64 characters, control characters
+    /// escaped, so a huge or multi-line input is never echoed back whole.
+    /// </summary>
+    public static string Quote(string? text)
+    {
+        text ??= "";
+        var shown = new System.Text.StringBuilder("'");
+        foreach (char c in text.Length > 64 ? text[..64] : text)
+            shown.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
+        shown.Append(text.Length > 64 ? $"...' ({text.Length} characters)" : "'");
+        return shown.ToString();
+    }
 
     /// <summary>Network names become bridge names (wsbr-NAME), and a Linux interface name has at most 15 characters.</summary>
     public static void CheckNetwork(string name)
     {
         if (!NetworkName().IsMatch(name))
-            throw WorkspacesException.BadRequest($"invalid network name '{name}': use 1-10 lowercase letters, digits and inner hyphens");
+            throw WorkspacesException.BadRequest($"invalid network name {Quote(name)}: use 1-10 lowercase letters, digits and inner hyphens");
     }
 
     public static void CheckWorkspace(string name)
     {
         if (!WorkspaceName().IsMatch(name))
             throw WorkspacesException.BadRequest(
-                $"invalid workspace name '{name}': use 1-63 letters, digits and inner hyphens (a hostname)");
+                $"invalid workspace name {Quote(name)}: use 1-63 letters, digits and inner hyphens (a hostname)");
     }
 
     public static void CheckImage(string name)
     {
         if (!ImageName().IsMatch(name))
             throw WorkspacesException.BadRequest(
-                $"invalid image name '{name}': use up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit");
+                $"invalid image name {Quote(name)}: use up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit");
     }
 }

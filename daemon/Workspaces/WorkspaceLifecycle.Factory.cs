@@ -77,7 +77,7 @@ public sealed partial class WorkspaceLifecycle
         if (network.NicOf(source.Id) is { } nic)
         {
             // Same network and policy, its own MAC and address: a copy is a new identity on the wire too.
-            var own = await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, ct);
+            var own = await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, caller, ct);
             revert.Add(() => network.ReleaseAsync(copy.Id, CancellationToken.None));
             await network.PublishAsync(own, ct);
         }

@@ -40,7 +40,7 @@ public sealed partial class WorkspaceLifecycle(
     public WorkspaceRow Get(string name, Caller caller)
     {
         var row = workspaces.Find(name);
-        if (row is null || !caller.CanSee(row.Owner)) throw WorkspacesException.NotFound($"no workspace named '{name}'");
+        if (row is null || !caller.CanSee(row.Owner)) throw WorkspacesException.NotFound($"no workspace named {Names.Quote(name)}");
         return row;
     }
 
@@ -77,7 +77,7 @@ public sealed partial class WorkspaceLifecycle(
     public async Task ExposeAsync(string name, ExposeRequest request, Caller caller, CancellationToken ct)
     {
         var row = Get(name, caller);
-        await network.ExposeAsync(row, request.Protocol ?? "tcp", request.HostPort, request.GuestPort, ct);
+        await network.ExposeAsync(row, request.Protocol ?? "tcp", request.HostPort, request.GuestPort, caller, ct);
     }
 
     public string ConsoleLog(WorkspaceRow row) => Path.Combine(Dir(row.Id), "console.log");
@@ -94,6 +94,7 @@ public sealed partial class WorkspaceLifecycle(
         int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
         int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
         Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
+        Limits.CheckCmdline(request.Cmdline);
         var shape = admission.AdmitDefinition(new WorkspaceShape(vcpus, memory), request.AcceptOffer);
         if (request.Cmdline is not null && image.Kernel is null)
             throw WorkspacesException.BadRequest($"image '{image.Name}' has no kernel, so a kernel command line cannot apply");
@@ -129,7 +130,7 @@ public sealed partial class WorkspaceLifecycle(
         revert.Add(() => workspaces.Delete(row.Id));
         if (request.Network is { } networkName)
         {
-            var nic = await network.AttachAsync(row, networkName, request.Egress, request.RateKbit, ct);
+            var nic = await network.AttachAsync(row, networkName, request.Egress, request.RateKbit, caller, ct);
             revert.Add(() => network.ReleaseAsync(row.Id, CancellationToken.None));
             await network.PublishAsync(nic, ct);
         }

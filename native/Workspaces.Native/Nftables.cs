@@ -15,17 +15,18 @@ public sealed partial class Nftables : IDisposable
     private readonly NftContextHandle _context;
     private readonly Lock _gate = new(); // a context is not thread-safe
 
-    public Nftables()
+    /// <param name="json">JSON in and out (the default); false: nft's own text, as `nft list` prints it.</param>
+    public Nftables(bool json = true)
     {
         _context = NewContext(NFT_CTX_DEFAULT);
         if (_context.IsInvalid) throw new NativeException("nft_ctx_new", Marshal.GetLastPInvokeError());
-        SetOutputFlags(_context, NFT_CTX_OUTPUT_JSON);
+        if (json) SetOutputFlags(_context, NFT_CTX_OUTPUT_JSON);
         // Output and errors into buffers we read, rather than to the daemon's stdout and stderr.
         if (BufferOutput(_context) != 0 || BufferError(_context) != 0)
             throw new InvalidOperationException("libnftables could not buffer its output");
     }
 
-    /// <summary>Runs a JSON command list (or "list ..." text) and returns the JSON output; a refusal throws with nft's message.</summary>
+    /// <summary>Runs a JSON command list (or "list ..." text) and returns the output; a refusal throws with nft's message.</summary>
     public string Run(string commands)
     {
         lock (_gate)

@@ -36,9 +36,9 @@ public static class WorkspaceCommands
 
         var network = new Option<string?>("--network")
         {
-            Description = "plug a NIC into this network (\"default\", a NAT network, is made on first use)",
+            // Without --network a workspace has no NIC (as with bare QEMU or Firecracker): networking is asked for.
+            Description = "plug a NIC into this network; alone: \"default\", a NAT network an admin's first use makes (without --network: no NIC)",
             Arity = ArgumentArity.ZeroOrOne,
-            DefaultValueFactory = _ => null,
         };
         var egress = new Option<string?>("--egress") { Description = "egress allowlist: CIDR[:PORT,...] entries, space-separated (default: the network's)" };
         var rate = new Option<int?>("--rate-limit") { Description = "egress rate limit in kbit/s" };
@@ -69,7 +69,7 @@ public static class WorkspaceCommands
             parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
             parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer),
             // --network alone means the default network.
-            parse.GetResult(network) is { } given ? parse.GetValue(network) ?? "default" : null,
+            parse.GetResult(network) is { Implicit: false } ? parse.GetValue(network) ?? "default" : null,
             parse.GetValue(egress), parse.GetValue(rate));
     }
 

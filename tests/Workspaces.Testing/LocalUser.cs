@@ -34,6 +34,17 @@ public sealed class LocalUser
         return new LocalUser(name, uid, ["dotnet", Path.Combine(dir, "ws.dll")]);
     }
 
+    /// <summary>Starts `ws ARGS` as this user and leaves it running (e.g. `ws events`, which holds a connection).</summary>
+    public System.Diagnostics.Process StartWs(string socket, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--reuid", Name, "--regid", Name, "--clear-groups", "--" }.Concat(_cli).Concat(["--socket", socket]).Concat(args))
+            start.ArgumentList.Add(a);
+        start.Environment["HOME"] = "/tmp";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return System.Diagnostics.Process.Start(start)!;
+    }
+
     /// <summary>Runs `ws ARGS` as this user.</summary>
     public Task<Processes.Result> WsAsync(string socket, params string[] args) =>
         Processes.RunAsync("setpriv",

@@ -43,5 +43,56 @@ public sealed class RawHttp(string socket) : IDisposable
         s.Shutdown(SocketShutdown.Both);
     }
 
+    /// <summary>
+    /// One request on its own connection, written by hand (any method, any body, however large); the
+    /// answer is read even when the daemon stops reading the body early and closes.
+    /// </summary>
+    public static async Task<Answer> SendBodyAsync(string socket, string method, string path, string? contentType, byte[] body)
+    {
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await s.ConnectAsync(new UnixDomainSocketEndPoint(socket));
+        string head = $"{method} {path} HTTP/1.1\r\nHost: workspaces\r\nContent-Length: {body.Length}\r\nConnection: close\r\n" +
+                      (contentType is null ? "" : $"Content-Type: {contentType}\r\n") + "\r\n";
+        await s.SendAsync(Encoding.ASCII.GetBytes(head));
+        try
+        {
+            for (int at = 0; at < body.Length; at += 1 << 20)
+                await s.SendAsync(body.AsMemory(at, Math.Min(1 << 20, body.Length - at)));
+        }
+        catch (SocketException) { } // the daemon answered and closed before taking it all
+        var received = new MemoryStream();
+        var buffer = new byte[64 << 10];
+        try
+        {
+            int n;
+            while ((n = await s.ReceiveAsync(buffer)) > 0) received.Write(buffer, 0, n);
+        }
+        catch (SocketException) when (received.Length > 0) { }
+        string text = Encoding.UTF8.GetString(received.ToArray());
+        int split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (split < 0) throw new InvalidOperationException($"no HTTP answer: '{text}'");
+        var headers = text[..split].Split("\r\n");
+        int status = int.Parse(headers[0].Split(' ')[1]);
+        string? type = headers.Skip(1).Select(h => h.Split(':', 2)).Where(h => h[0].Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+            .Select(h => h[1].Trim().Split(';')[0]).FirstOrDefault();
+        string payload = text[(split + 4)..];
+        if (headers.Any(h => h.StartsWith("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))) payload = Unchunk(payload);
+        return new Answer(status, type, payload);
+    }
+
+    private static string Unchunk(string chunked)
+    {
+        var body = new StringBuilder();
+        int at = 0;
+        while (true)
+        {
+            int eol = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
+            int size = Convert.ToInt32(chunked[at..eol], 16);
+            if (size == 0) return body.ToString();
+            body.Append(chunked, eol + 2, size);
+            at = eol + 2 + size + 2;
+        }
+    }
+
     public void Dispose() => _http.Dispose();
 }

@@ -56,6 +56,7 @@ builder.Services
     .AddSingleton(new Database(Path.Combine(options.StateDir, "workspaces.db")))
     .AddSingleton<ImageRepository>()
     .AddSingleton<WorkspaceRepository>()
+    .AddSingleton<CheckinRepository>()
     .AddSingleton<TrustRepository>()
     .AddSingleton(new ImageStore(options.StateDir))
     .AddSingleton(new HostIdentity(options.StateDir))

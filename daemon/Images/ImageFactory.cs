@@ -13,14 +13,15 @@ namespace Workspaces.Daemon.Images;
 public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg qemuImg)
 {
     /// <summary>
-    /// The overlay of a stopped workspace becomes a qcow2 delta whose backing file is its base's
-    /// disk blob, named by hash. Usually the overlay already is exactly that (it was made on the
-    /// blob's hash), so it is hashed where it lies and moved into the cache: no data is copied, and
-    /// on failure it stays the workspace's disk. Sealing a plain lineage from here on rewrites the
-    /// clusters through qemu-img instead. Either way the caller gives the workspace a fresh overlay
-    /// on the new image (the same disk content).
+    /// Makes, without registering anything, what a checkin registers: the overlay of a stopped
+    /// workspace as a qcow2 delta whose backing file is its base's disk blob, named by hash.
+    /// Usually the overlay already is exactly that (it was made on the blob's hash), so it is hashed
+    /// where it lies (Adopted: it becomes the blob under a second name, no data copied). Sealing a
+    /// plain lineage from here on rewrites the clusters through qemu-img into staging instead.
+    /// The caller records, places and registers it (WorkspaceLifecycle.Factory.cs), or deletes a
+    /// staged copy.
     /// </summary>
-    public async Task<ImageRow> CheckinAsync(WorkspaceRow workspace, string overlay, ImageRow baseImage, string name, bool encrypt,
+    public async Task<CheckinPlan> PrepareCheckinAsync(WorkspaceRow workspace, string overlay, ImageRow baseImage, string name, bool encrypt,
         string[] tags, CancellationToken ct)
     {
         CheckNames(name, tags);
@@ -58,7 +59,16 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         // The disk is what is checked in; a per-workspace command line stays with the workspace.
         var row = Derived(baseImage, delta, name, tags, key is not null);
         (row.Parent, row.OriginWorkspace) = (baseImage.Id, workspace.Name);
-        return Register(row, delta, baseImage, chain.Sealed, key, keepDiskOnFailure: adopt);
+        try
+        {
+            images.CheckNew(row);
+        }
+        catch
+        {
+            if (!adopt) File.Delete(delta.Path);
+            throw;
+        }
+        return new CheckinPlan(row, delta, adopt, [images.HostSignature(row)], SealedKeysFor(row, baseImage, chain.Sealed, key));
     }
 
     /// <summary>A standalone copy of an image's disk (its chain merged), with the same boot parts.</summary>
@@ -82,22 +92,24 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         var disk = await store.HashStagedAsync(path, ct);
         var row = Derived(image, disk, name, tags, key is not null);
         row.OriginWorkspace = image.OriginWorkspace; // standalone now (no parent), still from where the content was made
-        return Register(row, disk, image, chain.Sealed, key, keepDiskOnFailure: false);
+        return Register(row, disk, image, chain.Sealed, key);
     }
 
-    /// <summary>Signed by this host; a sealed lineage's seals carried over (same key), or a new key sealed to this host.</summary>
-    private ImageRow Register(ImageRow row, StagedBlob disk, ImageRow from, bool sealedLineage, byte[]? key, bool keepDiskOnFailure)
+    /// <summary>A sealed lineage's seals carried over (same key), or a new key sealed to this host.</summary>
+    private IReadOnlyList<ImageKeyRow> SealedKeysFor(ImageRow row, ImageRow from, bool sealedLineage, byte[]? key) => sealedLineage
+        ? images.SealedKeys(from).Select(k => k with { ImageId = row.Id }).ToList()
+        : key is null ? [] : [images.Keys.SealForThisHost(row.Id, key)];
+
+    /// <summary>Signed by this host, with its sealed keys.</summary>
+    private ImageRow Register(ImageRow row, StagedBlob disk, ImageRow from, bool sealedLineage, byte[]? key)
     {
-        IEnumerable<ImageKeyRow> sealedKeys = sealedLineage
-            ? images.SealedKeys(from).Select(k => k with { ImageId = row.Id })
-            : key is null ? [] : [images.Keys.SealForThisHost(row.Id, key)];
         try
         {
-            return images.Register(row, [disk], [images.HostSignature(row)], sealedKeys.ToList());
+            return images.Register(row, [disk], [images.HostSignature(row)], SealedKeysFor(row, from, sealedLineage, key));
         }
         catch
         {
-            if (!keepDiskOnFailure) File.Delete(disk.Path);
+            File.Delete(disk.Path);
             throw;
         }
     }

@@ -64,10 +64,7 @@ public sealed partial class ImageService(
     /// </summary>
     public ImageRow Register(ImageRow row, IReadOnlyList<StagedBlob> blobs, IEnumerable<SignatureRow> signatures, IEnumerable<ImageKeyRow> sealedKeys)
     {
-        if (images.Find(row.Id) is { } same)
-            throw WorkspacesException.Conflict($"this image is already in the cache as '{same.Name}' ({same.Id[..12]})");
-        if (images.Find(row.Name) is not null)
-            throw WorkspacesException.Conflict($"an image named '{row.Name}' already exists");
+        CheckNew(row);
         var placed = new List<StagedBlob>();
         try
         {
@@ -88,6 +85,33 @@ public sealed partial class ImageService(
         foreach (var blob in blobs.Except(placed)) File.Delete(blob.Path);
         return row;
     }
+
+    /// <summary>Refuses an image whose content or name is here already.</summary>
+    public void CheckNew(ImageRow row)
+    {
+        if (images.Find(row.Id) is { } same)
+            throw WorkspacesException.Conflict($"this image is already in the cache as '{same.Name}' ({same.Id[..12]})");
+        if (images.Find(row.Name) is not null)
+            throw WorkspacesException.Conflict($"an image named '{row.Name}' already exists");
+    }
+
+    /// <summary>
+    /// Gives a checkin's disk its address in the cache before the image is registered: a staged copy
+    /// moves there; an adopted overlay gets it as a second name (it stays the workspace's disk until
+    /// the workspace is given a fresh overlay). False if the cache held that blob already.
+    /// </summary>
+    public bool PlaceCheckinDisk(StagedBlob disk, bool adopted) => adopted ? store.Link(disk) : store.Commit(disk);
+
+    /// <summary>Takes back a blob that no image came to use (a checkin rolled back).</summary>
+    public void DropUnregisteredBlob(string sha256)
+    {
+        if (images.BlobInUse(sha256)) return;
+        store.DeleteBlob(sha256);
+        images.ForgetCheck(sha256);
+    }
+
+    /// <summary>Records a blob's file identity as intact now (after its last change of names).</summary>
+    public void RecordIntact(string sha256) => integrity.Record(sha256);
 
     public void Delete(string reference) => Remove(Get(reference));
 

@@ -158,6 +158,17 @@ public sealed class ImageStore
         return true;
     }
 
+    /// <summary>
+    /// Gives a staged file its address as a second name (a hard link), leaving it where it is too.
+    /// Returns false, touching nothing, if the blob is already cached.
+    /// </summary>
+    public bool Link(StagedBlob blob)
+    {
+        if (File.Exists(BlobPath(blob.Sha256))) return false;
+        File.SetUnixFileMode(blob.Path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        return Libc.HardLink(blob.Path, BlobPath(blob.Sha256));
+    }
+
     /// <summary>Undoes a Commit: the blob goes back to where it was staged.</summary>
     public void Uncommit(StagedBlob blob) => File.Move(BlobPath(blob.Sha256), blob.Path);
 

@@ -26,6 +26,14 @@ public sealed class ImageRepository(Database db)
     {
         using var c = db.Open();
         using var tx = c.BeginTransaction();
+        Insert(c, tx, image, signatures, keys);
+        tx.Commit();
+    }
+
+    /// <summary>The same, inside a caller's transaction (a checkin also moves its workspace onto the image).</summary>
+    internal static void Insert(System.Data.IDbConnection c, System.Data.IDbTransaction tx, ImageRow image,
+        IEnumerable<SignatureRow> signatures, IEnumerable<ImageKeyRow> keys)
+    {
         c.Execute("""
             INSERT INTO images (id, name, kind, disk, disk_format, disk_virtual_size, kernel, initrd, cmdline, size, created_at,
                                 parent, tags, origin_workspace, origin_host, origin_host_key, encrypted)
@@ -34,7 +42,6 @@ public sealed class ImageRepository(Database db)
             """, image, tx);
         foreach (var s in signatures) AddSignature(c, tx, s);
         foreach (var k in keys) AddKey(c, tx, k);
-        tx.Commit();
     }
 
     public IReadOnlyList<SignatureRow> Signatures(string imageId)

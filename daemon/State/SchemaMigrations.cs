@@ -118,6 +118,17 @@ public static class SchemaMigrations
             PRIMARY KEY (protocol, host_port)
         );
         """,
+        // 5: checkins in progress, so a crash at any step is rolled back or forward at start.
+        """
+        CREATE TABLE checkins (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            image_id     TEXT NOT NULL,             -- the image being made (not yet a row until step 'registered')
+            disk         TEXT NOT NULL,             -- sha256 of its disk blob
+            adopted      INTEGER NOT NULL,          -- the blob is the workspace's overlay itself (a second name of it)
+            step         TEXT NOT NULL,             -- recorded | registered
+            started_at   INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -17,4 +17,7 @@ internal static partial class LifecycleLog
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Checked in workspace {Name} as image {Image} ({Id})")]
     public static partial void CheckedIn(ILogger logger, string name, string image, string id);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Finishing checkin of workspace {Id} as image {Image}, interrupted at step {Step}: rolling {Direction}")]
+    public static partial void RecoveringCheckin(ILogger logger, string id, string image, string step, string direction);
 }

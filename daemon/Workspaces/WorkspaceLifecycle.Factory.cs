@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
@@ -9,23 +10,91 @@ namespace Workspaces.Daemon.Workspaces;
 // Both need the disk at rest (Defined or Stopped) and hold the workspace's lock while they read it.
 public sealed partial class WorkspaceLifecycle
 {
+    /// <summary>
+    /// A recorded multi-step transaction, so a crash at any moment loses no disk and leaves no image
+    /// removable while an overlay needs it: the intent is recorded; the disk gets its address in the
+    /// cache (the overlay keeps its own name too); one SQLite transaction registers the image and moves
+    /// the workspace onto it; a fresh overlay on the new image replaces the old name by rename(2).
+    /// Before the registration a crash rolls back, after it forward (RecoverCheckinsAsync).
+    /// </summary>
     public async Task<ImageRow> CheckinAsync(string name, CheckinRequest request, Caller caller, CancellationToken ct)
     {
         if (!caller.IsAdmin) throw WorkspacesException.Forbidden("checking a workspace in makes an image, and only admins make images");
         var row = Check(name, WorkspaceAction.Checkin, caller);
         using var _ = await LockAsync(row.Id, ct);
         row = Check(name, WorkspaceAction.Checkin, caller);
-        var image = images.Get(row.ImageId);
-        var made = await factory.CheckinAsync(row, Overlay(row.Id), image, request.As, request.Encrypt, request.Tags ?? [], ct);
-        LifecycleLog.CheckedIn(logger, row.Name, made.Name, made.Id);
+        var plan = await factory.PrepareCheckinAsync(row, Overlay(row.Id), images.Get(row.ImageId), request.As, request.Encrypt, request.Tags ?? [], ct);
+        var intent = new CheckinRow
+        {
+            WorkspaceId = row.Id, ImageId = plan.Image.Id, Disk = plan.Disk.Sha256, Adopted = plan.Adopted,
+            StartedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        try
+        {
+            checkins.Record(intent);
+        }
+        catch
+        {
+            if (!plan.Adopted) File.Delete(plan.Disk.Path);
+            throw;
+        }
+        CrashPoints.Reach("checkin.recorded");
+        try
+        {
+            if (!images.PlaceCheckinDisk(plan.Disk, plan.Adopted) && !plan.Adopted) File.Delete(plan.Disk.Path);
+            CrashPoints.Reach("checkin.placed");
+            checkins.Register(intent, plan.Image, plan.Signatures, plan.SealedKeys);
+        }
+        catch (Exception e)
+        {
+            RollBack(intent);
+            if (e is SqliteException { SqliteErrorCode: 19 })
+                throw WorkspacesException.Conflict($"an image named '{plan.Image.Name}' (or with the same content) was registered at the same time");
+            throw;
+        }
+        CrashPoints.Reach("checkin.registered");
+        await RollForwardAsync(intent, ct);
+        LifecycleLog.CheckedIn(logger, row.Name, plan.Image.Name, plan.Image.Id);
+        return plan.Image;
+    }
 
-        // The workspace continues from what it became: a fresh overlay on the new image shows the
-        // same disk. The old overlay is in the cache now (or, when it was re-sealed, removed here
-        // so no plaintext copy stays behind).
-        File.Delete(Overlay(row.Id));
-        await CreateOverlayAsync(row.Id, made, ct);
-        workspaces.SetImage(row.Id, made.Id);
-        return made;
+    /// <summary>At start, before any guest: every checkin a crash interrupted is finished one way or the other.</summary>
+    private async Task RecoverCheckinsAsync(CancellationToken ct)
+    {
+        foreach (var intent in checkins.Unfinished())
+        {
+            bool forward = intent.Step == CheckinRow.Registered;
+            LifecycleLog.RecoveringCheckin(logger, intent.WorkspaceId, intent.ImageId, intent.Step, forward ? "forward" : "back");
+            if (forward) await RollForwardAsync(intent, ct);
+            else RollBack(intent);
+        }
+    }
+
+    /// <summary>Before registration: the image never was; the overlay, untouched but for its mode, is the disk again.</summary>
+    private void RollBack(CheckinRow intent)
+    {
+        images.DropUnregisteredBlob(intent.Disk);
+        if (intent.Adopted && File.Exists(Overlay(intent.WorkspaceId)))
+            File.SetUnixFileMode(Overlay(intent.WorkspaceId), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        checkins.Finish(intent.WorkspaceId);
+    }
+
+    /// <summary>
+    /// After registration: the workspace continues from what it became. A fresh overlay on the new
+    /// image (the same disk content) is made beside the old one and renamed over it; the old name was
+    /// the blob's second name (or, when the lineage was sealed just now, a plaintext overlay, so no
+    /// plaintext stays behind). Safe to repeat: a repeat only replaces one fresh overlay by another.
+    /// </summary>
+    private async Task RollForwardAsync(CheckinRow intent, CancellationToken ct)
+    {
+        string id = intent.WorkspaceId, next = Overlay(id) + ".next";
+        File.Delete(next);
+        await CreateOverlayAsync(id, images.Get(intent.ImageId), next, ct);
+        CrashPoints.Reach("checkin.overlay-made");
+        File.Move(next, Overlay(id), overwrite: true);
+        CrashPoints.Reach("checkin.swapped");
+        images.RecordIntact(intent.Disk); // its link count changed with the rename, so its ctime too
+        checkins.Finish(id);
     }
 
     /// <summary>A new workspace with a copy of the disk and the spec, a new name and a new identity, owned by the caller.</summary>

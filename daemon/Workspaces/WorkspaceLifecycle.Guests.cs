@@ -11,6 +11,7 @@ public sealed partial class WorkspaceLifecycle
 {
     public async Task ReconcileAsync(CancellationToken ct)
     {
+        await RecoverCheckinsAsync(ct); // a disk mid-checkin is made whole before anything looks at it
         await network.ReconcileAsync(ct); // bridges, DHCP and the policy first: re-attached guests use them
         foreach (var row in workspaces.List())
         {

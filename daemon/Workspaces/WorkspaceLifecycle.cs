@@ -18,6 +18,7 @@ namespace Workspaces.Daemon.Workspaces;
 /// </summary>
 public sealed partial class WorkspaceLifecycle(
     WorkspaceRepository workspaces,
+    CheckinRepository checkins,
     ImageService images,
     ImageFactory factory,
     QemuImg qemuImg,
@@ -125,7 +126,7 @@ public sealed partial class WorkspaceLifecycle(
         await using var revert = new Reverter();
         Directory.CreateDirectory(Dir(row.Id));
         revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
-        if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, ct);
+        if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, Overlay(row.Id), ct);
         if (!workspaces.TryInsert(row)) throw NameTaken(row.Name);
         revert.Add(() => workspaces.Delete(row.Id));
         if (request.Network is { } networkName)
@@ -147,11 +148,11 @@ public sealed partial class WorkspaceLifecycle(
     /// so the overlay's header already is what a checked-in delta's must be.
     /// On a sealed lineage the overlay is sealed with the same key, so guest writes never land in clear.
     /// </summary>
-    private async Task CreateOverlayAsync(string id, ImageRow image, CancellationToken ct)
+    private async Task CreateOverlayAsync(string id, ImageRow image, string path, CancellationToken ct)
     {
         LinkBacking(id, image);
         string? passphrase = images.DiskChain(image).Sealed ? DiskKeys.Passphrase(images.Keys.Unseal(image)) : null;
-        await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, Overlay(id), image.DiskVirtualSize ?? 0, passphrase, ct);
+        await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, path, image.DiskVirtualSize ?? 0, passphrase, ct);
     }
 
     private void LinkBacking(string id, ImageRow image)

@@ -34,6 +34,19 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
     public int Pid => _process?.Id ?? 0;
 
+    /// <summary>Extra environment for the next start (e.g. WORKSPACES_CRASH_AT, a crash point).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
+    /// <summary>Waits until the daemon exits by itself (a crash point), within a timeout.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is null) return;
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.Dispose();
+        _process = null;
+    }
+
     /// <summary>The network namespace the daemon (and so its bridges, rules and guests) lives in, if any.</summary>
     public string? NetNs { get; }
 
@@ -52,6 +65,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         var start = new ProcessStartInfo(NetNs is null ? file : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in inNamespace.Concat(prefix).Concat(["--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket])) start.ArgumentList.Add(a);
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (k, v) in Environment) start.Environment[k] = v;
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };

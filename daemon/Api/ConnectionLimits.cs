@@ -42,6 +42,22 @@ public sealed class ConnectionLimits(IOptionsMonitor<WorkspacesOptions> options)
 
     private static async Task RefuseAsync(ConnectionContext connection, string detail)
     {
+        // Take the request's head first: closing with unread bytes would reset the connection, and
+        // a reset can discard the answer before the client reads it.
+        using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            try
+            {
+                while (true)
+                {
+                    var read = await connection.Transport.Input.ReadAsync(patience.Token);
+                    bool headEnded = read.Buffer.Length > 65536 || System.Buffers.BuffersExtensions.ToArray(read.Buffer).AsSpan().IndexOf("\r\n\r\n"u8) >= 0;
+                    connection.Transport.Input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                    if (headEnded || read.IsCompleted) break;
+                }
+            }
+            catch (OperationCanceledException) { } // a client that sends nothing gets the answer anyway
+        }
         string body = $$"""{"type":"about:blank","title":"Service unavailable","status":503,"detail":"{{detail}}"}""";
         string response = $"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
         await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(response));

@@ -31,4 +31,12 @@ public static class ProcessTable
             return null;
         }
     }
+
+    /// <summary>Live processes whose arguments satisfy the test (e.g. every dnsmasq naming one pid file).</summary>
+    public static IEnumerable<int> Find(Func<string[], bool> matches)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(dir), out int pid) && CommandLine(pid) is { Length: > 0 } args && matches(args) && IsAlive(pid))
+                yield return pid;
+    }
 }

@@ -12,6 +12,9 @@ namespace Workspaces.Daemon.Network;
 /// </summary>
 public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
 {
+    // One change at a time: two concurrent restarts of one network's dnsmasq would each start one.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
     private string Dir(string network) => Directory.CreateDirectory(Path.Combine(options.Value.StateDir, "networks", network)).FullName;
     private string PidFile(string network) => Path.Combine(Dir(network), "dnsmasq.pid");
 
@@ -33,24 +36,69 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
         };
         args.AddRange(nics.OrderBy(n => n.Mac, StringComparer.Ordinal).Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
 
-        if (RunningPid(network.Name) is { } pid)
+        await _gate.WaitAsync(ct);
+        try
         {
-            if (ProcessTable.CommandLine(pid) is { } running && running.Skip(1).SequenceEqual(args)) return;
-            Libc.SendSignal(pid, Libc.SIGTERM);
-            for (int i = 0; i < 100 && ProcessTable.IsAlive(pid); i++) await Task.Delay(20, ct);
+            var running = ServersOf(network.Name).ToList();
+            if (running is [var pid] && ProcessTable.CommandLine(pid) is { } current && current.Skip(1).SequenceEqual(args)) return;
+            await EndAsync(running);
+            var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
+            foreach (var a in args) start.ArgumentList.Add(a);
+            using var process = Process.Start(start)!;
+            string error = await process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up
+            if (process.ExitCode != 0) throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {error.Trim()}");
         }
-        var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        string error = await process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up
-        if (process.ExitCode != 0) throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {error.Trim()}");
+        finally
+        {
+            _gate.Release();
+        }
     }
 
-    public void Stop(string network)
+    public async Task StopAsync(string network)
     {
-        if (RunningPid(network) is { } pid) Libc.SendSignal(pid, Libc.SIGTERM);
-        Directory.Delete(Dir(network), recursive: true);
+        await _gate.WaitAsync();
+        try
+        {
+            await EndAsync(ServersOf(network).ToList());
+            Directory.Delete(Dir(network), recursive: true);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// At start: ends every dnsmasq this state dir started for a network SQLite does not know (a
+    /// network removed while a stray survived, or a crash between the two).
+    /// </summary>
+    public async Task ReapStraysAsync(IReadOnlyCollection<string> networks)
+    {
+        string root = Path.Combine(options.Value.StateDir, "networks") + "/";
+        var known = networks.Select(PidFile).ToHashSet(StringComparer.Ordinal);
+        await EndAsync(ProcessTable.Find(args => PidFileArgument(args) is { } file
+            && file.StartsWith(root, StringComparison.Ordinal) && !known.Contains(file)).ToList());
+    }
+
+    /// <summary>Every dnsmasq serving this network: normally one; more only if an older daemon leaked them.</summary>
+    private IEnumerable<int> ServersOf(string network)
+    {
+        string file = PidFile(network);
+        return ProcessTable.Find(args => PidFileArgument(args) == file);
+    }
+
+    private static string? PidFileArgument(string[] args) =>
+        args.Length > 0 && Path.GetFileName(args[0]) == "dnsmasq"
+            ? args.FirstOrDefault(a => a.StartsWith("--pid-file=", StringComparison.Ordinal))?["--pid-file=".Length..]
+            : null;
+
+    /// <summary>SIGTERM, then SIGKILL to whatever has not exited after 2 s: none of them may answer DHCP any more.</summary>
+    private static async Task EndAsync(IReadOnlyList<int> pids)
+    {
+        foreach (var pid in pids) Libc.SendSignal(pid, Libc.SIGTERM);
+        for (int i = 0; i < 100 && pids.Any(ProcessTable.IsAlive); i++) await Task.Delay(20);
+        foreach (var pid in pids.Where(ProcessTable.IsAlive)) Libc.SendSignal(pid, Libc.SIGKILL);
     }
 
     /// <summary>The leases dnsmasq has handed out: "MAC address" per line.</summary>
@@ -60,14 +108,5 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
         return File.Exists(path)
             ? File.ReadAllLines(path).Select(l => l.Split(' ')).Where(f => f.Length >= 3).Select(f => $"{f[1]} {f[2]}").ToList()
             : [];
-    }
-
-    /// <summary>The pid of this network's dnsmasq if it runs (the pid file's process, with our pid file on its command line).</summary>
-    private int? RunningPid(string network)
-    {
-        string file = PidFile(network);
-        if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), out int pid)) return null;
-        return ProcessTable.IsAlive(pid) && ProcessTable.CommandLine(pid) is { } args && args.Any(a => a.Contains(file, StringComparison.Ordinal))
-            ? pid : null;
     }
 }

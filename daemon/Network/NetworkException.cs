@@ -1,4 +1,6 @@
+using Workspaces.Daemon.Errors;
+
 namespace Workspaces.Daemon.Network;
 
-/// <summary>The host refused a network change.</summary>
-public sealed class NetworkException(string message) : Exception(message);
+/// <summary>The host refused a network change (a bridge, dnsmasq, the rule set): the request was fine, the host could not do it now.</summary>
+public sealed class NetworkException(string message) : WorkspacesException(503, "Network unavailable", message);

@@ -54,11 +54,19 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
                 await RealizeAsync(row, ct);
                 await firewall.ApplyAsync(ct);
             }
-            catch
+            catch (Exception failure)
             {
-                networks.DeleteUnlessUsed(row.Name);
-                dhcp.Stop(row.Name);
-                await links.DeleteAsync(row.Bridge, CancellationToken.None);
+                // Undo what was made; an undo that fails too must not hide why the create failed.
+                try
+                {
+                    networks.DeleteUnlessUsed(row.Name);
+                    await dhcp.StopAsync(row.Name);
+                    await links.DeleteAsync(row.Bridge, CancellationToken.None);
+                }
+                catch (Exception undo)
+                {
+                    throw new NetworkException($"{failure.Message} (and undoing the network's half-made parts failed: {undo.Message})");
+                }
                 throw;
             }
             return row;
@@ -95,7 +103,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         var users = networks.DeleteUnlessUsed(name);
         if (users.Count > 0) throw WorkspacesException.Conflict($"network '{name}' still has workspaces on it: {string.Join(", ", users)}");
         await firewall.ApplyAsync(ct);
-        dhcp.Stop(network.Name);
+        await dhcp.StopAsync(network.Name);
         await links.DeleteAsync(network.Bridge, ct);
     }
 
@@ -188,6 +196,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     public async Task ReconcileAsync(CancellationToken ct)
     {
         var all = networks.List();
+        await dhcp.ReapStraysAsync(all.Select(n => n.Name).ToList());
         if (all.Count == 0) return;
         foreach (var network in all) await RealizeAsync(network, ct);
         await firewall.ApplyAsync(ct);
@@ -204,7 +213,14 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     private static void EnableForwarding()
     {
         const string path = "/proc/sys/net/ipv4/ip_forward";
-        if (File.ReadAllText(path).Trim() != "1") File.WriteAllText(path, "1");
+        try
+        {
+            if (File.ReadAllText(path).Trim() != "1") File.WriteAllText(path, "1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NetworkException($"cannot turn on IPv4 forwarding ({path}: {e.Message}); make it writable or set it to 1, or use an --isolated network");
+        }
     }
 
     /// <summary>The kernel's ip= parameter (client::gateway:netmask::device:autoconf) for a static address.</summary>

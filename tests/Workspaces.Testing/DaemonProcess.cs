@@ -104,6 +104,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Other processes the daemon started for this state dir and left running on purpose (dnsmasq).</summary>
     private IEnumerable<int> Helpers() => PidsOf("dnsmasq");
 
+    /// <summary>Live dnsmasq processes serving networks of this state dir.</summary>
+    public IReadOnlyList<int> DnsmasqPids() => PidsOf("dnsmasq");
+
     /// <summary>Live processes whose name starts so and whose command line names a path in this state dir.</summary>
     private List<int> PidsOf(string comm) =>
         Directory.EnumerateDirectories("/proc")

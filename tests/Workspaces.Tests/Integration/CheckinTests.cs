@@ -17,10 +17,7 @@ public sealed class CheckinTests
         await using var daemon = await DaemonProcess.StartAsync();
         var client = daemon.Client;
         await GuestImages.ImportAsync(client);
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("w", "guest", Cmdline: await GuestImages.CmdlineWithMarkAsync("kept")));
-        await client.ActAndWaitAsync("w", "start");
-        await daemon.WaitForConsoleAsync("w", "WORKSPACE-READY boot=1");
-        await client.ActAndWaitAsync("w", "stop");
+        await BootOnceAsync(daemon, "w", "kept");
 
         // The daemon dies (SIGKILL) at the step, mid-request.
         await daemon.KillAsync();
@@ -63,10 +60,7 @@ public sealed class CheckinTests
         await using var daemon = await DaemonProcess.StartAsync();
         var client = daemon.Client;
         await GuestImages.ImportAsync(client);
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("plain", "guest", Cmdline: await GuestImages.CmdlineWithMarkAsync("sealed-in")));
-        await client.ActAndWaitAsync("plain", "start");
-        await daemon.WaitForConsoleAsync("plain", "WORKSPACE-READY boot=1");
-        await client.ActAndWaitAsync("plain", "stop");
+        await BootOnceAsync(daemon, "plain", "sealed-in");
 
         var made = await client.CheckinAsync("plain", new CheckinRequest("sealed", Encrypt: true));
         Assert.True(made.Encrypted);
@@ -78,5 +72,14 @@ public sealed class CheckinTests
         await client.ActAndWaitAsync("child", "start");
         Assert.Contains("WORKSPACE-MARKERS sealed-in", await daemon.WaitForConsoleAsync("child", "WORKSPACE-READY boot=2"));
         Assert.True((await client.VerifyImageAsync("sealed")).Intact);
+    }
+
+    /// <summary>A stopped workspace of the test guest whose disk holds a marker word and one boot.</summary>
+    private static async Task BootOnceAsync(DaemonProcess daemon, string name, string mark)
+    {
+        await daemon.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", Cmdline: await GuestImages.CmdlineWithMarkAsync(mark)));
+        await daemon.Client.ActAndWaitAsync(name, "start");
+        await daemon.WaitForConsoleAsync(name, "WORKSPACE-READY boot=1");
+        await daemon.Client.ActAndWaitAsync(name, "stop");
     }
 }

@@ -20,7 +20,10 @@ public sealed partial class WorkspaceLifecycle
         WorkspaceStateMachine.Check(name, row.State, action);
         switch (action)
         {
-            case WorkspaceAction.Start: await StartAsync(row, options.AcceptOffer, ct); break;
+            case WorkspaceAction.Start:
+                await FinishCheckinAsync(row.Id); // never boot a disk that is still an image's blob
+                await StartAsync(row, options.AcceptOffer, ct);
+                break;
             case WorkspaceAction.Pause: await PauseAsync(row, ct); break;
             case WorkspaceAction.Resume: await ResumeAsync(row, ct); break;
             case WorkspaceAction.Stop: await StopAsync(row, options, ct); break;

@@ -23,6 +23,8 @@ public sealed partial class WorkspaceLifecycle
         var row = Check(name, WorkspaceAction.Checkin, caller);
         using var _ = await LockAsync(row.Id, ct);
         row = Check(name, WorkspaceAction.Checkin, caller);
+        await FinishCheckinAsync(row.Id);
+        row = Check(name, WorkspaceAction.Checkin, caller);
         var plan = await factory.PrepareCheckinAsync(row, Overlay(row.Id), images.Get(row.ImageId), request.As, request.Encrypt, request.Tags ?? [], ct);
         var intent = new CheckinRow
         {
@@ -53,7 +55,8 @@ public sealed partial class WorkspaceLifecycle
             throw;
         }
         CrashPoints.Reach("checkin.registered");
-        await RollForwardAsync(intent, ct);
+        // Past the registration there is no going back, so no cancelling either (a short qemu-img create).
+        await RollForwardAsync(intent, CancellationToken.None);
         LifecycleLog.CheckedIn(logger, row.Name, plan.Image.Name, plan.Image.Id);
         return plan.Image;
     }
@@ -61,13 +64,21 @@ public sealed partial class WorkspaceLifecycle
     /// <summary>At start, before any guest: every checkin a crash interrupted is finished one way or the other.</summary>
     private async Task RecoverCheckinsAsync(CancellationToken ct)
     {
-        foreach (var intent in checkins.Unfinished())
-        {
-            bool forward = intent.Step == CheckinRow.Registered;
-            LifecycleLog.RecoveringCheckin(logger, intent.WorkspaceId, intent.ImageId, intent.Step, forward ? "forward" : "back");
-            if (forward) await RollForwardAsync(intent, ct);
-            else RollBack(intent);
-        }
+        foreach (var intent in checkins.Unfinished()) await FinishAsync(intent, ct);
+    }
+
+    /// <summary>A checkin of this workspace that did not finish (its last step failed): finished now, under the workspace's lock.</summary>
+    private async Task FinishCheckinAsync(string workspaceId)
+    {
+        if (checkins.Unfinished().FirstOrDefault(c => c.WorkspaceId == workspaceId) is { } intent) await FinishAsync(intent, CancellationToken.None);
+    }
+
+    private async Task FinishAsync(CheckinRow intent, CancellationToken ct)
+    {
+        bool forward = intent.Step == CheckinRow.Registered;
+        LifecycleLog.RecoveringCheckin(logger, intent.WorkspaceId, intent.ImageId, intent.Step, forward ? "forward" : "back");
+        if (forward) await RollForwardAsync(intent, ct);
+        else RollBack(intent);
     }
 
     /// <summary>Before registration: the image never was; the overlay, untouched but for its mode, is the disk again.</summary>
@@ -104,6 +115,7 @@ public sealed partial class WorkspaceLifecycle
         var source = Check(name, WorkspaceAction.Copy, caller);
         using var _ = await LockAsync(source.Id, ct);
         source = Check(name, WorkspaceAction.Copy, caller);
+        await FinishCheckinAsync(source.Id); // copy the workspace's own disk, not an image's blob
         if (workspaces.Find(newName) is not null) throw NameTaken(newName);
         var image = images.Get(source.ImageId);
         await images.AdmitAsync(image, ct);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
@@ -10,7 +11,7 @@ namespace Workspaces.Daemon.Api;
 /// <summary>
 /// At most MaxConnectionsPerUser open connections per local uid (root excepted), so one user who
 /// opens thousands of idle connections on a 0666 socket cannot starve the others. A connection over
-/// the cap gets a 503 problem and is closed before any request is read.
+/// the cap gets a 503 problem and is closed; its request is read, never served.
 /// </summary>
 public sealed class ConnectionLimits(IOptionsMonitor<WorkspacesOptions> options)
 {
@@ -51,7 +52,8 @@ public sealed class ConnectionLimits(IOptionsMonitor<WorkspacesOptions> options)
                 while (true)
                 {
                     var read = await connection.Transport.Input.ReadAsync(patience.Token);
-                    bool headEnded = read.Buffer.Length > 65536 || System.Buffers.BuffersExtensions.ToArray(read.Buffer).AsSpan().IndexOf("\r\n\r\n"u8) >= 0;
+                    var head = new SequenceReader<byte>(read.Buffer);
+                    bool headEnded = read.Buffer.Length > 65536 || head.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8);
                     connection.Transport.Input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
                     if (headEnded || read.IsCompleted) break;
                 }

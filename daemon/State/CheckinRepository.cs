@@ -36,6 +36,13 @@ public sealed class CheckinRepository(Database db)
         c.Execute("DELETE FROM checkins WHERE workspace_id = @workspaceId", new { workspaceId });
     }
 
+    public CheckinRow? Find(string workspaceId)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<CheckinRow>(
+            "SELECT workspace_id, image_id, disk, adopted, step, started_at FROM checkins WHERE workspace_id = @workspaceId", new { workspaceId });
+    }
+
     public IReadOnlyList<CheckinRow> Unfinished()
     {
         using var c = db.Open();

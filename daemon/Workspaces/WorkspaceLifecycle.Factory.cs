@@ -70,7 +70,7 @@ public sealed partial class WorkspaceLifecycle
     /// <summary>A checkin of this workspace that did not finish (its last step failed): finished now, under the workspace's lock.</summary>
     private async Task FinishCheckinAsync(string workspaceId)
     {
-        if (checkins.Unfinished().FirstOrDefault(c => c.WorkspaceId == workspaceId) is { } intent) await FinishAsync(intent, CancellationToken.None);
+        if (checkins.Find(workspaceId) is { } intent) await FinishAsync(intent, CancellationToken.None);
     }
 
     private async Task FinishAsync(CheckinRow intent, CancellationToken ct)

@@ -9,6 +9,12 @@ public sealed class PolicyOptions
     public int MaxVcpus { get; set; } = 8;
     public int MaxMemoryMiB { get; set; } = 16384;
 
+    /// <summary>
+    /// The least memory a workspace may have. Below about 96 MiB the Debian cloud kernel's guest is
+    /// OOM-killed or loops silently; the host refuses such a spec rather than run it. At least 32.
+    /// </summary>
+    public int MinMemoryMiB { get; set; } = 96;
+
     /// <summary>vCPUs of running workspaces per host CPU.</summary>
     public double CpuOvercommit { get; set; } = 4;
 

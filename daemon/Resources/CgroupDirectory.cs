@@ -11,4 +11,16 @@ internal static class CgroupDirectory
             catch (IOException) { await Task.Delay(50); }
         }
     }
+
+    /// <summary>A "key value" line of a cgroup file (memory.events, memory.oom_control); null if the file or key is absent.</summary>
+    public static long? ReadCounter(string file, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
+                if (line.Split(' ') is [var k, var v] && k == key && long.TryParse(v, out long n)) return n;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return null;
+    }
 }

@@ -44,6 +44,9 @@ public sealed class CgroupV1Controller(string root, string whyNotSystemd) : IRes
             await WriteAsync(blkio, "blkio.weight", Math.Clamp(w * 10, 10, 1000).ToString()); // v1 range 10..1000
     }
 
+    public long? OutOfMemoryKills(string workspace) =>
+        CgroupDirectory.ReadCounter(Path.Combine(Group("memory", workspace), "memory.oom_control"), "oom_kill");
+
     public async Task ReleaseAsync(string workspace)
     {
         foreach (var h in Hierarchies) await CgroupDirectory.RemoveAsync(Group(h, workspace));

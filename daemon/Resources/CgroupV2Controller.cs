@@ -48,5 +48,8 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
 
     private static Task Write(string group, string file, string value) => File.WriteAllTextAsync(Path.Combine(group, file), value);
 
+    public long? OutOfMemoryKills(string workspace) =>
+        CgroupDirectory.ReadCounter(Path.Combine(_parent, workspace, "memory.events"), "oom_kill");
+
     public Task ReleaseAsync(string workspace) => CgroupDirectory.RemoveAsync(Path.Combine(_parent, workspace));
 }

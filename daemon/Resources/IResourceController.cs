@@ -24,6 +24,9 @@ public interface IResourceController
     /// <summary>Changes the limits of a running guest.</summary>
     Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct);
 
+    /// <summary>How often the kernel's OOM killer struck in the workspace's memory group; null where this mode cannot tell.</summary>
+    long? OutOfMemoryKills(string workspace);
+
     /// <summary>Removes what AttachAsync made, once the process is gone.</summary>
     Task ReleaseAsync(string workspace);
 }

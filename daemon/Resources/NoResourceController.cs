@@ -8,5 +8,6 @@ public sealed class NoResourceController(string reason) : IResourceController
     public string? Location(string workspace) => null;
     public Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct) => Task.CompletedTask;
     public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) => Task.CompletedTask;
+    public long? OutOfMemoryKills(string workspace) => null;
     public Task ReleaseAsync(string workspace) => Task.CompletedTask;
 }

@@ -34,6 +34,9 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
     public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) =>
         systemd.SetUnitPropertiesAsync(Location(workspace)!, Properties(limits).ToArray());
 
+    /// <summary>Not read here: systemd records an OOM kill as the scope's result, and the scope is collected with it.</summary>
+    public long? OutOfMemoryKills(string workspace) => null;
+
     /// <summary>A scope ends by itself when its last process exits; machined forgets the machine with its leader.</summary>
     public Task ReleaseAsync(string workspace) => Task.CompletedTask;
 

@@ -17,6 +17,9 @@ public sealed class Admission(WorkspaceRepository workspaces, IOptionsMonitor<Wo
 
     private PolicyOptions Policy => options.CurrentValue.Policy;
 
+    /// <summary>The least memory a workspace may have here (policy.minMemoryMiB, never below Limits.MinMemoryMiB).</summary>
+    public int MemoryFloorMiB => Math.Max(Limits.MinMemoryMiB, Policy.MinMemoryMiB);
+
     public WorkspaceShape Capacity
     {
         get
@@ -75,10 +78,10 @@ public sealed class Admission(WorkspaceRepository workspaces, IOptionsMonitor<Wo
             $"the host has {Math.Max(0, free.Vcpus)} vCPUs and {Math.Max(0, free.MemoryMiB)} MiB free of {capacity.Vcpus} vCPUs and {capacity.MemoryMiB} MiB");
     }
 
-    private static WorkspaceShape Decide(WorkspaceShape asked, WorkspaceShape offer, bool acceptOffer, string why)
+    private WorkspaceShape Decide(WorkspaceShape asked, WorkspaceShape offer, bool acceptOffer, string why)
     {
         if (offer == asked) return asked;
-        if (offer.Vcpus < 1 || offer.MemoryMiB < Limits.MinMemoryMiB)
+        if (offer.Vcpus < 1 || offer.MemoryMiB < MemoryFloorMiB)
             throw WorkspacesException.Conflict($"cannot admit {asked.Vcpus} vCPUs and {asked.MemoryMiB} MiB: {why}, too little for any workspace");
         if (acceptOffer) return offer;
         throw new WorkspacesException(409, "Counter-offer",

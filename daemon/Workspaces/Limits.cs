@@ -5,6 +5,7 @@ namespace Workspaces.Daemon.Workspaces;
 /// <summary>The bounds every value of a workspace's spec must keep, checked before anything is touched.</summary>
 public static class Limits
 {
+    /// <summary>The least any policy may set as policy.minMemoryMiB: below it no Linux guest boots.</summary>
     public const int MinMemoryMiB = 32;
 
     /// <summary>PID_MAX_LIMIT: no cgroup can hold more tasks.</summary>
@@ -21,10 +22,11 @@ public static class Limits
         if (cmdline.Any(c => char.IsControl(c) || c > '~')) throw WorkspacesException.BadRequest("the kernel command line must be printable ASCII on one line");
     }
 
-    public static void Check(int vcpus, int memoryMiB, int? cpuQuotaPercent, int? cpuWeight, int? tasksMax, int? ioWeight)
+    /// <param name="floorMiB">The host's policy.minMemoryMiB: less memory than that and a guest only thrashes or is OOM-killed.</param>
+    public static void Check(int vcpus, int memoryMiB, int? cpuQuotaPercent, int? cpuWeight, int? tasksMax, int? ioWeight, int floorMiB)
     {
         if (vcpus is < 1 or > 256) throw WorkspacesException.BadRequest($"vcpus must be between 1 and 256, not {vcpus}");
-        if (memoryMiB < MinMemoryMiB || memoryMiB > 1 << 22) throw WorkspacesException.BadRequest($"memoryMiB must be between {MinMemoryMiB} and 4194304, not {memoryMiB}");
+        if (memoryMiB < floorMiB || memoryMiB > 1 << 22) throw WorkspacesException.BadRequest($"memoryMiB must be between {floorMiB} (this host's policy.minMemoryMiB) and 4194304, not {memoryMiB}");
         if (cpuQuotaPercent is < 1 or > 25600) throw WorkspacesException.BadRequest($"cpuQuotaPercent must be between 1 and 25600 (percent of one CPU), not {cpuQuotaPercent}");
         if (cpuWeight is < 1 or > 10000) throw WorkspacesException.BadRequest($"cpuWeight must be between 1 and 10000, not {cpuWeight}");
         if (tasksMax is < 16 or > MaxTasks) throw WorkspacesException.BadRequest($"tasksMax must be between 16 (QEMU needs its threads) and {MaxTasks} (the kernel's PID limit), not {tasksMax}");

@@ -61,8 +61,10 @@ public sealed partial class WorkspaceLifecycle
             if (spec.KernelPath is not null && !(spec.Cmdline ?? "").Split(' ').Any(a => a.StartsWith("ip=", StringComparison.Ordinal)))
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
-        var guest = await hypervisor.LaunchAsync(spec, ct);
         await using var revert = new Reverter();
+        // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
+        revert.Add(() => resources.ReleaseAsync(row.Name));
+        var guest = await hypervisor.LaunchAsync(spec, ct);
         revert.Add(async () =>
         {
             await guest.KillAsync(CancellationToken.None);
@@ -71,7 +73,6 @@ public sealed partial class WorkspaceLifecycle
         if (nic is not null) await network.PlugAsync(nic, ct);
         // Under its limits before its first instruction runs.
         await resources.AttachAsync(row.Name, guest.Pid, ResourceLimits.For(row), ct);
-        revert.Add(() => resources.ReleaseAsync(row.Name));
         await guest.RunAsync(ct);
         _guests[row.Id] = guest;
         SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);

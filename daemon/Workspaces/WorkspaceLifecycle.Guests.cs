@@ -1,5 +1,6 @@
 using Workspaces.Client;
 using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
@@ -32,7 +33,8 @@ public sealed partial class WorkspaceLifecycle
             var guest = pid is null ? null : await hypervisor.AttachAsync(spec, pid.Value, ct);
             if (guest is null)
             {
-                SetState(row, WorkspaceStates.Failed, $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
+                SetState(row, WorkspaceStates.Failed, OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
+                await resources.ReleaseAsync(row.Name);
                 continue;
             }
             string status = await guest.QueryStateAsync(ct);
@@ -69,7 +71,8 @@ public sealed partial class WorkspaceLifecycle
             await OnGuestAsync(id, guest, row =>
             {
                 _guests.TryRemove(id, out _);
-                SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed, exit.Reason, null, row.Accelerator);
+                SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed,
+                    exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason, null, row.Accelerator);
             });
             await guest.DisposeAsync();
             if (!_guests.ContainsKey(id) && workspaces.FindById(id) is { } gone) await resources.ReleaseAsync(gone.Name);
@@ -79,6 +82,11 @@ public sealed partial class WorkspaceLifecycle
             LifecycleLog.WatchFailed(logger, e, id);
         }
     });
+
+    /// <summary>Why a guest died, when it was the kernel's OOM killer at the workspace's memory limit (read before its cgroup goes).</summary>
+    private string? OutOfMemory(WorkspaceRow row) => resources.OutOfMemoryKills(row.Name) is > 0
+        ? $"out of memory: the kernel killed QEMU at the workspace's memory limit ({ResourceLimits.For(row).MemoryMaxBytes >> 20} MiB for {row.MemoryMib} MiB of guest memory); give it more memory"
+        : null;
 
     /// <summary>Applies an observation only if this guest is still the workspace's current one (an action may have replaced it).</summary>
     private async Task OnGuestAsync(string id, IGuest guest, Action<WorkspaceRow> apply)

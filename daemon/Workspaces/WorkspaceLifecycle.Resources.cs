@@ -24,7 +24,7 @@ public sealed partial class WorkspaceLifecycle
             IoWeight = request.IoWeight ?? row.IoWeight,
             UpdatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        Limits.Check(wanted.Vcpus, wanted.MemoryMib, wanted.CpuQuotaPercent, wanted.CpuWeight, wanted.TasksMax, wanted.IoWeight);
+        Limits.Check(wanted.Vcpus, wanted.MemoryMib, wanted.CpuQuotaPercent, wanted.CpuWeight, wanted.TasksMax, wanted.IoWeight, admission.MemoryFloorMiB);
         admission.AdmitDefinition(new WorkspaceShape(wanted.Vcpus, wanted.MemoryMib), acceptOffer: false);
 
         if (_guests.TryGetValue(row.Id, out var guest))

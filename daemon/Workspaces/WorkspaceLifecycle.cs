@@ -94,7 +94,7 @@ public sealed partial class WorkspaceLifecycle(
         await images.AdmitAsync(image, ct);
         int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
         int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
-        Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
+        Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight, admission.MemoryFloorMiB);
         Limits.CheckCmdline(request.Cmdline);
         var shape = admission.AdmitDefinition(new WorkspaceShape(vcpus, memory), request.AcceptOffer);
         if (request.Cmdline is not null && image.Kernel is null)
@@ -186,8 +186,9 @@ public sealed partial class WorkspaceLifecycle(
         {
             await guest.KillAsync(ct);
             await guest.DisposeAsync();
-            await resources.ReleaseAsync(row.Name);
         }
+        // Also when no guest is attached: a start killed with the daemon may have left its cgroups.
+        await resources.ReleaseAsync(row.Name);
         if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
         await network.ReleaseAsync(row.Id, ct); // its address back to the pool, its rules gone
         workspaces.Delete(row.Id);

@@ -38,6 +38,44 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.False(Directory.Exists(CpuAccountingDir(host.Enforcement!, "burn")), "the workspace's cgroup must go with its guest");
     }
 
+    [Fact]
+    public async Task A_guest_killed_at_its_memory_limit_is_recorded_as_out_of_memory_and_too_little_memory_is_refused()
+    {
+        await using var daemon = await DaemonProcess.StartAsync();
+        var client = daemon.Client;
+        var host = await client.GetHostAsync();
+        Assert.True(host.Enforcement is "cgroup-v1" or "cgroup-v2", $"this test reads the workspace's memory group directly; enforcement here is {host.Enforcement}: {host.EnforcementReason}");
+        await GuestImages.ImportAsync(client);
+
+        // Below the host's floor (policy.minMemoryMiB, 96 by default) a spec is refused, not run to its death.
+        var small = await Assert.ThrowsAsync<ApiException>(() => client.CreateWorkspaceAsync(new CreateWorkspaceRequest("tiny", "guest", MemoryMiB: 64)));
+        Assert.Equal(400, small.Status);
+        Assert.Contains("between 96 (this host's policy.minMemoryMiB)", small.Message);
+
+        string name = $"oom{Random.Shared.Next(10000, 99999)}"; // cgroups are named by workspace host-wide
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", MemoryMiB: 128));
+        await client.ActAndWaitAsync(name, "start");
+        await daemon.WaitForConsoleAsync(name, "WORKSPACE-COMMANDS");
+
+        // The fault: the kernel's limit tightened to just above QEMU's anonymous memory now (file pages can be
+        // reclaimed, anonymous ones cannot), then the guest fills 40 MiB of its RAM.
+        bool v2 = host.Enforcement == "cgroup-v2";
+        string group = v2 ? $"/sys/fs/cgroup/workspaces/{name}" : $"/sys/fs/cgroup/memory/workspaces/{name}";
+        long anonymous = File.ReadLines(Path.Combine(group, "memory.stat")).Select(l => l.Split(' '))
+            .Where(f => f[0] == (v2 ? "anon" : "rss")).Select(f => long.Parse(f[1])).First();
+        File.WriteAllText(Path.Combine(group, v2 ? "memory.max" : "memory.limit_in_bytes"), (anonymous + (4 << 20)).ToString());
+        try { await GuestShell.RunAsync(daemon, name, "dd if=/dev/zero of=/run/fill bs=1M count=40", TimeSpan.FromSeconds(60)); }
+        catch (IOException) { } // the command port went with QEMU
+        catch (TimeoutException) { }
+
+        WorkspaceInfo w = null!;
+        await Wait.UntilAsync(async () => (w = await client.GetWorkspaceAsync(name)).State == WorkspaceStates.Failed,
+            TimeSpan.FromSeconds(60), "the OOM-killed guest being recorded as failed");
+        Assert.StartsWith("out of memory: the kernel killed QEMU at the workspace's memory limit", w.Reason);
+        Assert.False(Directory.Exists(group), "the memory group must go with its guest");
+        await client.DeleteWorkspaceAsync(name);
+    }
+
     /// <summary>CPU used by the workspace's cgroup over 10 s, in percent of one CPU.</summary>
     private static async Task<double> CpuShareAsync(string mode, string workspace)
     {
@@ -94,7 +132,7 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         // The host is full, never overcommitted: a third gets no offer at all.
         host = await client.GetHostAsync();
         Assert.Equal((3, 512), (host.CommittedVcpus, host.CommittedMemoryMiB));
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("third", "guest", MemoryMiB: 64));
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("third", "guest", MemoryMiB: 96));
         var none = await Assert.ThrowsAsync<ApiException>(() => client.ActAsync("third", "start", "acceptOffer=true"));
         Assert.Equal(409, none.Status);
         Assert.Null(none.Problem.Offer);

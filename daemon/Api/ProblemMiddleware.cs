@@ -10,7 +10,8 @@ namespace Workspaces.Daemon.Api;
 /// message; malformed HTTP is a 400; anything unexpected a 500 that still says what happened.
 /// It also authenticates the caller first, so every route below it has one.
 /// </summary>
-public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers, ILogger<ProblemMiddleware> logger)
+public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers,
+    Microsoft.Extensions.Options.IOptions<WorkspacesOptions> options, ILogger<ProblemMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -31,6 +32,9 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
                 BadHttpRequestException b => new Problem("about:blank", "Bad request", b.StatusCode, $"malformed request: {b.Message}"),
                 IOException io when io.InnerException is BadHttpRequestException || io.Message.Contains("Unexpected end of", StringComparison.Ordinal) =>
                     new Problem("about:blank", "Bad request", 400, $"the upload ended early (truncated): {io.Message}"),
+                // A full disk is the host's state, not a bug: say where and how much, and how to free it
+                // (deletes still work: Database.Freeing).
+                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: SqliteFull } or IOException { HResult: Enospc } => DiskFull(),
                 HypervisorException h => new Problem("about:blank", "Hypervisor error", 500, h.Message),
                 _ => new Problem("about:blank", "Internal error", 500, $"internal error: {e.Message}"),
             };
@@ -47,6 +51,15 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
     }
 
     private const int MaxDetail = 2048;
+    private const int SqliteFull = 13, Enospc = 28;
+
+    private Problem DiskFull()
+    {
+        string dir = options.Value.StateDir;
+        long free = new DriveInfo(dir).AvailableFreeSpace;
+        return new Problem("about:blank", "Insufficient storage", 507,
+            $"the disk holding {dir} is full ({free} bytes free); free space with `ws image prune`, `ws image rm` or `ws rm`, then try again");
+    }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogUnexpected(ILogger logger, Exception e, string method, string path);

@@ -86,7 +86,7 @@ public sealed class ImageRepository(Database db)
     /// Deletes the row unless something still needs it; returns what does: workspaces that use it
     /// and delta images built on it.
     /// </summary>
-    public IReadOnlyList<string> DeleteUnlessUsed(string id)
+    public IReadOnlyList<string> DeleteUnlessUsed(string id) => db.Freeing(() =>
     {
         using var c = db.Open();
         using var tx = c.BeginTransaction();
@@ -101,7 +101,7 @@ public sealed class ImageRepository(Database db)
             tx.Commit();
         }
         return users;
-    }
+    });
 
     /// <summary>Images nothing refers to: no workspace, no tag, no delta on top of them.</summary>
     public IReadOnlyList<ImageRow> Unreferenced()
@@ -142,9 +142,9 @@ public sealed class ImageRepository(Database db)
             """, check);
     }
 
-    public void ForgetCheck(string sha256)
+    public void ForgetCheck(string sha256) => db.Freeing(() =>
     {
         using var c = db.Open();
         c.Execute("DELETE FROM blob_checks WHERE sha256 = @sha256", new { sha256 });
-    }
+    });
 }

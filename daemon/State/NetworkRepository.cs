@@ -83,11 +83,11 @@ public sealed class NetworkRepository(Database db)
             """, nic) == 1;
     }
 
-    public void DeleteNic(string workspaceId)
+    public void DeleteNic(string workspaceId) => db.Freeing(() =>
     {
         using var c = db.Open();
         c.Execute("DELETE FROM nics WHERE workspace_id = @workspaceId", new { workspaceId });
-    }
+    });
 
     public IReadOnlyList<PortForwardRow> Forwards(string? workspaceId = null)
     {

@@ -81,11 +81,11 @@ public sealed class WorkspaceRepository(Database db)
             """, new { exceptId });
     }
 
-    public void Delete(string id)
+    public void Delete(string id) => db.Freeing(() =>
     {
         using var c = db.Open();
         c.Execute("DELETE FROM workspaces WHERE id = @id", new { id });
-    }
+    });
 
     public int Count()
     {

@@ -30,6 +30,8 @@ public sealed partial class ImageService(
 
     public string BlobPath(string sha256) => store.BlobPath(sha256);
 
+    public bool Exists(string id) => images.Find(id) is not null;
+
     public HostIdentity Host => host;
 
     public DiskKeys Keys => keys;

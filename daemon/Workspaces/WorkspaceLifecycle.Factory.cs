@@ -153,7 +153,7 @@ public sealed partial class WorkspaceLifecycle
             await from.CopyToAsync(to, ct);
             to.Flush(flushToDisk: true);
         }
-        if (!workspaces.TryInsert(copy)) throw NameTaken(copy.Name);
+        if (!workspaces.TryInsert(copy)) throw NameTaken(copy.Name); // the source holds the image: it cannot go meanwhile
         revert.Add(() => workspaces.Delete(copy.Id));
         if (network.NicOf(source.Id) is { } nic)
         {

@@ -126,8 +126,11 @@ public sealed partial class WorkspaceLifecycle(
         await using var revert = new Reverter();
         Directory.CreateDirectory(Dir(row.Id));
         revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
-        if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, Overlay(row.Id), ct);
-        if (!workspaces.TryInsert(row)) throw NameTaken(row.Name);
+        await WhileImageExistsAsync(image, async () =>
+        {
+            if (image.Disk is not null) await CreateOverlayAsync(row.Id, image, Overlay(row.Id), ct);
+            if (!workspaces.TryInsert(row)) throw NameTaken(row.Name); // from here on the image cannot be removed
+        });
         revert.Add(() => workspaces.Delete(row.Id));
         if (request.Network is { } networkName)
         {
@@ -160,6 +163,23 @@ public sealed partial class WorkspaceLifecycle(
         foreach (var disk in images.Chain(image).Select(i => i.Disk).OfType<string>())
             if (!Path.Exists(Path.Combine(Dir(id), disk))) // a checked-in workspace keeps the links of its old chain
                 File.CreateSymbolicLink(Path.Combine(Dir(id), disk), Path.GetRelativePath(Dir(id), images.BlobPath(disk)));
+    }
+
+    /// <summary>
+    /// Runs the steps of a create that need the image until the workspace's row holds it. An image
+    /// removed meanwhile makes them fail (qemu-img finds no blob, or the row's reference is refused):
+    /// that is a 409 saying so, not the tool's error.
+    /// </summary>
+    private async Task WhileImageExistsAsync(ImageRow image, Func<Task> steps)
+    {
+        try
+        {
+            await steps();
+        }
+        catch (Exception e) when (e is not WorkspacesException { Status: 409 } && !images.Exists(image.Id))
+        {
+            throw WorkspacesException.Conflict($"image '{image.Name}' was removed while the workspace was being made from it");
+        }
     }
 
     private static WorkspacesException NameTaken(string name) =>

@@ -163,4 +163,27 @@ public sealed class HostileInputTests : IAsyncLifetime
         await Wait.UntilAsync(async () => (await user.WsAsync(_daemon.Socket, "list")).ExitCode == 0,
             TimeSpan.FromSeconds(30), "the user being served again once its connections closed");
     }
+
+    [Fact]
+    public async Task A_create_racing_the_removal_of_its_image_is_201_or_409_never_5xx()
+    {
+        string raw = Path.Combine(_daemon.Dir, "racer.raw");
+        await File.WriteAllBytesAsync(raw, new byte[4 << 20]);
+        for (int round = 0; round < 20; round++)
+        {
+            await _daemon.Client.ImportLocalImageAsync(new ImageUpload("racer", raw, null, null, null, false));
+            var created = _raw.PostJsonAsync("v1/workspaces", $"{{\"name\":\"race{round}\",\"image\":\"racer\"}}");
+            var removed = _raw.SendAsync(HttpMethod.Delete, "v1/images/racer");
+            var (c, r) = ((await created).Status, (await removed).Status);
+            // Exactly one side wins: the workspace holds the image, or the image went and no workspace was made.
+            Assert.True((c, r) is (201, 409) or (404, 204) or (409, 204), $"round {round}: create {c}, delete {r}");
+            if (c == 201)
+            {
+                await _daemon.Client.DeleteWorkspaceAsync($"race{round}");
+                await _daemon.Client.DeleteImageAsync("racer");
+            }
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_daemon.StateDir, "workspaces")));
+        }
+        Assert.Single(await _daemon.Client.ListImagesAsync()); // only the guest
+    }
 }

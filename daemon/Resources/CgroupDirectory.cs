@@ -23,4 +23,20 @@ internal static class CgroupDirectory
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         return null;
     }
+
+    /// <summary>Null if groups can be made under parent/workspaces (made, then removed, to be sure); else why not.</summary>
+    public static string? Writable(string parent)
+    {
+        string probe = Path.Combine(parent, "workspaces", $".probe-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(probe);
+            Directory.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{Path.Combine(parent, "workspaces")}: {e.Message}";
+        }
+    }
 }

@@ -14,6 +14,16 @@ public static class Limits
     /// <summary>x86's COMMAND_LINE_SIZE less room for what the daemon appends (console, ip=).</summary>
     public const int MaxCmdline = 1536;
 
+    /// <summary>Where nothing enforces limits (IResourceController.Mode "none"), asking for one is refused, with why.</summary>
+    public static void CheckEnforceable(string mode, string why, int? cpuQuotaPercent, int? cpuWeight, int? tasksMax, int? ioWeight)
+    {
+        if (mode != "none") return;
+        var asked = new (string Name, int? Value)[] { ("cpuQuotaPercent", cpuQuotaPercent), ("cpuWeight", cpuWeight), ("tasksMax", tasksMax), ("ioWeight", ioWeight) }
+            .Where(l => l.Value is not null).Select(l => l.Name).ToList();
+        if (asked.Count > 0)
+            throw WorkspacesException.Conflict($"this host cannot enforce {string.Join(", ", asked)}: {why}");
+    }
+
     /// <summary>A kernel command line: bounded (the kernel truncates at 2048 bytes) and one line of printable text.</summary>
     public static void CheckCmdline(string? cmdline)
     {

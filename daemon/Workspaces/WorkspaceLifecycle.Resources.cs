@@ -25,6 +25,7 @@ public sealed partial class WorkspaceLifecycle
             UpdatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
         Limits.Check(wanted.Vcpus, wanted.MemoryMib, wanted.CpuQuotaPercent, wanted.CpuWeight, wanted.TasksMax, wanted.IoWeight, admission.MemoryFloorMiB);
+        Limits.CheckEnforceable(resources.Mode, resources.Reason, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
         admission.AdmitDefinition(new WorkspaceShape(wanted.Vcpus, wanted.MemoryMib), acceptOffer: false);
 
         if (_guests.TryGetValue(row.Id, out var guest))

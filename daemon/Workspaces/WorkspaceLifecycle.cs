@@ -96,6 +96,7 @@ public sealed partial class WorkspaceLifecycle(
         int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
         Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight, admission.MemoryFloorMiB);
         Limits.CheckCmdline(request.Cmdline);
+        Limits.CheckEnforceable(resources.Mode, resources.Reason, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
         var shape = admission.AdmitDefinition(new WorkspaceShape(vcpus, memory), request.AcceptOffer);
         if (request.Cmdline is not null && image.Kernel is null)
             throw WorkspacesException.BadRequest($"image '{image.Name}' has no kernel, so a kernel command line cannot apply");

@@ -34,6 +34,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
     public int Pid => _process?.Id ?? 0;
 
+    /// <summary>A command the daemon runs under (it execs the rest of its arguments), e.g. one that makes a mount namespace first.</summary>
+    public string[] Launcher { get; init; } = [];
+
     /// <summary>Extra environment for the next start (e.g. WORKSPACES_CRASH_AT, a crash point).</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
@@ -61,9 +64,10 @@ public sealed class DaemonProcess : IAsyncDisposable
     {
         Prerequisites.Require("qemu-system-x86_64", "qemu-img");
         var (file, prefix) = Repo.Daemon;
-        string[] inNamespace = NetNs is null ? [] : ["netns", "exec", NetNs, file];
-        var start = new ProcessStartInfo(NetNs is null ? file : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in inNamespace.Concat(prefix).Concat(["--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket])) start.ArgumentList.Add(a);
+        string[] command = [.. Launcher, .. NetNs is null ? [] : new[] { "ip", "netns", "exec", NetNs }, file, .. prefix,
+            "--config", ConfigPath, "--state-dir", StateDir, "--socket", Socket];
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (k, v) in Environment) start.Environment[k] = v;
         _process = Process.Start(start)!;

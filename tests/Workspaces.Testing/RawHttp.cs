@@ -44,20 +44,44 @@ public sealed class RawHttp(string socket) : IDisposable
     }
 
     /// <summary>
-    /// One request on its own connection, written by hand (any method, any body, however large); the
-    /// answer is read even when the daemon stops reading the body early and closes.
+    /// Sends request headers and part of the promised body, then goes silent; returns once the daemon
+    /// closes the connection (or the limit passes: the caller sees how long it was held).
     /// </summary>
-    public static async Task<Answer> SendBodyAsync(string socket, string method, string path, string? contentType, byte[] body)
+    public static async Task SendStalledAsync(string socket, string path, string contentType, byte[] head, long promisedLength, TimeSpan limit)
     {
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await s.ConnectAsync(new UnixDomainSocketEndPoint(socket));
-        string head = $"{method} {path} HTTP/1.1\r\nHost: workspaces\r\nContent-Length: {body.Length}\r\nConnection: close\r\n" +
-                      (contentType is null ? "" : $"Content-Type: {contentType}\r\n") + "\r\n";
-        await s.SendAsync(Encoding.ASCII.GetBytes(head));
+        var buffer = new byte[4096];
+        using var cut = new CancellationTokenSource(limit);
         try
         {
-            for (int at = 0; at < body.Length; at += 1 << 20)
-                await s.SendAsync(body.AsMemory(at, Math.Min(1 << 20, body.Length - at)));
+            await s.SendAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: workspaces\r\nContent-Type: {contentType}\r\nContent-Length: {promisedLength}\r\n\r\n"));
+            await s.SendAsync(head); // refused at once (403 to a user), the daemon may already have closed
+            while (await s.ReceiveAsync(buffer, SocketFlags.None, cut.Token) > 0) { }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException) { }
+    }
+
+    /// <summary>
+    /// One request on its own connection, written by hand (any method, any body, however large); the
+    /// answer is read even when the daemon stops reading the body early and closes.
+    /// </summary>
+    public static Task<Answer> SendBodyAsync(string socket, string method, string path, string? contentType, byte[] body)
+    {
+        string head = $"{method} {path} HTTP/1.1\r\nHost: workspaces\r\nContent-Length: {body.Length}\r\nConnection: close\r\n" +
+                      (contentType is null ? "" : $"Content-Type: {contentType}\r\n") + "\r\n";
+        return SendBytesAsync(socket, [.. Encoding.ASCII.GetBytes(head), .. body]);
+    }
+
+    /// <summary>Any bytes at all as a request (a garbled request line, a header bomb); the daemon's answer parsed.</summary>
+    public static async Task<Answer> SendBytesAsync(string socket, byte[] request)
+    {
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await s.ConnectAsync(new UnixDomainSocketEndPoint(socket));
+        try
+        {
+            for (int at = 0; at < request.Length; at += 1 << 20)
+                await s.SendAsync(request.AsMemory(at, Math.Min(1 << 20, request.Length - at)));
         }
         catch (SocketException) { } // the daemon answered and closed before taking it all
         var received = new MemoryStream();
@@ -70,7 +94,7 @@ public sealed class RawHttp(string socket) : IDisposable
         catch (SocketException) when (received.Length > 0) { }
         string text = Encoding.UTF8.GetString(received.ToArray());
         int split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        if (split < 0) throw new InvalidOperationException($"no HTTP answer: '{text}'");
+        if (split < 0) throw new IOException(text.Length == 0 ? "the daemon closed the connection without an answer" : $"no HTTP answer: '{text}'");
         var headers = text[..split].Split("\r\n");
         int status = int.Parse(headers[0].Split(' ')[1]);
         string? type = headers.Skip(1).Select(h => h.Split(':', 2)).Where(h => h[0].Equals("Content-Type", StringComparison.OrdinalIgnoreCase))

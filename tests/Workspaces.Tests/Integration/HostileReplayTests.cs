@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text;
+using Workspaces.Client;
+using Workspaces.Testing;
+
+namespace Workspaces.Tests.Integration;
+
+/// <summary>
+/// A corpus of hostile requests (long, malformed, truncated, stalled, garbled HTTP, admin-only calls)
+/// replayed over the socket as root and as an admitted ordinary user, three rounds each, while another
+/// client keeps asking for /v1/host. No 5xx, the other client always answered, the daemon's RSS back
+/// within 10%, and the state dir as it was. tests/hostile/run.sh runs it alone.
+/// </summary>
+public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static byte[] Ascii(string text) => Encoding.ASCII.GetBytes(text);
+
+    /// <summary>Each case: a name and what it sends; the answer's status, or null where the daemon rightly just closed.</summary>
+    private static IEnumerable<(string Name, Func<string, Task<int?>> Send)> Corpus()
+    {
+        // A daemon that stops reading a hostile body and closes may reset the connection before its answer is
+        // read (through the user's proxy especially): that counts as "closed", which is fine; a 5xx is not.
+        static Func<string, Task<int?>> Status(Func<string, Task<RawHttp.Answer>> send) => async socket =>
+        {
+            try { return (await send(socket)).Status; }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException) { return null; }
+        };
+        static Func<string, Task<int?>> Json(string method, string path, string body) =>
+            Status(socket => RawHttp.SendBodyAsync(socket, method, path, "application/json", Encoding.UTF8.GetBytes(body)));
+        static Func<string, Task<int?>> Bytes(byte[] request) => Status(socket => RawHttp.SendBytesAsync(socket, request));
+
+        yield return ("long name", Json("POST", "/v1/workspaces", $"{{\"name\":\"{new string('n', 900_000)}\",\"image\":\"guest\"}}"));
+        yield return ("huge body", Json("POST", "/v1/workspaces", new string(' ', 4 << 20) + "{}"));
+        yield return ("deep JSON", Json("POST", "/v1/workspaces", new string('[', 100_000)));
+        yield return ("truncated JSON", Json("POST", "/v1/workspaces", "{\"name\": \"x\", \"image\""));
+        yield return ("wrong types", Json("POST", "/v1/workspaces", "{\"name\": 5, \"image\": [], \"vcpus\": \"many\"}"));
+        yield return ("final newline", Json("POST", "/v1/workspaces", "{\"name\": \"x\\n\", \"image\": \"guest\"}"));
+        yield return ("huge numbers", Json("POST", "/v1/workspaces", "{\"name\": \"x\", \"image\": \"guest\", \"memoryMiB\": 99999999999, \"tasksMax\": 2147483647}"));
+        yield return ("invalid UTF-8", Status(socket => RawHttp.SendBodyAsync(socket, "POST", "/v1/workspaces", "application/json",
+            [.. Ascii("{\"name\": \""), 0xff, 0xfe, .. Ascii("\", \"image\": \"guest\"}")])));
+        yield return ("bad timeout", Bytes(Ascii("GET /v1/operations/x/wait?timeout=1e999 HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")));
+        yield return ("numeric action", Json("POST", "/v1/workspaces/x/0", ""));
+        yield return ("encoded path", Bytes(Ascii("GET /v1/images/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")));
+        yield return ("NUL in path", Bytes(Ascii("GET /v1/workspaces/a%00b HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")));
+        yield return ("unknown method", Bytes(Ascii("BREW /v1/host HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")));
+        yield return ("garbled request line", Bytes(Ascii("GARBAGE\r\n\r\n")));
+        yield return ("header bomb", Bytes(Ascii($"GET /v1/host HTTP/1.1\r\nHost: w\r\nX-Bomb: {new string('b', 200_000)}\r\nConnection: close\r\n\r\n")));
+        yield return ("random tar", Status(socket => RawHttp.SendBodyAsync(socket, "POST", "/v1/images", "application/x-tar", RandomBytes(100_000))));
+        yield return ("multipart field bomb", Status(socket => RawHttp.SendBodyAsync(socket, "POST", "/v1/images", "multipart/form-data; boundary=b",
+            Ascii($"--b\r\nContent-Disposition: form-data; name=\"cmdline\"\r\n\r\n{new string('c', 200_000)}\r\n--b--\r\n"))));
+        // Host bits set: refused before anything is made (root must not make a bridge on this host's own network).
+        yield return ("network create", Json("POST", "/v1/networks", "{\"name\": \"evil\", \"subnet\": \"10.66.0.1/24\"}"));
+        yield return ("truncated upload", async socket =>
+        {
+            await RawHttp.SendTruncatedAsync(socket, "/v1/images", "application/x-tar", new byte[64 << 10], 64L << 20);
+            return null;
+        });
+        yield return ("stalled upload", async socket =>
+        {
+            var clock = Stopwatch.StartNew();
+            await RawHttp.SendStalledAsync(socket, "/v1/images", "application/x-tar", new byte[256 << 10], 64L << 20, TimeSpan.FromSeconds(60));
+            return clock.Elapsed < TimeSpan.FromSeconds(45) ? null : 599; // held past the data-rate cut: as bad as a 5xx
+        });
+    }
+
+    private static byte[] RandomBytes(int n)
+    {
+        var bytes = new byte[n];
+        new Random(n).NextBytes(bytes);
+        return bytes;
+    }
+
+    [Fact]
+    public async Task Hostile_inputs_as_root_and_as_a_user_get_no_5xx_and_leave_the_daemon_as_it_was()
+    {
+        Prerequisites.Require("socat");
+        var user = await LocalUser.EnsureAsync("wstest");
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["allowUsers"] = true });
+        File.SetUnixFileMode(daemon.Dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        await GuestImages.ImportAsync(daemon.Client);
+        // Connections through this proxy reach the daemon as the user (SO_PEERCRED is whoever connected).
+        string proxyDir = Path.Combine(daemon.Dir, "user");
+        Directory.CreateDirectory(proxyDir);
+        await Processes.MustAsync("chown", [user.Name, proxyDir]);
+        string proxy = Path.Combine(proxyDir, "as-user.sock");
+        using var socat = Process.Start(new ProcessStartInfo("setpriv", ["--reuid", user.Name, "--regid", user.Name, "--clear-groups", "--",
+            "socat", $"UNIX-LISTEN:{proxy},fork,mode=777", $"UNIX-CONNECT:{daemon.Socket}"]) { RedirectStandardError = true })!;
+        try
+        {
+            await Wait.UntilAsync(() => File.Exists(proxy), TimeSpan.FromSeconds(10), "the user's proxy socket");
+            // One round first, so what Kestrel's and the GC's pools keep for reuse is in the baseline: after
+            // that, more hostile input must not make the daemon grow.
+            await Task.WhenAll(Corpus().Select(c => c.Send(daemon.Socket)));
+            long rssBefore = Rss(daemon.Pid);
+            var footprint = Footprint(daemon);
+
+            // The other client: answered throughout, quickly.
+            using var stop = new CancellationTokenSource();
+            var slowest = TimeSpan.Zero;
+            int canaryCalls = 0;
+            var canary = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var clock = Stopwatch.StartNew();
+                    await daemon.Client.GetHostAsync();
+                    if (clock.Elapsed > slowest) slowest = clock.Elapsed;
+                    canaryCalls++;
+                    await Task.Delay(100);
+                }
+            });
+
+            var answers = new List<string>();
+            for (int round = 0; round < 3; round++)
+                foreach (var (who, socket) in new[] { ("root", daemon.Socket), ("user", proxy) })
+                {
+                    // Stalls run side by side with the rest; everything else one at a time.
+                    var cases = Corpus().ToList();
+                    var stalled = cases.Where(c => c.Name == "stalled upload").Select(async c => (c.Name, Status: await c.Send(socket))).ToList();
+                    foreach (var (name, send) in cases.Where(c => c.Name != "stalled upload"))
+                        answers.Add($"{who} {name}: {(await send(socket))?.ToString() ?? "closed"}");
+                    foreach (var s in await Task.WhenAll(stalled)) answers.Add($"{who} {s.Name}: {s.Status?.ToString() ?? "closed"}");
+                }
+            await stop.CancelAsync();
+            await canary;
+            output.WriteLine(string.Join("\n", answers.Distinct()));
+            output.WriteLine($"other client: {canaryCalls} calls, slowest {slowest.TotalMilliseconds:0} ms; RSS {rssBefore} -> {Rss(daemon.Pid)} KiB");
+
+            Assert.DoesNotContain(answers, a => a.Split(": ")[1].StartsWith('5'));
+            Assert.True(slowest < TimeSpan.FromSeconds(5), $"the other client waited {slowest.TotalSeconds:0.0} s");
+            await Wait.UntilAsync(() => Rss(daemon.Pid) <= rssBefore * 1.10, TimeSpan.FromSeconds(30),
+                $"the daemon's RSS back within 10% of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
+            Assert.Equal(footprint, Footprint(daemon));
+            Assert.Empty(await daemon.Client.ListWorkspacesAsync());
+            Assert.Empty(await daemon.Client.ListNetworksAsync());
+        }
+        finally
+        {
+            socat.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static long Rss(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    private static string[] Footprint(DaemonProcess daemon) =>
+        Directory.EnumerateFileSystemEntries(daemon.StateDir, "*", SearchOption.AllDirectories)
+            .Where(p => !Path.GetFileName(p).StartsWith("workspaces.db", StringComparison.Ordinal)).Order().ToArray();
+}

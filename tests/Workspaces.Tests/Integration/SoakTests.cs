@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using Workspaces.Client;
+using Workspaces.Testing;
+
+namespace Workspaces.Tests.Integration;
+
+/// <summary>
+/// Four workers doing random create/start/pause/resume/stop/checkin/copy/rm on the test guest while the
+/// daemon is killed (SIGKILL) every ~2 minutes and started again. At the end every workspace starts,
+/// every image verifies, and nothing is left that SQLite does not account for. Minutes from
+/// WORKSPACES_SOAK_MINUTES (tests/soak/run.sh MINUTES); 5 in the test command.
+/// </summary>
+public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly string[] Actions = ["create", "start", "pause", "resume", "stop", "checkin", "copy", "rm"];
+
+    [Fact]
+    public async Task Random_lifecycle_under_daemon_kills_leaves_every_workspace_startable_and_nothing_leaked()
+    {
+        double minutes = double.TryParse(Environment.GetEnvironmentVariable("WORKSPACES_SOAK_MINUTES"), out var m) ? m : 5;
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["stopTimeoutSeconds"] = 5 });
+        var client = daemon.Client;
+        await GuestImages.ImportAsync(client);
+        string prefix = $"s{Random.Shared.Next(1000, 9999)}"; // cgroups are named by workspace host-wide
+        var counts = new ConcurrentDictionary<string, int>();
+        var unexpected = new ConcurrentQueue<string>();
+        void Count(string what) => counts.AddOrUpdate(what, 1, (_, n) => n + 1);
+
+        var until = DateTime.UtcNow + TimeSpan.FromMinutes(minutes);
+        var daemonGate = new SemaphoreSlim(1, 1); // held while the daemon is down
+        int kills = 0;
+        var killer = Task.Run(async () =>
+        {
+            while (DateTime.UtcNow + TimeSpan.FromSeconds(100) < until)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(90 + Random.Shared.Next(60)));
+                if (DateTime.UtcNow > until) break;
+                await daemonGate.WaitAsync();
+                try
+                {
+                    await daemon.KillAsync();
+                    kills++;
+                    await daemon.StartAsync();
+                }
+                finally { daemonGate.Release(); }
+            }
+        });
+
+        async Task Worker(int id)
+        {
+            var random = new Random(id * 7919 + Environment.TickCount);
+            int made = 0;
+            while (DateTime.UtcNow < until)
+            {
+                string action = Actions[random.Next(Actions.Length)];
+                WorkspaceInfo[] mine;
+                try { mine = (await client.ListWorkspacesAsync()).Where(w => w.Name.StartsWith($"{prefix}w{id}-")).ToArray(); }
+                catch (HttpRequestException) { await daemonGate.WaitAsync(); daemonGate.Release(); continue; }
+                if (action == "create" && mine.Length >= 3) action = "rm";
+                if (action != "create" && mine.Length == 0) action = "create";
+                var target = mine.Length > 0 ? mine[random.Next(mine.Length)] : null;
+                try
+                {
+                    switch (action)
+                    {
+                        case "create": await client.CreateWorkspaceAsync(new CreateWorkspaceRequest($"{prefix}w{id}-{made++}", "guest", MemoryMiB: 128)); break;
+                        case "copy": await client.CopyWorkspaceAsync(target!.Name, $"{prefix}w{id}-{made++}"); break;
+                        case "checkin": await client.CheckinAsync(target!.Name, new CheckinRequest($"{prefix}-img{id}-{made++}")); break;
+                        case "rm": await client.DeleteWorkspaceAsync(target!.Name, force: true); break;
+                        case "stop": await client.ActAndWaitAsync(target!.Name, "stop", "force=true"); break;
+                        default: await client.ActAndWaitAsync(target!.Name, action); break;
+                    }
+                    Count($"{action} done");
+                }
+                catch (ApiException e) when (e.Status is 404 or 409)
+                {
+                    Count($"{action} refused ({e.Status})"); // another state than the action needs, or raced
+                    if (e.Message.Contains("internal error", StringComparison.OrdinalIgnoreCase)) unexpected.Enqueue($"{action} {target?.Name}: {e.Message}");
+                }
+                catch (ApiException e)
+                {
+                    unexpected.Enqueue($"{action} {target?.Name}: {e.Status} {e.Message}");
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException)
+                {
+                    Count($"{action} lost (daemon killed)");
+                    await daemonGate.WaitAsync(); daemonGate.Release();
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(Worker).Append(killer));
+        output.WriteLine($"{minutes} min, {kills} daemon kills; " + string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}: {c.Value}")));
+        Assert.True(unexpected.IsEmpty, "unexpected answers:\n" + string.Join("\n", unexpected));
+        Assert.True(kills >= (minutes >= 3 ? 1 : 0), "the daemon was never killed");
+
+        // One more crash, then the reckoning.
+        await daemon.KillAsync();
+        await daemon.StartAsync();
+        var all = await client.ListWorkspacesAsync();
+        foreach (var w in all.Where(w => w.State is WorkspaceStates.Paused)) await client.ActAndWaitAsync(w.Name, "resume");
+        foreach (var w in all.Where(w => w.State is not (WorkspaceStates.Running or WorkspaceStates.Paused))) await client.ActAndWaitAsync(w.Name, "start");
+        foreach (var w in all) Assert.Equal(WorkspaceStates.Running, (await client.GetWorkspaceAsync(w.Name)).State);
+        foreach (var report in await client.VerifyAllImagesAsync()) Assert.True(report.Intact, $"{report.Image}: {string.Join("; ", report.Problems)}");
+        output.WriteLine($"at the end: {all.Length} workspaces all running, {(await client.ListImagesAsync()).Length} images all intact");
+
+        AssertNothingLeaked(daemon, prefix, all, await client.ListImagesAsync());
+    }
+
+    /// <summary>QEMUs, cgroups, workspace dirs, blobs, staging files and checkin rows: each is what SQLite says, no more.</summary>
+    private static void AssertNothingLeaked(DaemonProcess daemon, string prefix, WorkspaceInfo[] workspaces, ImageInfo[] images)
+    {
+        Assert.Equal(workspaces.Length, daemon.QemuPids().Count());
+        var dirs = Directory.EnumerateDirectories(Path.Combine(daemon.StateDir, "workspaces")).Select(d => Path.GetFileName(d)!).Order();
+        Assert.Equal(workspaces.Select(w => w.Id).Order(), dirs);
+        foreach (var w in workspaces)
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(daemon.StateDir, "workspaces", w.Id), "*.next"));
+        var blobs = Directory.EnumerateFiles(Path.Combine(daemon.StateDir, "images")).Select(f => Path.GetFileName(f)!).Where(f => f.Length == 64).ToHashSet();
+        Assert.Equal(images.SelectMany(i => new[] { i.Disk, i.Kernel, i.Initrd }).OfType<string>().ToHashSet(), blobs);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(daemon.StateDir, "images", ".staging")));
+        foreach (var memory in new[] { "/sys/fs/cgroup/memory/workspaces", "/sys/fs/cgroup/workspaces" }.Where(Directory.Exists))
+        {
+            var groups = Directory.EnumerateDirectories(memory).Select(d => Path.GetFileName(d)!).Where(n => n.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.Equal(workspaces.Select(w => w.Name).Order(), groups.Order());
+        }
+        using var db = new SqliteConnection($"Data Source={Path.Combine(daemon.StateDir, "workspaces.db")};Mode=ReadOnly");
+        db.Open();
+        using var unfinished = db.CreateCommand();
+        unfinished.CommandText = "SELECT COUNT(*) FROM checkins";
+        Assert.Equal(0L, (long)unfinished.ExecuteScalar()!);
+    }
+}

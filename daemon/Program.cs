@@ -38,6 +38,7 @@ if (bus is not null) builder.Services.AddSingleton(bus);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
 Directory.CreateDirectory(options.StateDir);
+if (Environment.IsPrivilegedProcess) GuestFiles.CheckReachable(options.StateDir); // guests run as their own uids
 Directory.CreateDirectory(Path.GetDirectoryName(options.Socket)!);
 File.Delete(options.Socket); // a socket left by a daemon that died; a live one holds the state dir's database
 builder.Services.AddSingleton<ConnectionLimits>();

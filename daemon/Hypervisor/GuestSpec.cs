@@ -4,6 +4,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// Everything the hypervisor needs to run one guest; built by the lifecycle from a workspace and its image.
 /// A sealed disk is not on the command line: it is opened over QMP once the secret is handed over
 /// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
+/// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
 /// </summary>
 public sealed record GuestSpec(
     string Name,
@@ -17,7 +18,8 @@ public sealed record GuestSpec(
     string? Cmdline,
     DiskChain? SealedDisk = null,
     string? DiskSecret = null,
-    GuestNic? Nic = null)
+    GuestNic? Nic = null,
+    uint? RunAs = null)
 {
     public string QmpSocket => Path.Combine(RuntimeDir, "qmp.sock");
     public string PidFile => Path.Combine(RuntimeDir, "qemu.pid");

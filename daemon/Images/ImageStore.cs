@@ -14,8 +14,9 @@ public sealed class ImageStore
     {
         Root = Path.Combine(stateDir, "images");
         Staging = Path.Combine(Root, ".staging");
-        Directory.CreateDirectory(Root);
-        Directory.CreateDirectory(Staging);
+        // Guests (their own uids) open blobs by exact path: the cache may be passed through, not listed.
+        Directory.CreateDirectory(Root, (UnixFileMode)Convert.ToInt32("711", 8));
+        Directory.CreateDirectory(Staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // Anything left in staging is from an import that died with the daemon.
         foreach (var stale in Directory.EnumerateFiles(Staging)) File.Delete(stale);
     }
@@ -166,6 +167,8 @@ public sealed class ImageStore
     {
         if (File.Exists(BlobPath(blob.Sha256))) return false;
         File.SetUnixFileMode(blob.Path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        // The overlay belonged to its guest's uid; a blob every guest may read belongs to no guest.
+        if (Environment.IsPrivilegedProcess) Libc.ChangeOwner(blob.Path, 0, 0);
         return Libc.HardLink(blob.Path, BlobPath(blob.Sha256));
     }
 

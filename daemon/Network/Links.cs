@@ -5,7 +5,7 @@ namespace Workspaces.Daemon.Network;
 /// <summary>
 /// Bridges and taps, through iproute2 (`ip`), the standard interface for links: a handful of calls
 /// per workspace start, where a netlink implementation would be a few hundred lines to own.
-/// QEMU creates each tap itself (so it vanishes with QEMU); this plugs it into its bridge.
+/// The daemon makes each guest's tap (QEMU runs without the capability to); this plugs it into its bridge.
 /// </summary>
 public sealed class Links
 {

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
+using Workspaces.Native;
 using System.Security.Cryptography;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
@@ -152,8 +154,27 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         await firewall.ApplyAsync(ct);
     }
 
-    /// <summary>QEMU made the tap (it goes when QEMU goes); plug it into its bridge before the guest runs.</summary>
-    public Task PlugAsync(NicRow nic, CancellationToken ct) => links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct);
+    /// <summary>
+    /// Before QEMU starts: its tap, made here and plugged into its bridge; the caller hands the
+    /// descriptor to QEMU and closes its own, so the tap goes when QEMU goes.
+    /// </summary>
+    public async Task<SafeFileHandle> OpenTapAsync(NicRow nic, CancellationToken ct)
+    {
+        await links.DeleteAsync(nic.Tap, ct); // one left by a QEMU killed mid-exit: the name is ours
+        SafeFileHandle tap;
+        try { tap = Tun.OpenTap(nic.Tap); }
+        catch (NativeException e) { throw new NetworkException($"cannot make tap {nic.Tap}: {e.Message}"); }
+        try
+        {
+            await links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct);
+            return tap;
+        }
+        catch
+        {
+            tap.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Forwards a host port to the guest, for anyone who reaches this host. That is an admin's power;

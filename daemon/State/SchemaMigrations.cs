@@ -129,6 +129,12 @@ public static class SchemaMigrations
             started_at   INTEGER NOT NULL
         );
         """,
+        // 6: each workspace's QEMU runs as a uid (and gid) of its own; existing workspaces get one now.
+        """
+        ALTER TABLE workspaces ADD COLUMN guest_uid INTEGER;
+        UPDATE workspaces SET guest_uid = 1900000000 + rowid;
+        CREATE UNIQUE INDEX workspaces_guest_uid ON workspaces(guest_uid);
+        """,
     ];
 
     public static int Latest => Steps.Length;

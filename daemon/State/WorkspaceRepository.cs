@@ -29,17 +29,32 @@ public sealed class WorkspaceRepository(Database db)
         return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.id = @id", new { id });
     }
 
-    /// <summary>Inserts a new workspace; false when the name is taken (the UNIQUE constraint decides races).</summary>
+    /// <summary>The first uid (and gid) of the range guests run as, far above people's and systemd's dynamic users.</summary>
+    public const uint GuestUidBase = 1_900_000_000;
+
+    /// <summary>
+    /// Inserts a new workspace; false when the name is taken (the UNIQUE constraint decides races).
+    /// Its guest uid is allocated in the same statement (SQLite runs one writer at a time), and set on the row.
+    /// </summary>
     public bool TryInsert(WorkspaceRow row)
     {
         using var c = db.Open();
-        return c.Execute("""
+        var uid = c.QuerySingleOrDefault<long?>("""
             INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
-                                    cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at)
+                                    cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at, guest_uid)
             VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator,
-                    @CpuQuotaPercent, @CpuWeight, @TasksMax, @IoWeight, @CreatedAt, @UpdatedAt)
+                    @CpuQuotaPercent, @CpuWeight, @TasksMax, @IoWeight, @CreatedAt, @UpdatedAt,
+                    COALESCE((SELECT MAX(guest_uid) FROM workspaces), @Base - 1) + 1)
             ON CONFLICT(name) DO NOTHING
-            """, row) == 1;
+            RETURNING guest_uid
+            """, new
+        {
+            row.Id, row.Name, row.Owner, row.ImageId, row.Vcpus, row.MemoryMib, row.Cmdline, row.State, row.Reason, row.Pid, row.Accelerator,
+            row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight, row.CreatedAt, row.UpdatedAt, Base = (long)GuestUidBase,
+        });
+        if (uid is null) return false;
+        row.GuestUid = (uint)uid.Value;
+        return true;
     }
 
     /// <summary>Records a state change (with its reason and the QEMU pid, if any) in one statement.</summary>

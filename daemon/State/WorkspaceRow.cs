@@ -19,6 +19,8 @@ public sealed class WorkspaceRow
     public int? CpuWeight { get; set; }
     public int? TasksMax { get; set; }
     public int? IoWeight { get; set; }
+    /// <summary>The uid and gid this workspace's QEMU runs as (allocated at insert, unique on the host's database).</summary>
+    public uint GuestUid { get; set; }
     public long CreatedAt { get; set; }
     public long UpdatedAt { get; set; }
 }

@@ -54,23 +54,25 @@ public sealed partial class WorkspaceLifecycle
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
         var nic = network.NicOf(row.Id);
+        GuestFiles.GiveTo(row.GuestUid, Dir(row.Id), image.Disk is null ? null : Overlay(row.Id));
+        await using var revert = new Reverter();
+        // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
+        revert.Add(() => resources.ReleaseAsync(row.Name));
+        // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
+        using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
         if (nic is not null)
         {
-            spec = spec with { Nic = new GuestNic(nic.Tap, nic.Mac) };
+            spec = spec with { Nic = new GuestNic(nic.Tap, nic.Mac, tap!) };
             // A boot-set guest learns its address on the command line (unless it asks for DHCP with ip=...).
             if (spec.KernelPath is not null && !(spec.Cmdline ?? "").Split(' ').Any(a => a.StartsWith("ip=", StringComparison.Ordinal)))
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
-        await using var revert = new Reverter();
-        // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
-        revert.Add(() => resources.ReleaseAsync(row.Name));
         var guest = await hypervisor.LaunchAsync(spec, ct);
         revert.Add(async () =>
         {
             await guest.KillAsync(CancellationToken.None);
             await guest.DisposeAsync();
         });
-        if (nic is not null) await network.PlugAsync(nic, ct);
         // Under its limits before its first instruction runs.
         await resources.AttachAsync(row.Name, guest.Pid, ResourceLimits.For(row), ct);
         await guest.RunAsync(ct);

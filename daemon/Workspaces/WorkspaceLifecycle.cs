@@ -33,7 +33,7 @@ public sealed partial class WorkspaceLifecycle(
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, IGuest> _guests = new();
-    private readonly string _root = Directory.CreateDirectory(Path.Combine(options.Value.StateDir, "workspaces")).FullName;
+    private readonly string _root = GuestFiles.Prepare(Path.GetFullPath(Path.Combine(options.Value.StateDir, "workspaces")));
 
     public IReadOnlyList<WorkspaceRow> List(Caller caller) => workspaces.List(caller.IsAdmin ? null : caller.Uid);
 
@@ -245,5 +245,6 @@ public sealed partial class WorkspaceLifecycle(
             image.Disk is null ? null : Overlay(row.Id),
             image.Kernel is null ? null : images.BlobPath(image.Kernel),
             image.Initrd is null ? null : images.BlobPath(image.Initrd),
-            row.Cmdline ?? image.Cmdline);
+            row.Cmdline ?? image.Cmdline,
+            RunAs: row.GuestUid);
 }

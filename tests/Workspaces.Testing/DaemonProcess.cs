@@ -17,6 +17,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     {
         NetNs = netns;
         Dir = Directory.CreateTempSubdirectory("ws-test-").FullName;
+        File.SetUnixFileMode(Dir, (UnixFileMode)Convert.ToInt32("711", 8)); // guests run as their own uids and must reach their files
         StateDir = Path.Combine(Dir, "state");
         Socket = Path.Combine(Dir, "ws.sock");
         ConfigPath = Path.Combine(Dir, "workspacesd.json");

@@ -27,6 +27,11 @@ public static class QemuCommandLine
             "-pidfile", spec.PidFile,
             "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
             "-daemonize",
+            // QEMU's own seccomp filter. Not elevateprivileges=deny nor spawn=deny: QEMU 7.2 installs the
+            // filter before it daemonizes, and those forbid the setsid() and fork() that -daemonize needs
+            // (measured: SIGSYS). Their job is done by the launch instead: its own uid, no capabilities
+            // and no_new_privs (QemuDriver.Launcher).
+            "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
         };
         if (spec.KernelPath is not null)
         {
@@ -34,8 +39,8 @@ public static class QemuCommandLine
             if (spec.InitrdPath is not null) args.AddRange(["-initrd", spec.InitrdPath]);
             if (!string.IsNullOrEmpty(spec.Cmdline)) args.AddRange(["-append", spec.Cmdline]);
         }
-        if (spec.Nic is { } nic)
-            args.AddRange(["-netdev", $"tap,id=net0,ifname={nic.Tap},script=no,downscript=no", "-device", $"virtio-net-pci,netdev=net0,mac={nic.Mac}"]);
+        if (spec.Nic is not null)
+            args.AddRange(["-device", $"pcie-root-port,id={NicPort},bus=pcie.0,chassis=2"]); // its tap arrives over QMP, before the guest runs
         if (spec.SealedDisk is not null)
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)
@@ -44,6 +49,7 @@ public static class QemuCommandLine
     }
 
     public const string SealedDiskPort = "rp-disk";
+    public const string NicPort = "rp-net";
 
     /// <summary>QEMU option values separate with commas; a literal comma is doubled.</summary>
     private static string Escape(string value) => value.Replace(",", ",,");

@@ -18,13 +18,14 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         // the previous boot's log stays beside it.
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);
 
-        var start = new ProcessStartInfo(options.Value.QemuBinary)
+        var command = Launcher(spec).Append(options.Value.QemuBinary).Concat(QemuCommandLine.Build(spec)).ToList();
+        var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var arg in QemuCommandLine.Build(spec)) start.ArgumentList.Add(arg);
+        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
 
         // With -daemonize the process we start exits once the guest's process has initialized;
         // a non-zero exit means QEMU refused the command line or a resource.
@@ -43,6 +44,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
+                if (spec.Nic is { } nic) await PlugNicAsync(qmp, nic, ct);
             }
             catch
             {
@@ -56,6 +58,25 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
             Libc.SendSignal(pid, Libc.SIGKILL);
             throw;
         }
+    }
+
+    /// <summary>
+    /// How QEMU is started, as Firecracker's jailer would: util-linux setpriv drops to the workspace's
+    /// own uid and gid with no supplementary groups (but kvm's, for /dev/kvm), no capabilities, not even
+    /// in the bounding set, and no_new_privs, then execs QEMU. A daemon that is not root can only keep
+    /// its own user and set no_new_privs.
+    /// </summary>
+    private static IEnumerable<string> Launcher(GuestSpec spec)
+    {
+        if (!Environment.IsPrivilegedProcess) return ["setpriv", "--no-new-privs", "--"];
+        var args = new List<string> { "setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all" };
+        if (spec.RunAs is { } id)
+        {
+            args.AddRange(["--reuid", id.ToString(), "--regid", id.ToString()]);
+            args.AddRange(spec.Accelerator == "kvm" && Libc.GetGroupId("kvm") is { } kvm ? ["--groups", kvm.ToString()] : ["--clear-groups"]);
+        }
+        args.Add("--");
+        return args;
     }
 
     /// <summary>
@@ -77,6 +98,17 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         await qmp.DeviceAddAsync(new JsonObject
         {
             ["driver"] = "virtio-blk-pci", ["drive"] = node, ["bus"] = QemuCommandLine.SealedDiskPort, ["id"] = "vda",
+        }, ct);
+    }
+
+    /// <summary>The tap's descriptor goes to QEMU with getfd; a virtio-net NIC on it is plugged while the vCPUs are stopped.</summary>
+    private static async Task PlugNicAsync(QmpClient qmp, GuestNic nic, CancellationToken ct)
+    {
+        await qmp.GetFdAsync("tap0", nic.Descriptor, ct);
+        await qmp.NetdevAddTapAsync("net0", "tap0", ct);
+        await qmp.DeviceAddAsync(new JsonObject
+        {
+            ["driver"] = "virtio-net-pci", ["netdev"] = "net0", ["mac"] = nic.Mac, ["bus"] = QemuCommandLine.NicPort, ["id"] = "nic0",
         }, ct);
     }
 

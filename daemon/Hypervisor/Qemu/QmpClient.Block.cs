@@ -14,4 +14,12 @@ public sealed partial class QmpClient
 
     /// <summary>device_add: plugs a device (into a hotplug-capable port).</summary>
     public Task DeviceAddAsync(JsonObject device, CancellationToken ct) => ExecuteAsync("device_add", device, ct);
+
+    /// <summary>getfd: hands QEMU an open descriptor under a name (the descriptor travels with the command).</summary>
+    public Task GetFdAsync(string name, System.Runtime.InteropServices.SafeHandle descriptor, CancellationToken ct) =>
+        ExecuteAsync("getfd", new JsonObject { ["fdname"] = name }, ct, descriptor);
+
+    /// <summary>netdev_add of a tap QEMU was handed by getfd.</summary>
+    public Task NetdevAddTapAsync(string id, string fdName, CancellationToken ct) =>
+        ExecuteAsync("netdev_add", new JsonObject { ["type"] = "tap", ["id"] = id, ["fd"] = fdName }, ct);
 }

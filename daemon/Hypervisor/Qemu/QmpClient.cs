@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
@@ -76,8 +77,11 @@ public sealed partial class QmpClient : IAsyncDisposable
         await ExecuteAsync("qmp_capabilities", null, ct);
     }
 
-    /// <summary>Sends one command and waits for its reply; QMP errors become QmpException.</summary>
-    public async Task<JsonElement> ExecuteAsync(string command, JsonObject? arguments, CancellationToken ct)
+    /// <summary>
+    /// Sends one command and waits for its reply; QMP errors become QmpException. A descriptor, when
+    /// given, travels with the command's bytes (SCM_RIGHTS), as getfd and add-fd expect.
+    /// </summary>
+    public async Task<JsonElement> ExecuteAsync(string command, JsonObject? arguments, CancellationToken ct, SafeHandle? descriptor = null)
     {
         long id = Interlocked.Increment(ref _nextId);
         var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,9 +95,10 @@ public sealed partial class QmpClient : IAsyncDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await _stream.WriteAsync(bytes, ct);
+            if (descriptor is null) await _stream.WriteAsync(bytes, ct);
+            else Native.Libc.SendWithDescriptor(_socket, bytes, descriptor); // one short message: no need to be async
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or Native.NativeException)
         {
             Fail(id, $"QMP write failed: {e.Message}");
         }

@@ -53,6 +53,8 @@ public sealed class GuestIsolationTests
         Assert.Contains("Permission denied", peek.Stderr);
         var own = await Processes.RunAsync("setpriv", ["--reuid", uids[0].ToString(), "--regid", uids[0].ToString(), "--clear-groups", "--", "head", "-c", "3", overlays[0]]);
         Assert.Equal((0, "QFI"), (own.ExitCode, own.Stdout)); // its own it can: the qcow2 magic
+
+        foreach (var name in new[] { $"{prefix}a", $"{prefix}b" }) await client.DeleteWorkspaceAsync(name, force: true); // and their cgroups
     }
 
     private static uint Owner(string path) => uint.Parse(Processes.RunAsync("stat", ["-c", "%u", path]).Result.Stdout.Trim());

@@ -17,7 +17,25 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
         {
             var all = networks.List();
             // No network left: no tables either, as before the first network was made.
-            _nft.Value.Run(all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Nics(), networks.Forwards()));
+            string batch = all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Nics(), networks.Forwards());
+            // The kernel answers EINTR when the rule set's generation moved while nft read it (the soak
+            // test met it under load); the batch is whole and idempotent, so it is simply sent again.
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    _nft.Value.Run(batch);
+                    break;
+                }
+                catch (NftablesException e) when (e.Message.Contains("Interrupted system call", StringComparison.Ordinal) && attempt < 10)
+                {
+                    await Task.Delay(10 * attempt, ct);
+                }
+                catch (NftablesException e)
+                {
+                    throw new NetworkException($"the traffic policy could not be applied: {e.Message}");
+                }
+            }
         }
         finally
         {

@@ -20,4 +20,7 @@ internal static partial class LifecycleLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Finishing checkin of workspace {Id} as image {Image}, interrupted at step {Step}: rolling {Direction}")]
     public static partial void RecoveringCheckin(ILogger logger, string id, string image, string step, string direction);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Removing {Dir}: no workspace claims it (a create or delete was cut short)")]
+    public static partial void RemovingLeftover(ILogger logger, string dir);
 }

@@ -13,6 +13,7 @@ public sealed partial class WorkspaceLifecycle
     public async Task ReconcileAsync(CancellationToken ct)
     {
         await RecoverCheckinsAsync(ct); // a disk mid-checkin is made whole before anything looks at it
+        RemoveUnclaimedDirectories();
         await network.ReconcileAsync(ct); // bridges, DHCP and the policy first: re-attached guests use them
         foreach (var row in workspaces.List())
         {
@@ -43,6 +44,21 @@ public sealed partial class WorkspaceLifecycle
             if (state != row.State) SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
             else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);
             Watch(row.Id, guest);
+        }
+    }
+
+    /// <summary>
+    /// A create or copy makes its directory before its row, and a delete removes its row before its
+    /// directory: a crash in between leaves a directory no workspace claims. At start, before the API
+    /// opens, nothing else can be making one, so every such directory is a leftover.
+    /// </summary>
+    private void RemoveUnclaimedDirectories()
+    {
+        var claimed = workspaces.List().Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var dir in Directory.EnumerateDirectories(_root).Where(d => !claimed.Contains(Path.GetFileName(d))))
+        {
+            LifecycleLog.RemovingLeftover(logger, dir);
+            Directory.Delete(dir, recursive: true);
         }
     }
 

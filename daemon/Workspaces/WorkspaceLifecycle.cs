@@ -210,9 +210,10 @@ public sealed partial class WorkspaceLifecycle(
         }
         // Also when no guest is attached: a start killed with the daemon may have left its cgroups.
         await resources.ReleaseAsync(row.Name);
-        if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
         await network.ReleaseAsync(row.Id, ct); // its address back to the pool, its rules gone
         workspaces.Delete(row.Id);
+        // Files last: a crash before this leaves a directory no row claims, which the next start removes.
+        if (Directory.Exists(Dir(row.Id))) Directory.Delete(Dir(row.Id), recursive: true);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "workspace.deleted", row.Name, null, "deleted", null), row.Owner);
     }
 

@@ -42,12 +42,20 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
             var running = ServersOf(network.Name).ToList();
             if (running is [var pid] && ProcessTable.CommandLine(pid) is { } current && current.Skip(1).SequenceEqual(args)) return;
             await EndAsync(running);
-            var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
-            foreach (var a in args) start.ArgumentList.Add(a);
-            using var process = Process.Start(start)!;
-            string error = await process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up
-            if (process.ExitCode != 0) throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {error.Trim()}");
+            // dnsmasq lists the host's interfaces as it starts, and fails if one vanishes meanwhile ("No such
+            // device": a guest's tap going with its QEMU). That passes: try a few times before giving up.
+            string error = "";
+            for (int attempt = 1; attempt <= 5; attempt++)
+            {
+                var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
+                foreach (var a in args) start.ArgumentList.Add(a);
+                using var process = Process.Start(start)!;
+                error = await process.StandardError.ReadToEndAsync(ct);
+                await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up
+                if (process.ExitCode == 0) return;
+                await Task.Delay(20 * attempt, ct);
+            }
+            throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {error.Trim()}");
         }
         finally
         {

@@ -41,7 +41,7 @@ Directory.CreateDirectory(options.StateDir);
 if (Environment.IsPrivilegedProcess) GuestFiles.CheckReachable(options.StateDir); // guests run as their own uids
 Directory.CreateDirectory(Path.GetDirectoryName(options.Socket)!);
 File.Delete(options.Socket); // a socket left by a daemon that died; a live one holds the state dir's database
-builder.Services.AddSingleton<ConnectionLimits>();
+builder.Services.AddSingleton<ConnectionLimits>().AddSingleton<MemoryTrim>();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     var limits = kestrel.ApplicationServices.GetRequiredService<ConnectionLimits>();

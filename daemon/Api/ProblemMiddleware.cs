@@ -10,10 +10,22 @@ namespace Workspaces.Daemon.Api;
 /// message; malformed HTTP is a 400; anything unexpected a 500 that still says what happened.
 /// It also authenticates the caller first, so every route below it has one.
 /// </summary>
-public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers,
+public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers, MemoryTrim trim,
     Microsoft.Extensions.Options.IOptions<WorkspacesOptions> options, ILogger<ProblemMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await HandleAsync(context);
+        }
+        finally
+        {
+            trim.RequestEnded(context.Request);
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
     {
         try
         {

@@ -111,8 +111,9 @@ public sealed class RawHttp(string socket) : IDisposable
         while (true)
         {
             int eol = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
+            if (eol < 0) return body.ToString(); // cut off mid-answer: the status line said what mattered
             int size = Convert.ToInt32(chunked[at..eol], 16);
-            if (size == 0) return body.ToString();
+            if (size == 0 || eol + 2 + size > chunked.Length) return body.ToString();
             body.Append(chunked, eol + 2, size);
             at = eol + 2 + size + 2;
         }

@@ -11,8 +11,12 @@ namespace Workspaces.Tests.Integration;
 /// every image verifies, and nothing is left that SQLite does not account for. Minutes from
 /// WORKSPACES_SOAK_MINUTES (tests/soak/run.sh MINUTES); 5 in the test command.
 /// </summary>
+[Collection(Name)]
 public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>Its own collection, run alone: its eight guests would skew the CPU and memory measurements of others.</summary>
+    public const string Name = "Soak";
+
     private static readonly string[] Actions = ["create", "start", "pause", "resume", "stop", "checkin", "copy", "rm"];
 
     [Fact]
@@ -153,3 +157,6 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0L, (long)unfinished.ExecuteScalar()!);
     }
 }
+
+[CollectionDefinition(SoakTests.Name, DisableParallelization = true)]
+public sealed class SoakCollection;

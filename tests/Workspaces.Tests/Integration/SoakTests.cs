@@ -67,7 +67,10 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
                 // At most two each: eight guests of one vCPU are what this host admits (2 CPUs x 4), so all can start at the end.
                 if (action is "create" or "copy" && mine.Length >= 2) action = "rm";
                 if (action != "create" && mine.Length == 0) action = "create";
-                var target = mine.Length > 0 ? mine[random.Next(mine.Length)] : null;
+                // Mostly a workspace in a state the action needs (else checkins would hardly ever run); races still make 409s.
+                var fitting = mine.Where(w => Fits(action, w.State)).ToArray();
+                var pool = fitting.Length > 0 && random.Next(4) > 0 ? fitting : mine;
+                var target = pool.Length > 0 ? pool[random.Next(pool.Length)] : null;
                 try
                 {
                     switch (action)
@@ -119,6 +122,15 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         AssertNothingLeaked(daemon, prefix, all, await client.ListImagesAsync(), (await client.GetHostAsync()).Enforcement);
         await AssertNetworkMatchesAsync(daemon, ns, await Task.WhenAll(all.Select(w => client.GetWorkspaceAsync(w.Name)))); // with their NICs
     }
+
+    private static bool Fits(string action, string state) => action switch
+    {
+        "checkin" or "copy" => state is WorkspaceStates.Defined or WorkspaceStates.Stopped,
+        "start" => state is WorkspaceStates.Defined or WorkspaceStates.Stopped or WorkspaceStates.Failed,
+        "pause" or "stop" => state is WorkspaceStates.Running,
+        "resume" => state is WorkspaceStates.Paused,
+        _ => true,
+    };
 
     /// <summary>One dnsmasq, a tap for each running workspace with a NIC and no other, and rules only for workspaces that exist.</summary>
     private static async Task AssertNetworkMatchesAsync(DaemonProcess daemon, NetNamespace ns, WorkspaceInfo[] workspaces)

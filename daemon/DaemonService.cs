@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Api;
 using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Workspaces;
 using Workspaces.Native;
 
@@ -12,7 +13,10 @@ namespace Workspaces.Daemon;
 /// every guest without stopping any.
 /// </summary>
 public sealed partial class DaemonService(
-    WorkspaceLifecycle lifecycle,
+    WorkspaceFactory factory,
+    WorkspaceDefinitions definitions,
+    NetworkService network,
+    GuestSupervisor guests,
     KvmProbe kvm,
     CallerResolver callers,
     IHostApplicationLifetime lifetime,
@@ -22,11 +26,14 @@ public sealed partial class DaemonService(
     public async Task StartAsync(CancellationToken ct)
     {
         _ = kvm.Choice; // probe in the background; the first start or GET /v1/host waits for it
-        await lifecycle.ReconcileAsync(ct);
+        await factory.RecoverCheckinsAsync(ct); // a disk mid-checkin is made whole before anything looks at it
+        definitions.RemoveUnclaimedDirectories();
+        await network.ReconcileAsync(ct); // bridges, DHCP and the policy first: re-attached guests use them
+        await guests.ReattachAllAsync(ct);
         lifetime.ApplicationStarted.Register(SecureSocket);
     }
 
-    public Task StopAsync(CancellationToken ct) => lifecycle.DetachAllAsync();
+    public Task StopAsync(CancellationToken ct) => guests.DetachAllAsync();
 
     private void SecureSocket()
     {

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon;
 using Workspaces.Daemon.Api;
 using Workspaces.Daemon.Hypervisor;
@@ -79,7 +80,17 @@ builder.Services
     .AddHostedService<SystemdStatus>()
     .AddSingleton<EventBus>()
     .AddSingleton<Admission>()
-    .AddSingleton<WorkspaceLifecycle>()
+    .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(options.StateDir, "workspaces")))))
+    .AddSingleton<WorkspaceAccess>()
+    .AddSingleton<WorkspaceLocks>()
+    .AddSingleton<WorkspaceRecorder>()
+    .AddSingleton<WorkspaceDisks>()
+    .AddSingleton<GuestSpecs>()
+    .AddSingleton<GuestSupervisor>()
+    .AddSingleton<WorkspaceDefinitions>()
+    .AddSingleton<WorkspaceTransitions>()
+    .AddSingleton<WorkspaceFactory>()
+    .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<CallerResolver>()
     .AddHostedService<DaemonService>();

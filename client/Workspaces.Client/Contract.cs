@@ -195,7 +195,8 @@ public sealed record EventInfo(
     string? Workspace,
     string? State,
     string? Reason,
-    OperationInfo? Operation);
+    OperationInfo? Operation,
+    uint? Owner = null);
 
 /// <summary>RFC 9457 problem details, as every error of the API is answered.</summary>
 public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null, WorkspaceShape? Offer = null);

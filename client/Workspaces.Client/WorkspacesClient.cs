@@ -35,10 +35,26 @@ public sealed class WorkspacesClient : IDisposable
                 }
             },
         };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(new OwnerHandler(this) { InnerHandler = handler }) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string SocketPath { get; }
+
+    /// <summary>
+    /// Workspace names are per owner. An admin acts on another user's workspaces by naming the owner:
+    /// every request under /v1/workspaces then carries ?owner=UID.
+    /// </summary>
+    public uint? Owner { get; init; }
+
+    private sealed class OwnerHandler(WorkspacesClient client) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (client.Owner is { } owner && request.RequestUri is { } uri && uri.AbsolutePath.StartsWith("/v1/workspaces", StringComparison.Ordinal))
+                request.RequestUri = new UriBuilder(uri) { Query = (uri.Query.Length > 1 ? uri.Query[1..] + "&" : "") + $"owner={owner}" }.Uri;
+            return base.SendAsync(request, ct);
+        }
+    }
 
     private static WorkspacesJson Json => WorkspacesJson.Default;
 

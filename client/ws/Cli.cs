@@ -20,12 +20,18 @@ public static class Cli
         Recursive = true,
     };
 
+    public static readonly Option<uint?> OwnerOption = new("--owner")
+    {
+        Description = "act on this user's workspaces (a uid; admins only): workspace names are per owner",
+        Recursive = true,
+    };
+
     /// <summary>Sets a command's action: a client for the socket, and errors as "ws: message" with exit 1.</summary>
     public static void Run(this Command command, Func<WorkspacesClient, ParseResult, CancellationToken, Task> action)
     {
         command.SetAction(async (parse, ct) =>
         {
-            using var client = new WorkspacesClient(parse.GetValue(SocketOption)!);
+            using var client = new WorkspacesClient(parse.GetValue(SocketOption)!) { Owner = parse.GetValue(OwnerOption) };
             try
             {
                 await action(client, parse, ct);

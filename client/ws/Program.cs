@@ -6,6 +6,7 @@ using Workspaces.Cli.Commands;
 var root = new RootCommand("ws — manage Workspaces (QEMU guests run by workspacesd)");
 root.Options.Add(Cli.SocketOption);
 root.Options.Add(Cli.JsonOption);
+root.Options.Add(Cli.OwnerOption);
 HostCommands.Add(root);
 ImageCommands.Add(root);
 TrustCommands.Add(root);

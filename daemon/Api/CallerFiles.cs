@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using Microsoft.Win32.SafeHandles;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Workspaces;

@@ -1,5 +1,7 @@
+using Workspaces.Daemon.Core;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Workspaces;
 using Workspaces.Native;
 
@@ -31,7 +33,17 @@ public sealed class CallerResolver
         var peer = Libc.GetPeerCredentials(socket);
         bool admin = peer.Uid == 0 || (_adminGid is { } gid && (peer.Gid == gid || SupplementaryGroups(peer.Pid).Contains(gid)));
         if (!admin && !_options.CurrentValue.AllowUsers) return null;
-        return new Caller(peer.Uid, admin, peer.Pid);
+        return new Caller(peer.Uid, admin, peer.Pid) { ChosenOwner = ChosenOwner(context, peer.Uid, admin) };
+    }
+
+    /// <summary>Whose workspace names the request means: ?owner=UID lets an admin act in a user's; anyone may name their own.</summary>
+    private static uint? ChosenOwner(HttpContext context, uint uid, bool admin)
+    {
+        if (!context.Request.Query.TryGetValue("owner", out var values)) return null;
+        if (values.Count != 1 || !uint.TryParse(values[0], System.Globalization.NumberStyles.None, null, out uint owner))
+            throw WorkspacesException.BadRequest($"owner must be one uid (a decimal number), not {Names.Quote(values.ToString())}");
+        if (owner != uid && !admin) throw WorkspacesException.Forbidden("only root and the workspaces group may act on another user's workspaces");
+        return owner;
     }
 
     private static IEnumerable<uint> SupplementaryGroups(int pid)

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Text.Json;
 using Workspaces.Client;
 using Workspaces.Daemon.Workspaces;

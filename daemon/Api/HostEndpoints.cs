@@ -4,6 +4,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
+using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Api;
@@ -12,7 +13,7 @@ public static class HostEndpoints
 {
     public static void MapHostEndpoints(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, WorkspaceLifecycle lifecycle, Admission admission,
+        v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, GuestSupervisor guests, IResourceController resources, Admission admission,
             IOptions<WorkspacesOptions> options, HostIdentity identity) =>
         {
             var accelerator = await kvm.Choice;
@@ -26,10 +27,10 @@ public static class HostEndpoints
                 Environment.ProcessorCount,
                 HostMemory.TotalMiB(),
                 workspaces.Count(),
-                lifecycle.RunningCount,
+                guests.Count,
                 options.Value.StateDir,
                 capacity.Vcpus, capacity.MemoryMiB, committed.Vcpus, committed.MemoryMiB,
-                lifecycle.Resources.Mode, lifecycle.Resources.Reason,
+                resources.Mode, resources.Reason,
                 identity.SigningPublicKey, KeyText.Fingerprint(identity.SigningPublicKey),
                 identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey)), WorkspacesJson.Default.HostInfo);
         });

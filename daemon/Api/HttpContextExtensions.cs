@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Workspaces.Daemon.Errors;

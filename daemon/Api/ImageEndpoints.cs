@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Workspaces.Client;

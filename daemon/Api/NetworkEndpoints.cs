@@ -23,7 +23,7 @@ public static class NetworkEndpoints
                 Nics = nics.Select(n => new NetworkNic(n.WorkspaceName, n.Mac, n.Address, n.Tap)).ToArray(),
                 Leases = caller.IsAdmin ? networks.Leases(name).ToArray() : [],
                 Rules = (caller.IsAdmin ? networks.RulesOf($"network {name}") : [])
-                    .Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceName}"))).ToArray(),
+                    .Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceId}"))).ToArray(),
             }, WorkspacesJson.Default.NetworkInfo);
         });
 

@@ -1,5 +1,7 @@
+using Workspaces.Daemon.Core;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Operations;
 using Workspaces.Daemon.Workspaces;
 
@@ -7,99 +9,109 @@ namespace Workspaces.Daemon.Api;
 
 public static class WorkspaceEndpoints
 {
+    /// <summary>The actions of POST /v1/workspaces/NAME/ACTION, by their only names.</summary>
+    private static readonly Dictionary<string, WorkspaceAction> Actions = new(StringComparer.Ordinal)
+    {
+        ["start"] = WorkspaceAction.Start,
+        ["pause"] = WorkspaceAction.Pause,
+        ["resume"] = WorkspaceAction.Resume,
+        ["stop"] = WorkspaceAction.Stop,
+        ["reboot"] = WorkspaceAction.Reboot,
+    };
+
     public static void MapWorkspaceEndpoints(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/workspaces", (HttpContext context, WorkspaceLifecycle lifecycle) =>
-            Results.Json(lifecycle.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray));
+        v1.MapGet("/workspaces", (HttpContext context, WorkspaceAccess access) =>
+            Results.Json(access.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray));
 
-        v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
-        {
-            var row = lifecycle.Get(name, context.Caller());
-            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row), Nic = lifecycle.NicInfo(row, withRules: true) },
-                WorkspacesJson.Default.WorkspaceInfo);
-        });
+        v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceAccess access, WorkspaceViews views) =>
+            Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo));
 
-        // ws expose NAME HOSTPORT:GUESTPORT
-        v1.MapPost("/workspaces/{name}/forwards", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
-        {
-            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.ExposeRequest);
-            await lifecycle.ExposeAsync(name, request, context.Caller(), context.RequestAborted);
-            var row = lifecycle.Get(name, context.Caller());
-            return Results.Json(row.ToInfo() with { Nic = lifecycle.NicInfo(row, withRules: false) }, WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
-        });
-
-        // Renegotiate limits; applied live to a running workspace.
-        v1.MapPatch("/workspaces/{name}/resources", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
-        {
-            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SetResourcesRequest);
-            var row = await lifecycle.SetResourcesAsync(name, request, context.Caller(), context.RequestAborted);
-            return Results.Json(row.ToInfo() with { Unit = lifecycle.UnitOf(row) }, WorkspacesJson.Default.WorkspaceInfo);
-        });
-
-        // Asks the hypervisor live (QMP query-status), next to the state SQLite records.
-        v1.MapGet("/workspaces/{name}/status", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
-            Results.Json(await lifecycle.StatusAsync(name, context.Caller(), context.RequestAborted), WorkspacesJson.Default.GuestStatus));
-
-        v1.MapPost("/workspaces", async (HttpContext context, WorkspaceLifecycle lifecycle) =>
+        v1.MapPost("/workspaces", async (HttpContext context, WorkspaceDefinitions definitions) =>
         {
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateWorkspaceRequest);
-            var row = await lifecycle.CreateAsync(request, context.Caller(), context.RequestAborted);
+            var row = await definitions.CreateAsync(request, context.Caller(), context.RequestAborted);
             return Results.Json(row.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
         });
 
-        v1.MapDelete("/workspaces/{name}", async (HttpContext context, string name, bool? force, WorkspaceLifecycle lifecycle) =>
+        v1.MapDelete("/workspaces/{name}", async (HttpContext context, string name, bool? force, WorkspaceDefinitions definitions) =>
         {
-            await lifecycle.DeleteAsync(name, context.Caller(), force ?? false, context.RequestAborted);
+            await definitions.DeleteAsync(name, context.Caller(), force ?? false, context.RequestAborted);
             return Results.NoContent();
+        });
+
+        // Renegotiate limits; applied live to a running workspace.
+        v1.MapPatch("/workspaces/{name}/resources", async (HttpContext context, string name, WorkspaceDefinitions definitions, WorkspaceViews views) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SetResourcesRequest);
+            var row = await definitions.SetResourcesAsync(name, request, context.Caller(), context.RequestAborted);
+            return Results.Json(views.Full(row, withRules: false), WorkspacesJson.Default.WorkspaceInfo);
+        });
+
+        // ws expose NAME HOSTPORT:GUESTPORT
+        v1.MapPost("/workspaces/{name}/forwards", async (HttpContext context, string name, WorkspaceAccess access, NetworkService network,
+            WorkspaceViews views) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.ExposeRequest);
+            var caller = context.Caller();
+            await network.ExposeAsync(access.Get(name, caller), request.Protocol ?? "tcp", request.HostPort, request.GuestPort, caller, context.RequestAborted);
+            return Results.Json(views.Full(access.Get(name, caller), withRules: false), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
+        });
+
+        // Asks the hypervisor live (QMP query-status), next to the state SQLite records.
+        v1.MapGet("/workspaces/{name}/status", async (HttpContext context, string name, WorkspaceAccess access, GuestSupervisor guests) =>
+        {
+            var row = access.Get(name, context.Caller());
+            string? live = guests.TryGet(row.Id, out var guest) ? await guest.QueryStateAsync(context.RequestAborted) : null;
+            return Results.Json(new GuestStatus(row.State, live, guest?.Pid), WorkspacesJson.Default.GuestStatus);
         });
 
         // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
-            bool? acceptOffer, WorkspaceLifecycle lifecycle, OperationRegistry operations) =>
+            bool? acceptOffer, WorkspaceAccess access, WorkspaceTransitions transitions, OperationRegistry operations) =>
         {
-            // Only the names: Enum.TryParse alone would also take "0" or "Start".
-            if (!action.All(char.IsAsciiLetterLower) || !Enum.TryParse<WorkspaceAction>(action, ignoreCase: true, out var verb) || verb == WorkspaceAction.Delete)
-                throw WorkspacesException.NotFound($"unknown action {Names.Quote(action)}; actions are start, pause, resume, stop, reboot");
+            if (!Actions.TryGetValue(action, out var verb))
+                throw WorkspacesException.NotFound($"unknown action {Names.Quote(action)}; actions are {string.Join(", ", Actions.Keys)}");
             var wait = ApiLimits.Seconds(timeout, "timeout");
             var caller = context.Caller();
-            var row = lifecycle.Check(name, verb, caller);
-            if (verb == WorkspaceAction.Start) lifecycle.CheckAdmission(row, acceptOffer ?? false);
+            var row = access.Check(name, verb, caller);
+            if (verb == WorkspaceAction.Start) transitions.CheckAdmission(row, acceptOffer ?? false);
             var how = new ActionOptions(force ?? false, wait, acceptOffer ?? false);
-            var op = operations.Start(action, name, caller, (_, ct) => lifecycle.ActAsync(name, verb, caller, how, ct));
+            var op = operations.Start(action, name, caller, (_, ct) => transitions.ActAsync(name, verb, caller, how, ct));
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         });
 
         v1.MapGet("/workspaces/{name}/console", ConsoleAsync);
 
         // The Factory on a workspace: checkin (an operation: it reads the whole disk) and copy.
-        v1.MapPost("/workspaces/{name}/checkin", async (HttpContext context, string name, WorkspaceLifecycle lifecycle,
+        v1.MapPost("/workspaces/{name}/checkin", async (HttpContext context, string name, WorkspaceAccess access, WorkspaceFactory factory,
             OperationRegistry operations, EventBus events) =>
         {
             var caller = context.Caller();
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CheckinRequest);
             Names.CheckImage(request.As ?? "");
-            lifecycle.Check(name, WorkspaceAction.Checkin, caller);
+            access.Check(name, WorkspaceAction.Checkin, caller);
             var op = operations.Start("checkin", name, caller, async (_, ct) =>
             {
-                var image = await lifecycle.CheckinAsync(name, request, caller, ct);
-                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", name, null, image.Name, null));
+                var image = await factory.CheckinAsync(name, request, caller, ct);
+                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", name, null, image.Name, null, caller.Namespace));
             });
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         });
 
-        v1.MapPost("/workspaces/{name}/copy", async (HttpContext context, string name, WorkspaceLifecycle lifecycle) =>
+        v1.MapPost("/workspaces/{name}/copy", async (HttpContext context, string name, WorkspaceFactory factory) =>
         {
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CopyWorkspaceRequest);
-            var copy = await lifecycle.CopyAsync(name, request.Name ?? "", context.Caller(), context.RequestAborted);
+            var copy = await factory.CopyAsync(name, request.Name ?? "", context.Caller(), context.RequestAborted);
             return Results.Json(copy.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
         });
     }
 
     /// <summary>The serial console log; with follow=true it keeps streaming what the guest writes until the client leaves.</summary>
-    private static async Task ConsoleAsync(HttpContext context, string name, bool? follow, WorkspaceLifecycle lifecycle)
+    private static async Task ConsoleAsync(HttpContext context, string name, bool? follow, WorkspaceAccess access, WorkspaceLayout layout)
     {
-        var row = lifecycle.Get(name, context.Caller());
-        string path = lifecycle.ConsoleLog(row);
+        var row = access.Get(name, context.Caller());
+        string path = layout.ConsoleLog(row.Id);
         var ct = context.RequestAborted;
         context.Response.ContentType = "text/plain; charset=utf-8";
         if (!File.Exists(path) && follow != true) return;

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 namespace Workspaces.Daemon.Hypervisor;
 
 /// <summary>
@@ -5,13 +6,15 @@ namespace Workspaces.Daemon.Hypervisor;
 /// A sealed disk is not on the command line: it is opened over QMP once the secret is handed over
 /// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
+/// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
     string Name,
+    string HostName,
     int Vcpus,
     int MemoryMiB,
     string Accelerator,
-    string RuntimeDir,
+    GuestPaths Files,
     string? DiskPath,
     string? KernelPath,
     string? InitrdPath,
@@ -21,12 +24,11 @@ public sealed record GuestSpec(
     GuestNic? Nic = null,
     uint? RunAs = null)
 {
-    public string QmpSocket => Path.Combine(RuntimeDir, "qmp.sock");
-    public string PidFile => Path.Combine(RuntimeDir, "qemu.pid");
-    public string ConsoleLog => Path.Combine(RuntimeDir, "console.log");
-
-    /// <summary>The guest's second serial port, a root-only socket: a shell for tests and for a person debugging.</summary>
-    public string ShellSocket => Path.Combine(RuntimeDir, "shell.sock");
+    public string RuntimeDir => Files.Dir;
+    public string QmpSocket => Files.QmpSocket;
+    public string PidFile => Files.PidFile;
+    public string ConsoleLog => Files.ConsoleLog;
+    public string ShellSocket => Files.ShellSocket;
 
     /// <summary>The pid QEMU wrote at start, or null when there is no (readable) pid file.</summary>
     public int? ReadPid()

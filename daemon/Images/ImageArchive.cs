@@ -1,9 +1,9 @@
+using Workspaces.Daemon.Core;
 using System.Formats.Tar;
 using System.Text.Json;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 

@@ -1,7 +1,6 @@
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
-using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 

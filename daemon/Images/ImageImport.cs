@@ -1,8 +1,7 @@
+using Workspaces.Daemon.Core;
 using Microsoft.Win32.SafeHandles;
 using Workspaces.Daemon.Errors;
-using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 
@@ -44,7 +43,7 @@ public sealed class ImageImport(ImageService images, ImageStore store, QemuImg q
         if (name is null) throw WorkspacesException.BadRequest("an image import needs a name");
         Names.CheckImage(name);
         foreach (var tag in tags) Names.CheckImage(tag);
-        Limits.CheckCmdline(cmdline);
+        KernelCmdline.Check(cmdline);
         _staged.TryGetValue("disk", out var disk);
         _staged.TryGetValue("kernel", out var kernel);
         _staged.TryGetValue("initrd", out var initrd);

@@ -1,9 +1,8 @@
+using Workspaces.Daemon.Core;
 using Microsoft.Data.Sqlite;
 using Workspaces.Daemon.Errors;
-using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Images;
 

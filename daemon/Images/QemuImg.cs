@@ -1,8 +1,8 @@
+using Workspaces.Daemon.Core;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Errors;
-using Workspaces.Daemon.Hypervisor;
 
 namespace Workspaces.Daemon.Images;
 

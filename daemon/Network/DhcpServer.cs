@@ -1,6 +1,6 @@
+using Workspaces.Daemon.Core;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
-using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Native;
 

@@ -44,7 +44,7 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
     }
 
     /// <summary>
-    /// The rules now in the kernel whose comment names this subject ("workspace web1", "network lan"),
+    /// The rules now in the kernel whose comment names this subject ("workspace 3f9c0e1d2b4a6c8e", "network lan"),
     /// as nft prints them: "bridge prerouting: iifname "wst..." ether saddr != 52:54:00:... drop".
     /// </summary>
     public IReadOnlyList<string> RulesOf(string subject)

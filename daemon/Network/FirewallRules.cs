@@ -12,7 +12,7 @@ namespace Workspaces.Daemon.Network;
 ///     (anti-spoofing), its rate limit, and owner isolation on shared networks;
 ///   inet workspaces / forward: egress allowlists, isolation between networks, isolated networks;
 ///   inet workspaces / prerouting, output (nat): port forwards from the host; postrouting: masquerade.
-/// Each workspace's rules carry the comment "workspace NAME", so they can be found and shown.
+/// Each workspace's rules carry the comment "workspace ID", so they can be found and shown.
 /// </summary>
 public static class FirewallRules
 {
@@ -37,7 +37,7 @@ public static class FirewallRules
         foreach (var nic in nics)
         {
             var network = byNetwork[nic.Network];
-            string who = $"workspace {nic.WorkspaceName}";
+            string who = $"workspace {nic.WorkspaceId}";
             JsonObject From() => Match("meta", "iifname", nic.Tap); // a JSON node has one parent: a fresh one per rule
             Rule(batch, "bridge", "prerouting", who, From(), Match("ether", "saddr", nic.Mac, "!="), Drop());
             // Before it has an address, a DHCP client sends from 0.0.0.0 (and probes with ARP from it).
@@ -104,7 +104,7 @@ public static class FirewallRules
         {
             if (!addresses.TryGetValue(forward.WorkspaceId, out var nic)) continue;
             foreach (var chain in new[] { "prerouting", "output" })
-                Rule(batch, "inet", chain, $"workspace {nic.WorkspaceName}",
+                Rule(batch, "inet", chain, $"workspace {nic.WorkspaceId}",
                     new JsonObject { ["match"] = new JsonObject { ["op"] = "==", ["left"] = new JsonObject { ["fib"] = new JsonObject { ["result"] = "type", ["flags"] = new JsonArray("daddr") } }, ["right"] = "local" } },
                     Match(forward.Protocol, "dport", forward.HostPort),
                     new JsonObject { ["dnat"] = new JsonObject { ["family"] = "ip", ["addr"] = nic.Address, ["port"] = forward.GuestPort } });

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Net;
 using Microsoft.Extensions.Options;
 using Microsoft.Win32.SafeHandles;
@@ -6,7 +7,6 @@ using System.Security.Cryptography;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Network;
 

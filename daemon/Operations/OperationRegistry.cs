@@ -1,7 +1,7 @@
+using Workspaces.Daemon.Core;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Workspaces.Client;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Operations;
 

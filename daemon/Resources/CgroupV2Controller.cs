@@ -1,7 +1,7 @@
 namespace Workspaces.Daemon.Resources;
 
 /// <summary>
-/// Limits through the unified cgroup v2 hierarchy written directly: workspaces/{name} with cpu.max,
+/// Limits through the unified cgroup v2 hierarchy written directly: workspaces/{id} with cpu.max,
 /// cpu.weight, memory.max, pids.max and io.weight, after enabling those controllers down the tree.
 /// </summary>
 public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IResourceController
@@ -16,16 +16,16 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
         File.Exists(Path.Combine(root, "cgroup.controllers"))
         && File.ReadAllText(Path.Combine(root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu");
 
-    public string? Location(string workspace) => "cgroup:/workspaces/" + workspace;
+    public string? Location(string id) => "cgroup:/workspaces/" + id;
 
-    public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    public async Task AttachAsync(string id, string description, int pid, ResourceLimits limits, CancellationToken ct)
     {
         Directory.CreateDirectory(_parent);
         await EnableControllersAsync(root);
         await EnableControllersAsync(_parent);
-        string group = Path.Combine(_parent, workspace);
+        string group = Path.Combine(_parent, id);
         Directory.CreateDirectory(group);
-        await UpdateAsync(workspace, limits, ct);
+        await UpdateAsync(id, limits, ct);
         await File.WriteAllTextAsync(Path.Combine(group, "cgroup.procs"), pid.ToString(), ct);
     }
 
@@ -36,9 +36,9 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
         await File.WriteAllTextAsync(Path.Combine(group, "cgroup.subtree_control"), string.Join(' ', wanted));
     }
 
-    public async Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct)
+    public async Task UpdateAsync(string id, ResourceLimits limits, CancellationToken ct)
     {
-        string group = Path.Combine(_parent, workspace);
+        string group = Path.Combine(_parent, id);
         await Write(group, "cpu.max", limits.CpuQuotaPercent is { } q ? $"{q * Period / 100} {Period}" : $"max {Period}");
         await Write(group, "cpu.weight", (limits.CpuWeight ?? 100).ToString());
         await Write(group, "memory.max", limits.MemoryMaxBytes.ToString());
@@ -48,8 +48,8 @@ public sealed class CgroupV2Controller(string root, string whyNotSystemd) : IRes
 
     private static Task Write(string group, string file, string value) => File.WriteAllTextAsync(Path.Combine(group, file), value);
 
-    public long? OutOfMemoryKills(string workspace) =>
-        CgroupDirectory.ReadCounter(Path.Combine(_parent, workspace, "memory.events"), "oom_kill");
+    public long? OutOfMemoryKills(string id) =>
+        CgroupDirectory.ReadCounter(Path.Combine(_parent, id, "memory.events"), "oom_kill");
 
-    public Task ReleaseAsync(string workspace) => CgroupDirectory.RemoveAsync(Path.Combine(_parent, workspace));
+    public Task ReleaseAsync(string id) => CgroupDirectory.RemoveAsync(Path.Combine(_parent, id));
 }

@@ -5,7 +5,7 @@ namespace Workspaces.Daemon.Resources;
 
 /// <summary>
 /// Limits through systemd: each guest's QEMU moves into its own transient scope,
-/// workspace-NAME.scope, carrying the spec's CPU quota and weight, MemoryMax, TasksMax and IO
+/// workspace-ID.scope, carrying the spec's CPU quota and weight, MemoryMax, TasksMax and IO
 /// weight, and is registered with machined as a vm. Changes go through SetUnitProperties.
 /// Scopes are their own units, so guests outlive restarts of workspaces.service.
 /// </summary>
@@ -15,12 +15,12 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
     public string Reason => "systemd runs the host: each guest gets a transient scope unit with its limits" +
                             (machines is null ? " (systemd-machined is absent: guests are not registered as machines)" : ", registered with systemd-machined");
 
-    public string? Location(string workspace) => $"workspace-{workspace}.scope";
+    public string? Location(string id) => $"workspace-{id}.scope";
 
-    public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
+    public async Task AttachAsync(string id, string description, int pid, ResourceLimits limits, CancellationToken ct)
     {
-        string unit = Location(workspace)!;
-        var properties = Properties(limits).Prepend(new("Description", VariantValue.String($"Workspace {workspace}")))
+        string unit = Location(id)!;
+        var properties = Properties(limits).Prepend(new("Description", VariantValue.String(description)))
             .Prepend(new("PIDs", VariantValue.Array(new[] { (uint)pid })))
             .Append(new("CollectMode", VariantValue.String("inactive-or-failed")))
             .ToArray();
@@ -28,17 +28,18 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
         // StartTransientUnit answers with a job; the move is done once the process is in the scope's cgroup.
         for (int i = 0; i < 100 && !InUnit(pid, unit); i++) await Task.Delay(20, ct);
         if (!InUnit(pid, unit)) throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit}");
-        if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid);
+        // The machine's name is host-wide too: "ws-ID" (machinectl shows the unit's description beside it).
+        if (machines is not null) await machines.RegisterAsync("ws-" + id, id, pid);
     }
 
-    public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) =>
-        systemd.SetUnitPropertiesAsync(Location(workspace)!, Properties(limits).ToArray());
+    public Task UpdateAsync(string id, ResourceLimits limits, CancellationToken ct) =>
+        systemd.SetUnitPropertiesAsync(Location(id)!, Properties(limits).ToArray());
 
     /// <summary>Not read here: systemd records an OOM kill as the scope's result, and the scope is collected with it.</summary>
-    public long? OutOfMemoryKills(string workspace) => null;
+    public long? OutOfMemoryKills(string id) => null;
 
     /// <summary>A scope ends by itself when its last process exits; machined forgets the machine with its leader.</summary>
-    public Task ReleaseAsync(string workspace) => Task.CompletedTask;
+    public Task ReleaseAsync(string id) => Task.CompletedTask;
 
     private static IEnumerable<KeyValuePair<string, VariantValue>> Properties(ResourceLimits limits)
     {

@@ -135,6 +135,39 @@ public static class SchemaMigrations
         UPDATE workspaces SET guest_uid = 1900000000 + rowid;
         CREATE UNIQUE INDEX workspaces_guest_uid ON workspaces(guest_uid);
         """,
+        // 7: workspace names are per owner (one user's names say nothing about another's). SQLite cannot
+        // drop a constraint, so the table is rebuilt (https://sqlite.org/lang_altertable.html#otheralter).
+        """
+        CREATE TABLE workspaces_new (
+            id                TEXT PRIMARY KEY,
+            name              TEXT NOT NULL,
+            owner             INTEGER NOT NULL,
+            image_id          TEXT NOT NULL REFERENCES images(id),
+            vcpus             INTEGER NOT NULL,
+            memory_mib        INTEGER NOT NULL,
+            cmdline           TEXT,
+            state             TEXT NOT NULL,
+            reason            TEXT,
+            pid               INTEGER,
+            accelerator       TEXT,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL,
+            cpu_quota_percent INTEGER,
+            cpu_weight        INTEGER,
+            tasks_max         INTEGER,
+            io_weight         INTEGER,
+            guest_uid         INTEGER,
+            UNIQUE (owner, name)
+        );
+        INSERT INTO workspaces_new (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
+                                    created_at, updated_at, cpu_quota_percent, cpu_weight, tasks_max, io_weight, guest_uid)
+            SELECT id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
+                   created_at, updated_at, cpu_quota_percent, cpu_weight, tasks_max, io_weight, guest_uid FROM workspaces;
+        DROP TABLE workspaces;
+        ALTER TABLE workspaces_new RENAME TO workspaces;
+        CREATE INDEX workspaces_owner ON workspaces(owner);
+        CREATE UNIQUE INDEX workspaces_guest_uid ON workspaces(guest_uid);
+        """,
     ];
 
     public static int Latest => Steps.Length;
@@ -144,12 +177,25 @@ public static class SchemaMigrations
         int version = connection.ExecuteScalar<int>("PRAGMA user_version;");
         if (version > Steps.Length)
             throw new InvalidOperationException($"the database has schema version {version}, newer than this daemon's {Steps.Length}; refusing to touch it");
-        for (int step = version; step < Steps.Length; step++)
+        // A step may rebuild a table others reference: with foreign keys on, dropping the old one would
+        // cascade into them. They are off while steps run (the pragma is ignored inside a transaction),
+        // and each step must leave every reference intact before it commits.
+        connection.Execute("PRAGMA foreign_keys = OFF;");
+        try
         {
-            using var tx = connection.BeginTransaction();
-            connection.Execute(Steps[step], transaction: tx);
-            connection.Execute($"PRAGMA user_version = {step + 1};", transaction: tx);
-            tx.Commit();
+            for (int step = version; step < Steps.Length; step++)
+            {
+                using var tx = connection.BeginTransaction();
+                connection.Execute(Steps[step], transaction: tx);
+                if (connection.ExecuteScalar<long>("SELECT COUNT(*) FROM pragma_foreign_key_check;", transaction: tx) > 0)
+                    throw new InvalidOperationException($"schema step {step + 1} would leave references dangling; nothing was changed");
+                connection.Execute($"PRAGMA user_version = {step + 1};", transaction: tx);
+                tx.Commit();
+            }
+        }
+        finally
+        {
+            connection.Execute("PRAGMA foreign_keys = ON;");
         }
     }
 }

@@ -17,10 +17,19 @@ public sealed class WorkspaceRepository(Database db)
             : c.Query<WorkspaceRow>($"{Select} WHERE w.owner = @owner ORDER BY w.name", new { owner }).AsList();
     }
 
-    public WorkspaceRow? Find(string name)
+    /// <summary>Names are per owner: one of this owner's workspaces.</summary>
+    public WorkspaceRow? Find(uint owner, string name)
     {
         using var c = db.Open();
-        return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.name = @name", new { name });
+        return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.owner = @owner AND w.name = @name", new { owner = (long)owner, name });
+    }
+
+    /// <summary>The owners other than this one that have a workspace of this name (for an admin's hint).</summary>
+    public IReadOnlyList<uint> OwnersOf(string name, uint except)
+    {
+        using var c = db.Open();
+        return c.Query<long>("SELECT owner FROM workspaces WHERE name = @name AND owner != @except ORDER BY owner", new { name, except = (long)except })
+            .Select(o => (uint)o).ToList();
     }
 
     public WorkspaceRow? FindById(string id)
@@ -33,7 +42,7 @@ public sealed class WorkspaceRepository(Database db)
     public const uint GuestUidBase = 1_900_000_000;
 
     /// <summary>
-    /// Inserts a new workspace; false when the name is taken (the UNIQUE constraint decides races).
+    /// Inserts a new workspace; false when its owner already has one of that name (the UNIQUE constraint decides races).
     /// Its guest uid is allocated in the same statement (SQLite runs one writer at a time), and set on the row.
     /// </summary>
     public bool TryInsert(WorkspaceRow row)
@@ -45,7 +54,7 @@ public sealed class WorkspaceRepository(Database db)
             VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator,
                     @CpuQuotaPercent, @CpuWeight, @TasksMax, @IoWeight, @CreatedAt, @UpdatedAt,
                     COALESCE((SELECT MAX(guest_uid) FROM workspaces), @Base - 1) + 1)
-            ON CONFLICT(name) DO NOTHING
+            ON CONFLICT(owner, name) DO NOTHING
             RETURNING guest_uid
             """, new
         {

@@ -1,8 +1,8 @@
+using Workspaces.Daemon.Core;
 using Microsoft.Extensions.Options;
 using NSec.Cryptography;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
-using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Trust;
 
@@ -20,7 +20,7 @@ public sealed class TrustPolicy(TrustRepository trust, HostIdentity host, IOptio
 
     public TrustedSignerRow Add(string name, string publicKey)
     {
-        Names.CheckImage(name);
+        Names.CheckSigner(name);
         if (name == HostSignerName) throw WorkspacesException.Conflict($"'{HostSignerName}' is this host's own key and always trusted");
         var row = new TrustedSignerRow(name, KeyText.NormalizeSigning(publicKey), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         if (row.PublicKey == host.SigningPublicKey) throw WorkspacesException.Conflict($"that is this host's own key, trusted as '{HostSignerName}'");

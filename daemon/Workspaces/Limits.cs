@@ -11,9 +11,6 @@ public static class Limits
     /// <summary>PID_MAX_LIMIT: no cgroup can hold more tasks.</summary>
     public const int MaxTasks = 4194304;
 
-    /// <summary>x86's COMMAND_LINE_SIZE less room for what the daemon appends (console, ip=).</summary>
-    public const int MaxCmdline = 1536;
-
     /// <summary>Where nothing enforces limits (IResourceController.Mode "none"), asking for one is refused, with why.</summary>
     public static void CheckEnforceable(string mode, string why, int? cpuQuotaPercent, int? cpuWeight, int? tasksMax, int? ioWeight)
     {
@@ -22,14 +19,6 @@ public static class Limits
             .Where(l => l.Value is not null).Select(l => l.Name).ToList();
         if (asked.Count > 0)
             throw WorkspacesException.Conflict($"this host cannot enforce {string.Join(", ", asked)}: {why}");
-    }
-
-    /// <summary>A kernel command line: bounded (the kernel truncates at 2048 bytes) and one line of printable text.</summary>
-    public static void CheckCmdline(string? cmdline)
-    {
-        if (cmdline is null) return;
-        if (cmdline.Length > MaxCmdline) throw WorkspacesException.BadRequest($"the kernel command line is {cmdline.Length} characters; at most {MaxCmdline} fit");
-        if (cmdline.Any(c => char.IsControl(c) || c > '~')) throw WorkspacesException.BadRequest("the kernel command line must be printable ASCII on one line");
     }
 
     /// <param name="floorMiB">The host's policy.minMemoryMiB: less memory than that and a guest only thrashes or is OOM-killed.</param>

@@ -29,6 +29,9 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public string Dir { get; }
     public string StateDir { get; }
+
+    /// <summary>Where the daemon keeps each workspace's files (the daemon's own layout).</summary>
+    public Workspaces.Daemon.Workspaces.WorkspaceLayout Layout => new(Path.Combine(StateDir, "workspaces"));
     public string Socket { get; }
     public string ConfigPath { get; }
     public WorkspacesClient Client { get; }

@@ -12,7 +12,7 @@ public static class GuestShell
     public static async Task<string> RunAsync(DaemonProcess daemon, string workspace, string command, TimeSpan? timeout = null)
     {
         var info = await daemon.Client.GetWorkspaceAsync(workspace);
-        string socketPath = Path.Combine(daemon.StateDir, "workspaces", info.Id, "shell.sock");
+        string socketPath = daemon.Layout.ShellSocket(info.Id);
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
         string marker = $"END-{Guid.NewGuid():N}";

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Text.Json.Nodes;
 
 namespace Workspaces.Daemon.Hypervisor.Qemu;

@@ -11,7 +11,7 @@ public static class QemuCommandLine
     {
         var args = new List<string>
         {
-            "-name", $"guest={spec.Name},debug-threads=on",
+            "-name", $"guest={spec.HostName},debug-threads=on",
             "-machine", "q35",
             "-accel", spec.Accelerator,
             "-cpu", spec.Accelerator == "kvm" ? "host" : "max",

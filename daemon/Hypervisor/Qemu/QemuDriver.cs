@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;

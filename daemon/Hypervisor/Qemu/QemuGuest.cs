@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Threading.Channels;
 using Workspaces.Native;
 

@@ -68,4 +68,50 @@ public sealed class AccessTests
         Assert.Equal(0, (await user.WsAsync(daemon.Socket, "rm", "mine")).ExitCode);
         Assert.Equal(["roots"], (await root.ListWorkspacesAsync()).Select(w => w.Name).ToArray());
     }
+
+    [Fact]
+    public async Task Names_are_per_owner_so_one_user_learns_nothing_of_anothers_and_both_run_side_by_side()
+    {
+        var user = await LocalUser.EnsureAsync("wstest");
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["allowUsers"] = true });
+        OpenUp(daemon);
+        var root = daemon.Client;
+        using var asUser = new WorkspacesClient(daemon.Socket) { Owner = user.Uid }; // root, acting in the user's names
+        await GuestImages.ImportAsync(root);
+        await root.CreateWorkspaceAsync(new CreateWorkspaceRequest("twin", "guest", MemoryMiB: 128));
+        await root.CreateWorkspaceAsync(new CreateWorkspaceRequest("secret", "guest"));
+
+        // Taking a name another user has is no conflict: it used to answer 409 "already exists", an oracle.
+        var created = await user.WsAsync(daemon.Socket, "create", "twin", "--image", "guest", "--memory", "128");
+        Assert.True(created.ExitCode == 0, created.Stderr);
+        var again = await user.WsAsync(daemon.Socket, "create", "twin", "--image", "guest");
+        Assert.Contains($"a workspace named 'twin' of uid {user.Uid} already exists", again.Stderr);
+        // A name only root has reads exactly like a name nobody has.
+        var hidden = await user.WsAsync(daemon.Socket, "show", "secret");
+        var missing = await user.WsAsync(daemon.Socket, "show", "absent");
+        Assert.Equal(missing.Stderr.Replace("absent", "secret"), hidden.Stderr);
+        var other = await user.WsAsync(daemon.Socket, "--owner", "0", "show", "twin");
+        Assert.Contains("only root and the workspaces group may act on another user's workspaces", other.Stderr);
+
+        // Root's bare names are root's; another owner's are chosen explicitly, and a miss says where the name lives.
+        Assert.Equal(0u, (await root.GetWorkspaceAsync("twin")).Owner);
+        Assert.Equal(user.Uid, (await asUser.GetWorkspaceAsync("twin")).Owner);
+        await root.DeleteWorkspaceAsync("secret");
+        await user.WsAsync(daemon.Socket, "create", "only-theirs", "--image", "guest");
+        var hint = await Assert.ThrowsAsync<ApiException>(() => root.GetWorkspaceAsync("only-theirs"));
+        Assert.Equal(404, hint.Status);
+        Assert.Contains($"uid {user.Uid} has one: choose with ?owner=UID", hint.Message);
+
+        // Same name, two owners, both running: groups, QEMU names and taps are by id, so nothing collides.
+        await root.ActAndWaitAsync("twin", "start");
+        await asUser.ActAndWaitAsync("twin", "start");
+        var (mine, theirs) = (await root.GetWorkspaceAsync("twin"), await asUser.GetWorkspaceAsync("twin"));
+        Assert.Equal((WorkspaceStates.Running, WorkspaceStates.Running), (mine.State, theirs.State));
+        Assert.NotEqual(mine.Unit, theirs.Unit);
+        foreach (var w in new[] { mine, theirs })
+            Assert.Contains($"guest={w.Id},", File.ReadAllText($"/proc/{w.Pid}/cmdline").Replace('\0', ' '));
+        await root.DeleteWorkspaceAsync("twin", force: true);
+        Assert.Equal(WorkspaceStates.Running, (await asUser.GetWorkspaceAsync("twin")).State); // the other twin is untouched
+        await asUser.DeleteWorkspaceAsync("twin", force: true);
+    }
 }

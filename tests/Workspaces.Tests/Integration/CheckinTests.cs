@@ -33,9 +33,9 @@ public sealed class CheckinTests
         var w = await client.GetWorkspaceAsync("w");
         Assert.Equal(registered ? ["guest", "made"] : ["guest"], images);
         Assert.Equal(registered ? "made" : "guest", w.ImageName);
-        string dir = Path.Combine(daemon.StateDir, "workspaces", w.Id);
-        Assert.False(File.Exists(Path.Combine(dir, "disk.qcow2.next")));
-        Assert.Equal(UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "disk.qcow2")) & UnixFileMode.UserWrite);
+        string overlay = daemon.Layout.Overlay(w.Id);
+        Assert.False(File.Exists(overlay + ".next"));
+        Assert.Equal(UnixFileMode.UserWrite, File.GetUnixFileMode(overlay) & UnixFileMode.UserWrite);
         // No blob in the cache is left without an image, and the workspace's disk is no blob.
         var blobs = Directory.EnumerateFiles(Path.Combine(daemon.StateDir, "images")).Select(f => Path.GetFileName(f)).ToHashSet();
         var used = (await client.ListImagesAsync()).SelectMany(i => new[] { i.Disk, i.Kernel, i.Initrd }).OfType<string>().ToHashSet();

@@ -36,7 +36,7 @@ public sealed class GuestIsolationTests
             Assert.Equal("1", status["NoNewPrivs"]);
             Assert.Equal("2", status["Seccomp"]); // filtered
 
-            string dir = Path.Combine(daemon.StateDir, "workspaces", w.Id), overlay = Path.Combine(dir, "disk.qcow2");
+            string dir = daemon.Layout.Dir(w.Id), overlay = daemon.Layout.Overlay(w.Id);
             Assert.Equal((uid, "700"), (Owner(dir), Mode(dir)));
             Assert.Equal((uid, "600"), (Owner(overlay), Mode(overlay)));
             uids.Add(uid);

@@ -20,8 +20,8 @@ public sealed class LifecycleTests
 
         var created = await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("web1", "guest", MemoryMiB: 192));
         Assert.Equal(WorkspaceStates.Defined, created.State);
-        string dir = Path.Combine(daemon.StateDir, "workspaces", created.Id);
-        Assert.True(File.Exists(Path.Combine(dir, "disk.qcow2")));
+        string dir = daemon.Layout.Dir(created.Id);
+        Assert.True(File.Exists(daemon.Layout.Overlay(created.Id)));
 
         await client.ActAndWaitAsync("web1", "start");
         var running = await client.GetWorkspaceAsync("web1");

@@ -123,13 +123,15 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         var typo = await Assert.ThrowsAsync<ApiException>(() => client.CreateNetworkAsync(new CreateNetworkRequest("pink", "10.63.3.1/24")));
         Assert.Equal(400, typo.Status);
 
-        string tap = (await client.GetWorkspaceAsync("b1")).Nic!.Tap;
+        var (b1, r1) = (await client.GetWorkspaceAsync("b1"), await client.GetWorkspaceAsync("r1"));
+        string tap = b1.Nic!.Tap;
         Assert.Contains(tap, await RulesetAsync(ns));
+        Assert.Contains($"comment \"workspace {b1.Id}\"", await RulesetAsync(ns)); // rules name the workspace by id (host-wide)
         await client.DeleteWorkspaceAsync("b1", force: true);
         string afterRm = await RulesetAsync(ns);
         Assert.DoesNotContain(tap, afterRm);
-        Assert.DoesNotContain("workspace b1", afterRm);
-        Assert.Contains("workspace r1", afterRm);
+        Assert.DoesNotContain($"workspace {b1.Id}", afterRm);
+        Assert.Contains($"workspace {r1.Id}", afterRm);
 
         await daemon.KillAsync();
         await ns.RunAsync("nft", "delete", "table", "inet", "workspaces"); // drift the daemon must repair

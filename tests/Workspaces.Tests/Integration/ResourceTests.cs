@@ -21,21 +21,21 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("burn", "guest", Cmdline: image.Cmdline + " workspaces.burn", CpuQuotaPercent: 20));
         await client.ActAndWaitAsync("burn", "start");
         await daemon.WaitForConsoleAsync("burn", "WORKSPACE-BURNING");
-        var w = await client.GetWorkspaceAsync("burn");
-        Assert.Equal("cgroup:/workspaces/burn", w.Unit);
+        var burn = await client.GetWorkspaceAsync("burn");
+        Assert.Equal($"cgroup:/workspaces/{burn.Id}", burn.Unit); // host-wide, so by id: names are only per owner
 
-        double at20 = await CpuShareAsync(host.Enforcement!, "burn");
+        double at20 = await CpuShareAsync(host.Enforcement!, burn.Id);
         output.WriteLine($"quota 20%: the guest used {at20:0.0}% of a CPU over 10 s ({host.Enforcement})");
         Assert.InRange(at20, 15, 25);
 
         var changed = await client.SetResourcesAsync("burn", new SetResourcesRequest(CpuQuotaPercent: 50));
         Assert.Equal(50, changed.CpuQuotaPercent);
-        double at50 = await CpuShareAsync(host.Enforcement!, "burn");
+        double at50 = await CpuShareAsync(host.Enforcement!, burn.Id);
         output.WriteLine($"quota 50%: the guest used {at50:0.0}% of a CPU over 10 s");
         Assert.InRange(at50, 45, 55);
 
         await client.ActAndWaitAsync("burn", "stop", "force=true");
-        Assert.False(Directory.Exists(CpuAccountingDir(host.Enforcement!, "burn")), "the workspace's cgroup must go with its guest");
+        Assert.False(Directory.Exists(CpuAccountingDir(host.Enforcement!, burn.Id)), "the workspace's cgroup must go with its guest");
     }
 
     [Fact]
@@ -52,15 +52,15 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(400, small.Status);
         Assert.Contains("between 96 (this host's policy.minMemoryMiB)", small.Message);
 
-        string name = $"oom{Random.Shared.Next(10000, 99999)}"; // cgroups are named by workspace host-wide
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", MemoryMiB: 128));
+        string name = "oom";
+        string id = (await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", MemoryMiB: 128))).Id; // groups are named by id
         await client.ActAndWaitAsync(name, "start");
         await daemon.WaitForConsoleAsync(name, "WORKSPACE-COMMANDS");
 
         // The fault: the kernel's limit tightened to just above QEMU's anonymous memory now (file pages can be
         // reclaimed, anonymous ones cannot), then the guest fills 40 MiB of its RAM.
         bool v2 = host.Enforcement == "cgroup-v2";
-        string group = v2 ? $"/sys/fs/cgroup/workspaces/{name}" : $"/sys/fs/cgroup/memory/workspaces/{name}";
+        string group = v2 ? $"/sys/fs/cgroup/workspaces/{id}" : $"/sys/fs/cgroup/memory/workspaces/{id}";
         long anonymous = File.ReadLines(Path.Combine(group, "memory.stat")).Select(l => l.Split(' '))
             .Where(f => f[0] == (v2 ? "anon" : "rss")).Select(f => long.Parse(f[1])).First();
         File.WriteAllText(Path.Combine(group, v2 ? "memory.max" : "memory.limit_in_bytes"), (anonymous + (4 << 20)).ToString());
@@ -77,9 +77,9 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>CPU used by the workspace's cgroup over 10 s, in percent of one CPU.</summary>
-    private static async Task<double> CpuShareAsync(string mode, string workspace)
+    private static async Task<double> CpuShareAsync(string mode, string id)
     {
-        string dir = CpuAccountingDir(mode, workspace);
+        string dir = CpuAccountingDir(mode, id);
         long Usage() => mode == "cgroup-v2"
             ? long.Parse(File.ReadLines(Path.Combine(dir, "cpu.stat")).First(l => l.StartsWith("usage_usec")).Split(' ')[1]) * 1000
             : long.Parse(File.ReadAllText(Path.Combine(dir, "cpuacct.usage")).Trim());
@@ -90,8 +90,8 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         return (Usage() - before) / (clock.Elapsed.TotalMilliseconds * 1e6) * 100;
     }
 
-    private static string CpuAccountingDir(string mode, string workspace) =>
-        mode == "cgroup-v2" ? $"/sys/fs/cgroup/workspaces/{workspace}" : $"/sys/fs/cgroup/cpuacct/workspaces/{workspace}";
+    private static string CpuAccountingDir(string mode, string id) =>
+        mode == "cgroup-v2" ? $"/sys/fs/cgroup/workspaces/{id}" : $"/sys/fs/cgroup/cpuacct/workspaces/{id}";
 
     [Fact]
     public async Task Over_the_limit_gets_a_counter_offer_and_accepting_it_launches()
@@ -143,7 +143,7 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         var shrunk = await client.SetResourcesAsync("big", new SetResourcesRequest(MemoryMiB: 256));
         Assert.Equal(256, shrunk.MemoryMiB);
         if (host.Enforcement == "cgroup-v1")
-            Assert.Equal(((256L + 256 + 32) << 20).ToString(), File.ReadAllText("/sys/fs/cgroup/memory/workspaces/big/memory.limit_in_bytes").Trim());
+            Assert.Equal(((256L + 256 + 32) << 20).ToString(), File.ReadAllText($"/sys/fs/cgroup/memory/workspaces/{shrunk.Id}/memory.limit_in_bytes").Trim());
         var grow = await Assert.ThrowsAsync<ApiException>(() => client.SetResourcesAsync("big", new SetResourcesRequest(MemoryMiB: 512)));
         Assert.Equal(409, grow.Status); // over the policy's 384
         await client.ActAndWaitAsync("third", "start");

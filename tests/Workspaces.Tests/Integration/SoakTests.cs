@@ -29,7 +29,8 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         var client = daemon.Client;
         await GuestImages.ImportAsync(client);
         await client.CreateNetworkAsync(new CreateNetworkRequest("lan", "10.63.0.0/24"));
-        string prefix = $"s{Random.Shared.Next(1000, 9999)}"; // cgroups are named by workspace host-wide
+        const string prefix = "s";
+        var seen = new ConcurrentDictionary<string, bool>(); // every workspace id seen: their groups are this test's
         var counts = new ConcurrentDictionary<string, int>();
         var unexpected = new ConcurrentQueue<string>();
         void Count(string what) => counts.AddOrUpdate(what, 1, (_, n) => n + 1);
@@ -71,6 +72,7 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
                 var fitting = mine.Where(w => Fits(action, w.State)).ToArray();
                 var pool = fitting.Length > 0 && random.Next(4) > 0 ? fitting : mine;
                 var target = pool.Length > 0 ? pool[random.Next(pool.Length)] : null;
+                foreach (var w in mine) seen.TryAdd(w.Id, true);
                 try
                 {
                     switch (action)
@@ -119,7 +121,8 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (var report in await client.VerifyAllImagesAsync()) Assert.True(report.Intact, $"{report.Image}: {string.Join("; ", report.Problems)}");
         output.WriteLine($"at the end: {all.Length} workspaces all running, {(await client.ListImagesAsync()).Length} images all intact");
 
-        AssertNothingLeaked(daemon, prefix, all, await client.ListImagesAsync(), (await client.GetHostAsync()).Enforcement);
+        foreach (var w in all) seen.TryAdd(w.Id, true);
+        AssertNothingLeaked(daemon, seen.Keys.ToHashSet(), all, await client.ListImagesAsync(), (await client.GetHostAsync()).Enforcement);
         await AssertNetworkMatchesAsync(daemon, ns, await Task.WhenAll(all.Select(w => client.GetWorkspaceAsync(w.Name)))); // with their NICs
     }
 
@@ -142,11 +145,11 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(withNic.Select(w => w.Nic!.Tap).Order(), taps);
         string rules = (await ns.RunAsync("nft", "list", "ruleset")).Stdout;
         var named = System.Text.RegularExpressions.Regex.Matches(rules, "comment \"workspace ([^\"]+)\"").Select(m => m.Groups[1].Value).ToHashSet();
-        Assert.Equal(withNic.Select(w => w.Name).ToHashSet(), named);
+        Assert.Equal(withNic.Select(w => w.Id).ToHashSet(), named);
     }
 
     /// <summary>QEMUs, cgroups, workspace dirs, blobs, staging files and checkin rows: each is what SQLite says, no more.</summary>
-    private static void AssertNothingLeaked(DaemonProcess daemon, string prefix, WorkspaceInfo[] workspaces, ImageInfo[] images, string? enforcement)
+    private static void AssertNothingLeaked(DaemonProcess daemon, HashSet<string> seen, WorkspaceInfo[] workspaces, ImageInfo[] images, string? enforcement)
     {
         Assert.Equal(workspaces.Length, daemon.QemuPids().Count());
         var dirs = Directory.EnumerateDirectories(Path.Combine(daemon.StateDir, "workspaces")).Select(d => Path.GetFileName(d)!).Order();
@@ -159,8 +162,8 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (var memory in new[] { "/sys/fs/cgroup/memory/workspaces", "/sys/fs/cgroup/workspaces" }.Where(Directory.Exists))
         {
             // `ip netns exec` gives the daemon a fresh /sys without the cgroup mounts: then it enforces nothing, and must make no group.
-            var groups = Directory.EnumerateDirectories(memory).Select(d => Path.GetFileName(d)!).Where(n => n.StartsWith(prefix, StringComparison.Ordinal));
-            Assert.Equal(enforcement is "cgroup-v1" or "cgroup-v2" ? workspaces.Select(w => w.Name).Order() : [], groups.Order());
+            var groups = Directory.EnumerateDirectories(memory).Select(d => Path.GetFileName(d)!).Where(seen.Contains);
+            Assert.Equal(enforcement is "cgroup-v1" or "cgroup-v2" ? workspaces.Select(w => w.Id).Order() : [], groups.Order());
         }
         using var db = new SqliteConnection($"Data Source={Path.Combine(daemon.StateDir, "workspaces.db")};Mode=ReadOnly");
         db.Open();

@@ -55,13 +55,16 @@ public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : 
 
         await ExecAsync($"ws image import guest --kernel /root/guest/vmlinuz --initrd /root/guest/initrd.img --disk /root/guest/disk.qcow2 --cmdline '{guest.Cmdline}'");
         await ExecAsync("ws launch guest web1 --cpu-quota 20 --memory 256");
-        Assert.Contains("web1", await ExecAsync("machinectl list --no-legend"));
-        Assert.Equal("vm", await ExecAsync("machinectl show web1 -p Class --value"));
-        Assert.Equal("CPUQuotaPerSecUSec=200ms\nMemoryMax=570425344", await ExecAsync("systemctl show workspace-web1.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
+        // Scopes and machines are host-wide, so named by the workspace's id (names are only per owner).
+        string id = (await ShowAsync("web1")).GetProperty("id").GetString()!;
+        Assert.Contains($"ws-{id}", await ExecAsync("machinectl list --no-legend"));
+        Assert.Equal("vm", await ExecAsync($"machinectl show ws-{id} -p Class --value"));
+        Assert.Equal("Workspace web1 of uid 0", await ExecAsync($"systemctl show workspace-{id}.scope -p Description --value"));
+        Assert.Equal("CPUQuotaPerSecUSec=200ms\nMemoryMax=570425344", await ExecAsync($"systemctl show workspace-{id}.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
 
         // Renegotiation, live: systemd's view and ws's agree.
         await ExecAsync("ws set web1 --cpu-quota 50 --memory 200");
-        Assert.Equal("CPUQuotaPerSecUSec=500ms\nMemoryMax=504365056", await ExecAsync("systemctl show workspace-web1.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
+        Assert.Equal("CPUQuotaPerSecUSec=500ms\nMemoryMax=504365056", await ExecAsync($"systemctl show workspace-{id}.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
         var shown = await ShowAsync("web1");
         Assert.Equal((50, 200), (shown.GetProperty("cpuQuotaPercent").GetInt32(), shown.GetProperty("memoryMiB").GetInt32()));
 
@@ -77,7 +80,7 @@ public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : 
         Assert.NotEqual("0", await ExecAsync("systemctl show -p WatchdogTimestampMonotonic --value workspaces"));
 
         // machinectl terminate is noticed and recorded.
-        await ExecAsync("machinectl terminate web1");
+        await ExecAsync($"machinectl terminate ws-{id}");
         await ExecAsync("for i in $(seq 50); do ws show web1 | grep -q 'State: *Stopped' && exit 0; sleep 0.2; done; exit 1");
         Assert.Contains("terminated by a signal", (await ShowAsync("web1")).GetProperty("reason").GetString());
 

@@ -63,7 +63,8 @@ public sealed class UserBoundaryTests
         Assert.DoesNotContain((await root.GetWorkspaceAsync("roots")).Nic!.Mac, shown.Stdout);
 
         // Rules read as nft prints them, not as its JSON.
-        var rules = (await root.GetWorkspaceAsync("mine")).Nic!.Rules!;
+        using var asUser = new WorkspacesClient(daemon.Socket) { Owner = user.Uid }; // names are per owner
+        var rules = (await asUser.GetWorkspaceAsync("mine")).Nic!.Rules!;
         Assert.Contains(rules, r => r.StartsWith("bridge prerouting: ", StringComparison.Ordinal) && r.Contains("ether saddr != "));
         Assert.Contains(rules, r => r.Contains("dport 20002 dnat"));
         Assert.DoesNotContain(rules, r => r.Contains("\"match\"")); // nft's JSON says {"match": ...}

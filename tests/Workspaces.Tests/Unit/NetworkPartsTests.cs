@@ -35,7 +35,7 @@ public sealed class NetworkPartsTests
             .SelectMany(c => c.EnumerateObject()).Where(p => p.Value.TryGetProperty("table", out _))
             .Select(p => $"{p.Name} {p.Value.GetProperty("table").GetProperty("family")} {p.Value.GetProperty("table").GetProperty("name")}").ToList();
         Assert.Equal(["add bridge workspaces", "delete bridge workspaces", "add bridge workspaces", "add inet workspaces", "delete inet workspaces", "add inet workspaces"], tables);
-        Assert.Equal(4, Rules(once, "workspace a").Count); // MAC, DHCP, IP, ARP: nothing more without a policy
+        Assert.Equal(4, Rules(once, "workspace a-id").Count); // MAC, DHCP, IP, ARP: nothing more without a policy
         Assert.Single(Rules(once, "network lan")); // masquerade
     }
 
@@ -46,7 +46,7 @@ public sealed class NetworkPartsTests
         string shared = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics, []);
         string apart = FirewallRules.Build([Net("lan", "10.1.0.0/24", isolateOwners: true)], nics, []);
         Assert.DoesNotContain("obrname", shared);
-        var rule = Rules(apart, "workspace a").Single(r => r.GetProperty("expr").ToString().Contains("obrname"));
+        var rule = Rules(apart, "workspace a-id").Single(r => r.GetProperty("expr").ToString().Contains("obrname"));
         Assert.Contains("wstb", rule.ToString());      // the other owner's port
         Assert.DoesNotContain("wstc", rule.ToString()); // not the same owner's
     }
@@ -57,7 +57,7 @@ public sealed class NetworkPartsTests
         var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000, egress: "10.9.0.0/24:80,443", rate: 1000) };
         string batch = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics,
             [new PortForwardRow { WorkspaceId = "a-id", Protocol = "tcp", HostPort = 8080, GuestPort = 80 }]);
-        var rules = Rules(batch, "workspace a").Select(r => r.ToString()).ToList();
+        var rules = Rules(batch, "workspace a-id").Select(r => r.ToString()).ToList();
         Assert.Contains(rules, r => r.Contains("\"limit\"") && r.Contains("125000"));
         Assert.Contains(rules, r => r.Contains("10.9.0.0") && r.Contains("443") && r.Contains("accept"));
         Assert.Contains(rules, r => r.Contains("\"drop\"") && r.Contains("oifname") && r.Contains("!="));

@@ -1,3 +1,5 @@
+using Workspaces.Daemon.Core;
+using Workspaces.Daemon.Workspaces;
 using Microsoft.Data.Sqlite;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
@@ -11,10 +13,11 @@ public sealed class SmallPartsTests
     [Fact]
     public void Command_line_starts_paused_with_qmp_daemonized_and_the_console_in_a_file()
     {
-        var spec = new GuestSpec("web1", 2, 512, "tcg", "/state/w/1", "/state/w/1/disk.qcow2", "/img/k", "/img/i", "console=ttyS0 quiet");
+        var spec = new GuestSpec("web1", "3f9c0e1d2b4a6c8e", 2, 512, "tcg", new WorkspaceLayout("/state/w").Guest("1"), "/state/w/1/disk.qcow2", "/img/k", "/img/i", "console=ttyS0 quiet");
         var args = QemuCommandLine.Build(spec);
         Assert.Contains("-S", args);
         Assert.Contains("-daemonize", args);
+        Assert.Equal("guest=3f9c0e1d2b4a6c8e,debug-threads=on", args[args.IndexOf("-name") + 1]); // host-wide: the id, not the per-owner name
         Assert.Equal("tcg", args[args.IndexOf("-accel") + 1]);
         Assert.Equal("2", args[args.IndexOf("-smp") + 1]);
         Assert.Equal("512M", args[args.IndexOf("-m") + 1]);
@@ -26,7 +29,7 @@ public sealed class SmallPartsTests
     [Fact]
     public void Commas_in_paths_are_escaped_for_qemu_option_values()
     {
-        var spec = new GuestSpec("w", 1, 64, "tcg", "/s", "/weird,dir/disk.qcow2", null, null, null);
+        var spec = new GuestSpec("w", "0123456789abcdef", 1, 64, "tcg", new WorkspaceLayout("/").Guest("s"), "/weird,dir/disk.qcow2", null, null, null);
         var drive = QemuCommandLine.Build(spec).Single(a => a.StartsWith("file="));
         Assert.StartsWith("file=/weird,,dir/disk.qcow2,format=qcow2", drive);
     }
@@ -87,7 +90,7 @@ public sealed class SmallPartsTests
         var log = new List<int>();
         using (var _ = new SyncWrapper(async () =>
         {
-            await using var r = new Workspaces.Daemon.Workspaces.Reverter();
+            await using var r = new Workspaces.Daemon.Core.Reverter();
             r.Add(() => log.Add(1));
             r.Add(() => throw new IOException("one undo fails"));
             r.Add(() => log.Add(3));
@@ -97,7 +100,7 @@ public sealed class SmallPartsTests
         log.Clear();
         using (var _ = new SyncWrapper(async () =>
         {
-            await using var r = new Workspaces.Daemon.Workspaces.Reverter();
+            await using var r = new Workspaces.Daemon.Core.Reverter();
             r.Add(() => log.Add(1));
             r.Success();
         })) { }

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using System.Text;
 using System.Text.Json.Nodes;
 using NSec.Cryptography;

@@ -74,7 +74,7 @@ public static class FactoryBench
         for (int i = 0; i < runs; i++)
         {
             var workspace = await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("delta", "empty2g"));
-            string overlay = Path.Combine(daemon.StateDir, "workspaces", workspace.Id, "disk.qcow2");
+            string overlay = daemon.Layout.Overlay(workspace.Id);
             await Measure.MustAsync("qemu-io", "-f", "qcow2", "-c", $"write -P 0x{0x40 + i:x2} 0 1G", overlay);
 
             var clock = Stopwatch.StartNew();

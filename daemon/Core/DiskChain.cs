@@ -1,4 +1,4 @@
-namespace Workspaces.Daemon.Hypervisor;
+namespace Workspaces.Daemon.Core;
 
 /// <summary>
 /// A disk as QEMU must open it: the top file, then each backing file down to the base, each saying

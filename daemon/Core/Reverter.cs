@@ -1,4 +1,4 @@
-namespace Workspaces.Daemon.Workspaces;
+namespace Workspaces.Daemon.Core;
 
 /// <summary>
 /// Undo steps for a multi-step action: Add an undo after each step that touched the host, call

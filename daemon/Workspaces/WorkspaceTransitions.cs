@@ -1,3 +1,5 @@
+using Workspaces.Daemon.Core;
+using Microsoft.Extensions.Options;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
@@ -8,30 +10,61 @@ using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
 
-// The transitions. Each runs under the workspace's lock, re-checks the state machine against the
-// row as it is now, touches the host, and only then records the new state.
-public sealed partial class WorkspaceLifecycle
+/// <summary>
+/// The Manager's actions on a defined workspace: start, pause, resume, stop, reboot. Each runs under
+/// the workspace's lock, re-checks the state machine against the row as it is now, touches the host,
+/// and only then records the new state.
+/// </summary>
+public sealed class WorkspaceTransitions(
+    WorkspaceAccess access,
+    WorkspaceLocks locks,
+    WorkspaceRepository workspaces,
+    WorkspaceRecorder recorder,
+    WorkspaceFactory factory,
+    GuestSupervisor guests,
+    GuestSpecs specs,
+    WorkspaceLayout layout,
+    ImageService images,
+    NetworkService network,
+    IHypervisor hypervisor,
+    KvmProbe kvm,
+    Admission admission,
+    IResourceController resources,
+    IOptions<WorkspacesOptions> options)
 {
-    public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, ActionOptions options, CancellationToken ct)
+    public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, ActionOptions how, CancellationToken ct)
     {
-        var row = Get(name, caller);
-        using var _ = await LockAsync(row.Id, ct);
-        row = Get(name, caller);
+        var row = access.Get(name, caller);
+        using var _ = await locks.TakeAsync(row.Id, ct);
+        row = access.Get(name, caller);
         WorkspaceStateMachine.Check(name, row.State, action);
         switch (action)
         {
             case WorkspaceAction.Start:
-                await FinishCheckinAsync(row.Id); // never boot a disk that is still an image's blob
-                await StartAsync(row, options.AcceptOffer, ct);
+                await factory.FinishCheckinAsync(row.Id); // never boot a disk that is still an image's blob
+                await StartAsync(row, how.AcceptOffer, ct);
                 break;
-            case WorkspaceAction.Pause: await PauseAsync(row, ct); break;
-            case WorkspaceAction.Resume: await ResumeAsync(row, ct); break;
-            case WorkspaceAction.Stop: await StopAsync(row, options, ct); break;
-            case WorkspaceAction.Reboot: await RebootAsync(row, ct); break;
+            case WorkspaceAction.Pause:
+                await guests.Guest(row).PauseAsync(ct);
+                recorder.SetState(row, WorkspaceStates.Paused, "paused", row.Pid, row.Accelerator);
+                break;
+            case WorkspaceAction.Resume:
+                await guests.Guest(row).RunAsync(ct);
+                recorder.SetState(row, WorkspaceStates.Running, "resumed", row.Pid, row.Accelerator);
+                break;
+            case WorkspaceAction.Reboot:
+                await guests.Guest(row).ResetAsync(ct);
+                recorder.SetState(row, WorkspaceStates.Running, "rebooted (system reset)", row.Pid, row.Accelerator);
+                break;
+            case WorkspaceAction.Stop: await StopAsync(row, how, ct); break;
             default: throw WorkspacesException.BadRequest($"'{WorkspaceStateMachine.Name(action)}' is not an action of this endpoint");
         }
         return row;
     }
+
+    /// <summary>Answers a start that would not fit with its counter-offer now, before an operation is made.</summary>
+    public void CheckAdmission(WorkspaceRow row, bool acceptOffer) =>
+        admission.CheckStart(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer);
 
     private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
     {
@@ -45,19 +78,19 @@ public sealed partial class WorkspaceLifecycle
         var image = images.Get(row.ImageId);
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         var accelerator = (await kvm.Choice).Accelerator;
-        var spec = SpecFor(row, image, accelerator);
+        var spec = specs.For(row, image, accelerator);
         var chain = images.DiskChain(image);
         if (chain.Sealed)
             spec = spec with
             {
-                SealedDisk = chain.On(new DiskLayer(Overlay(row.Id), "qcow2", Encrypted: true)),
+                SealedDisk = chain.On(new DiskLayer(layout.Overlay(row.Id), "qcow2", Encrypted: true)),
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
         var nic = network.NicOf(row.Id);
-        GuestFiles.GiveTo(row.GuestUid, Dir(row.Id), image.Disk is null ? null : Overlay(row.Id));
+        GuestFiles.GiveTo(row.GuestUid, layout.Dir(row.Id), image.Disk is null ? null : layout.Overlay(row.Id));
         await using var revert = new Reverter();
         // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
-        revert.Add(() => resources.ReleaseAsync(row.Name));
+        revert.Add(() => resources.ReleaseAsync(row.Id));
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
         using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
         if (nic is not null)
@@ -74,36 +107,17 @@ public sealed partial class WorkspaceLifecycle
             await guest.DisposeAsync();
         });
         // Under its limits before its first instruction runs.
-        await resources.AttachAsync(row.Name, guest.Pid, ResourceLimits.For(row), ct);
+        await resources.AttachAsync(row.Id, $"Workspace {row.Name} of uid {row.Owner}", guest.Pid, ResourceLimits.For(row), ct);
         await guest.RunAsync(ct);
-        _guests[row.Id] = guest;
-        SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
+        recorder.SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
+        guests.Attach(row.Id, guest);
         revert.Success();
-        Watch(row.Id, guest);
-    }
-
-    private async Task PauseAsync(WorkspaceRow row, CancellationToken ct)
-    {
-        await Guest(row).PauseAsync(ct);
-        SetState(row, WorkspaceStates.Paused, "paused", row.Pid, row.Accelerator);
-    }
-
-    private async Task ResumeAsync(WorkspaceRow row, CancellationToken ct)
-    {
-        await Guest(row).RunAsync(ct);
-        SetState(row, WorkspaceStates.Running, "resumed", row.Pid, row.Accelerator);
-    }
-
-    private async Task RebootAsync(WorkspaceRow row, CancellationToken ct)
-    {
-        await Guest(row).ResetAsync(ct);
-        SetState(row, WorkspaceStates.Running, "rebooted (system reset)", row.Pid, row.Accelerator);
     }
 
     /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>
     private async Task StopAsync(WorkspaceRow row, ActionOptions stop, CancellationToken ct)
     {
-        var guest = Guest(row);
+        var guest = guests.Guest(row);
         string reason;
         if (stop.Force)
         {
@@ -127,14 +141,9 @@ public sealed partial class WorkspaceLifecycle
                 reason = $"forced off: the guest did not power off within {timeout.TotalSeconds:0.#} s of ACPI powerdown";
             }
         }
-        _guests.TryRemove(row.Id, out _);
+        guests.TryDetach(row.Id, out _);
         await guest.DisposeAsync();
-        await resources.ReleaseAsync(row.Name);
-        SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator);
+        await resources.ReleaseAsync(row.Id);
+        recorder.SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator);
     }
-
-    private IGuest Guest(WorkspaceRow row) =>
-        _guests.TryGetValue(row.Id, out var guest)
-            ? guest
-            : throw new HypervisorException($"workspace '{row.Name}' is recorded as {row.State} but workspacesd has no guest attached");
 }

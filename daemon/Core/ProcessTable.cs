@@ -1,4 +1,4 @@
-namespace Workspaces.Daemon.Hypervisor;
+namespace Workspaces.Daemon.Core;
 
 /// <summary>Reads /proc: whether a pid is a live process (a zombie is not) and what its command line says.</summary>
 public static class ProcessTable

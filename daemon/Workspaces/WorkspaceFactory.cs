@@ -1,14 +1,32 @@
+using Workspaces.Daemon.Core;
 using Microsoft.Data.Sqlite;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.State;
 
 namespace Workspaces.Daemon.Workspaces;
 
-// What the Factory does with a workspace's disk: check it in as an image (the workspace then
-// continues from that image), or copy the workspace.
-// Both need the disk at rest (Defined or Stopped) and hold the workspace's lock while they read it.
-public sealed partial class WorkspaceLifecycle
+/// <summary>
+/// What the Factory does with a workspace's disk: check it in as an image (the workspace then
+/// continues from that image), or copy the workspace. Both need the disk at rest (Defined or
+/// Stopped) and hold the workspace's lock while they read it. The image side (hashing, manifests,
+/// signatures, sealing) is ImageFactory's.
+/// </summary>
+public sealed class WorkspaceFactory(
+    WorkspaceAccess access,
+    WorkspaceLocks locks,
+    WorkspaceRepository workspaces,
+    CheckinRepository checkins,
+    WorkspaceRecorder recorder,
+    WorkspaceDisks disks,
+    WorkspaceLayout layout,
+    ImageService images,
+    ImageFactory factory,
+    NetworkService network,
+    Admission admission,
+    ILogger<WorkspaceFactory> logger)
 {
     /// <summary>
     /// A recorded multi-step transaction, so a crash at any moment loses no disk and leaves no image
@@ -20,12 +38,12 @@ public sealed partial class WorkspaceLifecycle
     public async Task<ImageRow> CheckinAsync(string name, CheckinRequest request, Caller caller, CancellationToken ct)
     {
         if (!caller.IsAdmin) throw WorkspacesException.Forbidden("checking a workspace in makes an image, and only admins make images");
-        var row = Check(name, WorkspaceAction.Checkin, caller);
-        using var _ = await LockAsync(row.Id, ct);
-        row = Check(name, WorkspaceAction.Checkin, caller);
+        var row = access.Check(name, WorkspaceAction.Checkin, caller);
+        using var _ = await locks.TakeAsync(row.Id, ct);
+        row = access.Check(name, WorkspaceAction.Checkin, caller);
         await FinishCheckinAsync(row.Id);
-        row = Check(name, WorkspaceAction.Checkin, caller);
-        var plan = await factory.PrepareCheckinAsync(row, Overlay(row.Id), images.Get(row.ImageId), request.As, request.Encrypt, request.Tags ?? [], ct);
+        row = access.Check(name, WorkspaceAction.Checkin, caller);
+        var plan = await factory.PrepareCheckinAsync(row, layout.Overlay(row.Id), images.Get(row.ImageId), request.As, request.Encrypt, request.Tags ?? [], ct);
         var intent = new CheckinRow
         {
             WorkspaceId = row.Id, ImageId = plan.Image.Id, Disk = plan.Disk.Sha256, Adopted = plan.Adopted,
@@ -62,13 +80,13 @@ public sealed partial class WorkspaceLifecycle
     }
 
     /// <summary>At start, before any guest: every checkin a crash interrupted is finished one way or the other.</summary>
-    private async Task RecoverCheckinsAsync(CancellationToken ct)
+    public async Task RecoverCheckinsAsync(CancellationToken ct)
     {
         foreach (var intent in checkins.Unfinished()) await FinishAsync(intent, ct);
     }
 
-    /// <summary>A checkin of this workspace that did not finish (its last step failed): finished now, under the workspace's lock.</summary>
-    private async Task FinishCheckinAsync(string workspaceId)
+    /// <summary>A checkin of this workspace that did not finish (its last step failed): finished now. The caller holds the workspace's lock.</summary>
+    public async Task FinishCheckinAsync(string workspaceId)
     {
         if (checkins.Find(workspaceId) is { } intent) await FinishAsync(intent, CancellationToken.None);
     }
@@ -85,8 +103,8 @@ public sealed partial class WorkspaceLifecycle
     private void RollBack(CheckinRow intent)
     {
         images.DropUnregisteredBlob(intent.Disk);
-        if (intent.Adopted && File.Exists(Overlay(intent.WorkspaceId)))
-            File.SetUnixFileMode(Overlay(intent.WorkspaceId), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        string overlay = layout.Overlay(intent.WorkspaceId);
+        if (intent.Adopted && File.Exists(overlay)) File.SetUnixFileMode(overlay, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         checkins.Finish(intent.WorkspaceId);
     }
 
@@ -98,72 +116,55 @@ public sealed partial class WorkspaceLifecycle
     /// </summary>
     private async Task RollForwardAsync(CheckinRow intent, CancellationToken ct)
     {
-        string id = intent.WorkspaceId, next = Overlay(id) + ".next";
+        string id = intent.WorkspaceId, overlay = layout.Overlay(id), next = overlay + ".next";
         File.Delete(next);
-        await CreateOverlayAsync(id, images.Get(intent.ImageId), next, ct);
+        await disks.CreateOverlayAsync(id, images.Get(intent.ImageId), next, ct);
         CrashPoints.Reach("checkin.overlay-made");
-        File.Move(next, Overlay(id), overwrite: true);
+        File.Move(next, overlay, overwrite: true);
         CrashPoints.Reach("checkin.swapped");
         images.RecordIntact(intent.Disk); // its link count changed with the rename, so its ctime too
         checkins.Finish(id);
     }
 
-    /// <summary>A new workspace with a copy of the disk and the spec, a new name and a new identity, owned by the caller.</summary>
+    /// <summary>A new workspace with a copy of the disk and the spec, a new name and a new identity, owned by the caller (or the owner an admin chose).</summary>
     public async Task<WorkspaceRow> CopyAsync(string name, string newName, Caller caller, CancellationToken ct)
     {
         Names.CheckWorkspace(newName);
-        var source = Check(name, WorkspaceAction.Copy, caller);
-        using var _ = await LockAsync(source.Id, ct);
-        source = Check(name, WorkspaceAction.Copy, caller);
+        var source = access.Check(name, WorkspaceAction.Copy, caller);
+        using var _ = await locks.TakeAsync(source.Id, ct);
+        source = access.Check(name, WorkspaceAction.Copy, caller);
         await FinishCheckinAsync(source.Id); // copy the workspace's own disk, not an image's blob
-        if (workspaces.Find(newName) is not null) throw NameTaken(newName);
+        if (workspaces.Find(caller.Namespace, newName) is not null) throw WorkspaceAccess.NameTaken(newName, caller.Namespace);
         var image = images.Get(source.ImageId);
         await images.AdmitAsync(image, ct);
         admission.AdmitDefinition(new WorkspaceShape(source.Vcpus, source.MemoryMib), acceptOffer: false);
 
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var copy = new WorkspaceRow
-        {
-            Id = Guid.NewGuid().ToString("N")[..16],
-            Name = newName,
-            Owner = caller.Uid,
-            ImageId = source.ImageId,
-            ImageName = source.ImageName,
-            Vcpus = source.Vcpus,
-            MemoryMib = source.MemoryMib,
-            CpuQuotaPercent = source.CpuQuotaPercent,
-            CpuWeight = source.CpuWeight,
-            TasksMax = source.TasksMax,
-            IoWeight = source.IoWeight,
-            Cmdline = source.Cmdline,
-            State = WorkspaceStates.Defined,
-            Reason = $"copied from {source.Name}",
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        var copy = WorkspaceDefinitions.NewRow(newName, caller.Namespace, image, $"copied from {source.Name}");
+        (copy.Vcpus, copy.MemoryMib, copy.Cmdline) = (source.Vcpus, source.MemoryMib, source.Cmdline);
+        (copy.CpuQuotaPercent, copy.CpuWeight, copy.TasksMax, copy.IoWeight) = (source.CpuQuotaPercent, source.CpuWeight, source.TasksMax, source.IoWeight);
         await using var revert = new Reverter();
-        Directory.CreateDirectory(Dir(copy.Id));
-        revert.Add(() => Directory.Delete(Dir(copy.Id), recursive: true));
+        Directory.CreateDirectory(layout.Dir(copy.Id));
+        revert.Add(() => Directory.Delete(layout.Dir(copy.Id), recursive: true));
         if (image.Disk is not null)
         {
-            LinkBacking(copy.Id, image);
+            disks.LinkBacking(copy.Id, image);
             // A sealed overlay copies as it is: same lineage key, still sealed.
-            await using var from = new FileStream(Overlay(source.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-            await using var to = new FileStream(Overlay(copy.Id), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+            await using var from = new FileStream(layout.Overlay(source.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            await using var to = new FileStream(layout.Overlay(copy.Id), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
             await from.CopyToAsync(to, ct);
             to.Flush(flushToDisk: true);
         }
-        if (!workspaces.TryInsert(copy)) throw NameTaken(copy.Name); // the source holds the image: it cannot go meanwhile
+        if (!workspaces.TryInsert(copy)) throw WorkspaceAccess.NameTaken(copy.Name, copy.Owner); // the source holds the image: it cannot go meanwhile
         revert.Add(() => workspaces.Delete(copy.Id));
+        // Same network and policy, its own MAC and address: a copy is a new identity on the wire too.
         if (network.NicOf(source.Id) is { } nic)
         {
-            // Same network and policy, its own MAC and address: a copy is a new identity on the wire too.
             var own = await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, caller, ct);
             revert.Add(() => network.ReleaseAsync(copy.Id, CancellationToken.None));
             await network.PublishAsync(own, ct);
         }
         revert.Success();
-        Publish(copy);
+        recorder.Publish(copy);
         return copy;
     }
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Workspaces.Client;
 
-namespace Workspaces.Daemon.Workspaces;
+namespace Workspaces.Daemon.Core;
 
 /// <summary>Fans lifecycle and operation events out to every GET /v1/events subscriber.</summary>
 public sealed class EventBus

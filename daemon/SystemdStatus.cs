@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting.Systemd;
 using Workspaces.Daemon.Workspaces;
 
-namespace Workspaces.Daemon.Systemd;
+namespace Workspaces.Daemon;
 
 /// <summary>
 /// Talks to systemd as a Type=notify service: a live STATUS= line ("2 running, 1 paused"), the
@@ -11,7 +11,7 @@ namespace Workspaces.Daemon.Systemd;
 /// Outside systemd it only handles SIGHUP.
 /// </summary>
 public sealed partial class SystemdStatus(
-    WorkspaceLifecycle lifecycle,
+    GuestSupervisor guests,
     IConfiguration configuration,
     ILogger<SystemdStatus> logger,
     ISystemdNotifier? notifier = null) : BackgroundService
@@ -32,7 +32,7 @@ public sealed partial class SystemdStatus(
         do
         {
             if (notifier is not { IsEnabled: true }) continue;
-            var (running, paused) = lifecycle.ActiveCounts();
+            var (running, paused) = guests.ActiveCounts();
             string status = $"{running} running, {paused} paused";
             if (watchdog is not null) notifier.Notify(new ServiceState("WATCHDOG=1"));
             if (status != last) notifier.Notify(new ServiceState("STATUS=" + status));

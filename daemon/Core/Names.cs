@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Workspaces.Daemon.Errors;
 
-namespace Workspaces.Daemon.Workspaces;
+namespace Workspaces.Daemon.Core;
 
 /// <summary>
 /// What a name may look like. Workspace names are hostnames (they become unit and machine names).
@@ -17,6 +17,9 @@ public static partial class Names
 
     [GeneratedRegex(@"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?\z")]
     private static partial Regex NetworkName();
+
+    [GeneratedRegex(@"\A[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}\z")]
+    private static partial Regex SignerName();
 
     /// <summary>
     /// A caller's string as an error message may quote it: at most 64 characters, control characters
@@ -51,5 +54,13 @@ public static partial class Names
         if (!ImageName().IsMatch(name))
             throw WorkspacesException.BadRequest(
                 $"invalid image name {Quote(name)}: use up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit");
+    }
+
+    /// <summary>A trusted signer's local name ("alice", "ci@example"): a label for a key, never a path or a unit.</summary>
+    public static void CheckSigner(string name)
+    {
+        if (!SignerName().IsMatch(name))
+            throw WorkspacesException.BadRequest(
+                $"invalid signer name {Quote(name)}: use up to 64 letters, digits, '.', '_', '@' and '-', starting with a letter or digit");
     }
 }

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using Workspaces.Client;
+using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Resources;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Workspaces;
+
+/// <summary>
+/// The guests this daemon is attached to. Guests outlive the daemon: at start it re-attaches to
+/// every guest SQLite says is active, records those that died meanwhile, and removes QEMU processes
+/// no committed state claims. While attached, it watches each guest's events and its exit, and
+/// records what the guest did on its own.
+/// </summary>
+public sealed class GuestSupervisor(
+    WorkspaceRepository workspaces,
+    ImageService images,
+    GuestSpecs specs,
+    IHypervisor hypervisor,
+    IResourceController resources,
+    WorkspaceRecorder recorder,
+    WorkspaceLocks locks,
+    ILogger<GuestSupervisor> logger)
+{
+    private readonly ConcurrentDictionary<string, IGuest> _guests = new();
+
+    public int Count => _guests.Count;
+
+    public bool IsAttached(string id) => _guests.ContainsKey(id);
+
+    public bool TryGet(string id, out IGuest guest) => _guests.TryGetValue(id, out guest!);
+
+    /// <summary>The guest of a workspace recorded as running or paused.</summary>
+    public IGuest Guest(WorkspaceRow row) =>
+        _guests.TryGetValue(row.Id, out var guest)
+            ? guest
+            : throw new HypervisorException($"workspace '{row.Name}' is recorded as {row.State} but workspacesd has no guest attached");
+
+    /// <summary>How many guests are running and how many paused, from what SQLite records of the attached ones.</summary>
+    public (int Running, int Paused) ActiveCounts()
+    {
+        var active = workspaces.List().Where(w => _guests.ContainsKey(w.Id)).ToList();
+        return (active.Count(w => w.State == WorkspaceStates.Running), active.Count(w => w.State == WorkspaceStates.Paused));
+    }
+
+    /// <summary>A guest just started (the caller holds the workspace's lock): from now on it is watched.</summary>
+    public void Attach(string id, IGuest guest)
+    {
+        _guests[id] = guest;
+        Watch(id, guest);
+    }
+
+    /// <summary>Takes the guest out of supervision (a stop or delete under the workspace's lock); its exit is then the caller's.</summary>
+    public bool TryDetach(string id, out IGuest guest) => _guests.TryRemove(id, out guest!);
+
+    public async Task ReattachAllAsync(CancellationToken ct)
+    {
+        foreach (var row in workspaces.List())
+        {
+            using var _ = await locks.TakeAsync(row.Id, ct);
+            var spec = specs.For(row, images.Get(row.ImageId), row.Accelerator ?? "tcg");
+            int? pid = row.Pid ?? spec.ReadPid();
+            if (!WorkspaceStateMachine.IsActive(row.State))
+            {
+                // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
+                if (pid is { } orphan && await hypervisor.AttachAsync(spec, orphan, ct) is { } stray)
+                {
+                    LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
+                    await stray.KillAsync(ct);
+                    await stray.DisposeAsync();
+                }
+                continue;
+            }
+            var guest = pid is null ? null : await hypervisor.AttachAsync(spec, pid.Value, ct);
+            if (guest is null)
+            {
+                recorder.SetState(row, WorkspaceStates.Failed, OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
+                await resources.ReleaseAsync(row.Id);
+                continue;
+            }
+            string status = await guest.QueryStateAsync(ct);
+            string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
+            if (state != row.State) recorder.SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
+            else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);
+            Attach(row.Id, guest);
+        }
+    }
+
+    /// <summary>Lets go of every guest without stopping any (daemon shutdown).</summary>
+    public async Task DetachAllAsync()
+    {
+        foreach (var id in _guests.Keys)
+            if (_guests.TryRemove(id, out var guest)) await guest.DisposeAsync();
+    }
+
+    /// <summary>Why a guest died, when it was the kernel's OOM killer at the workspace's memory limit (read before its cgroup goes).</summary>
+    public string? OutOfMemory(WorkspaceRow row) => resources.OutOfMemoryKills(row.Id) is > 0
+        ? $"out of memory: the kernel killed QEMU at the workspace's memory limit ({ResourceLimits.For(row).MemoryMaxBytes >> 20} MiB for {row.MemoryMib} MiB of guest memory); give it more memory"
+        : null;
+
+    /// <summary>Follows one guest until it ends, recording what it did on its own.</summary>
+    private void Watch(string id, IGuest guest) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var e in guest.Events.ReadAllAsync())
+            {
+                if (e.Kind is GuestEventKind.Paused or GuestEventKind.Resumed)
+                    await OnGuestAsync(id, guest, row =>
+                    {
+                        string state = e.Kind == GuestEventKind.Paused ? WorkspaceStates.Paused : WorkspaceStates.Running;
+                        if (row.State != state) recorder.SetState(row, state, e.Detail, row.Pid, row.Accelerator);
+                        return Task.CompletedTask;
+                    });
+            }
+            var exit = await guest.Exited;
+            // Under the lock, so a start that follows cannot have its new group released by this exit.
+            await OnGuestAsync(id, guest, async row =>
+            {
+                _guests.TryRemove(id, out _);
+                recorder.SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed,
+                    exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason, null, row.Accelerator);
+                await resources.ReleaseAsync(id);
+            });
+            await guest.DisposeAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LifecycleLog.WatchFailed(logger, e, id);
+        }
+    });
+
+    /// <summary>Applies an observation only if this guest is still the workspace's current one (an action may have replaced it).</summary>
+    private async Task OnGuestAsync(string id, IGuest guest, Func<WorkspaceRow, Task> apply)
+    {
+        using var _ = await locks.TakeAsync(id, CancellationToken.None);
+        if (!_guests.TryGetValue(id, out var current) || !ReferenceEquals(current, guest)) return;
+        if (workspaces.FindById(id) is { } row) await apply(row);
+    }
+}

@@ -1,48 +1,60 @@
-using System.Text;
+using System.Security.Cryptography;
 using NSec.Cryptography;
 using Workspaces.Daemon.Errors;
+using Workspaces.Native;
 
 namespace Workspaces.Daemon.Trust;
 
 /// <summary>
-/// Seals a secret to an X25519 public key so only the holder of its private key can open it
-/// (ECIES: an ephemeral X25519 key, HKDF-SHA256 over the shared secret bound to both public keys,
-/// ChaCha20-Poly1305). Layout: magic "wsseal1\0" | ephemeral public key (32) | ciphertext+tag.
-/// The derived key is used once, so a zero nonce is safe.
+/// Seals a secret to an X25519 public key so only the holder of its private key can open it.
+/// Seal writes format 2: magic "wsseal2\0" | libsodium sealed box (ephemeral public key 32 |
+/// ciphertext | tag 16), a reviewed construction instead of one composed here. Open also reads
+/// format 1 (KeySeal.V1.cs), so keys sealed before the change keep opening.
 /// </summary>
-public static class KeySeal
+public static partial class KeySeal
 {
-    private static readonly byte[] Magic = "wsseal1\0"u8.ToArray();
-    private static readonly byte[] Info = Encoding.ASCII.GetBytes("workspaces image key seal v1");
-    private static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
-    private const int PublicKeySize = 32;
+    private static readonly byte[] MagicV2 = "wsseal2\0"u8.ToArray();
+    private const int MagicLength = 8;
 
     public static byte[] Seal(ReadOnlySpan<byte> secret, PublicKey recipient)
     {
-        using var ephemeral = Key.Create(KeyAgreementAlgorithm.X25519);
-        byte[] header = [.. Magic, .. ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey), .. recipient.Export(KeyBlobFormat.RawPublicKey)];
-        using var key = Derive(ephemeral, recipient, header);
-        byte[] ciphertext = Aead.Encrypt(key, new byte[Aead.NonceSize], header, secret);
-        return [.. header.AsSpan(0, Magic.Length + PublicKeySize), .. ciphertext];
+        byte[] sealedSecret = new byte[MagicLength + Sodium.SealBytes + secret.Length];
+        MagicV2.CopyTo(sealedSecret, 0);
+        if (!Sodium.Seal(secret, recipient.Export(KeyBlobFormat.RawPublicKey), sealedSecret.AsSpan(MagicLength)))
+            throw WorkspacesException.BadRequest("libsodium refused to seal to this X25519 key (a low-order public key)");
+        return sealedSecret;
     }
 
     /// <summary>Opens a sealed secret with this host's key; null when it was sealed to another key or altered.</summary>
     public static byte[]? Open(ReadOnlySpan<byte> sealedSecret, Key recipient)
     {
-        int prefix = Magic.Length + PublicKeySize;
-        if (sealedSecret.Length < prefix + Aead.TagSize || !sealedSecret.StartsWith(Magic))
-            throw new WorkspacesException(500, "Damaged key", "a sealed image key is damaged (bad magic or length)");
-        byte[] header = [.. sealedSecret[..prefix], .. recipient.PublicKey.Export(KeyBlobFormat.RawPublicKey)];
-        var sender = PublicKey.Import(KeyAgreementAlgorithm.X25519, sealedSecret.Slice(Magic.Length, PublicKeySize), KeyBlobFormat.RawPublicKey);
-        using var key = Derive(recipient, sender, header);
-        return Aead.Decrypt(key, new byte[Aead.NonceSize], header, sealedSecret[prefix..]);
+        if (sealedSecret.StartsWith(MagicV2)) return OpenV2(sealedSecret[MagicLength..], recipient);
+        if (sealedSecret.StartsWith(MagicV1)) return OpenV1(sealedSecret, recipient);
+        throw Damaged();
     }
 
-    /// <summary>HKDF over the X25519 shared secret, salted with both public keys so the key is bound to this pair.</summary>
-    private static Key Derive(Key own, PublicKey other, byte[] header)
+    private static byte[]? OpenV2(ReadOnlySpan<byte> box, Key recipient)
     {
-        using var shared = KeyAgreementAlgorithm.X25519.Agree(own, other)
-            ?? throw WorkspacesException.BadRequest("the X25519 key agreement failed (a low-order public key)");
-        return KeyDerivationAlgorithm.HkdfSha256.DeriveKey(shared, header.AsSpan(Magic.Length), Info, Aead);
+        if (box.Length < Sodium.SealBytes) throw Damaged();
+        if ((recipient.ExportPolicy & KeyExportPolicies.AllowPlaintextExport) == 0)
+            throw new WorkspacesException(500, "Key not usable", "the host's sealing key must be exportable to open a sealed box");
+
+        // crypto_box_seal_open takes the raw private key, which NSec keeps in its own secure memory:
+        // copy it onto the stack (never moved by the GC, unlike an array) only for the one call, then wipe it.
+        Span<byte> privateKey = stackalloc byte[Sodium.SecretKeyBytes];
+        try
+        {
+            if (!recipient.TryExport(KeyBlobFormat.RawPrivateKey, privateKey, out int written) || written != Sodium.SecretKeyBytes)
+                throw new WorkspacesException(500, "Key not usable", "the host's sealing key is not a raw 32-byte X25519 key");
+            byte[] secret = new byte[box.Length - Sodium.SealBytes];
+            return Sodium.OpenSealed(box, recipient.PublicKey.Export(KeyBlobFormat.RawPublicKey), privateKey, secret) ? secret : null;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
     }
+
+    private static WorkspacesException Damaged() =>
+        new(500, "Damaged key", "a sealed image key is damaged (bad magic or length)");
 }

@@ -57,20 +57,6 @@ public sealed class TrustPartsTests
     }
 
     [Fact]
-    public void A_sealed_key_opens_only_with_its_recipients_private_key()
-    {
-        using var mine = Key.Create(KeyAgreementAlgorithm.X25519);
-        using var other = Key.Create(KeyAgreementAlgorithm.X25519);
-        byte[] secret = DiskKeys.NewKey();
-        byte[] sealedSecret = KeySeal.Seal(secret, mine.PublicKey);
-        Assert.Equal(secret, KeySeal.Open(sealedSecret, mine));
-        Assert.Null(KeySeal.Open(sealedSecret, other));
-        sealedSecret[^1] ^= 1;
-        Assert.Null(KeySeal.Open(sealedSecret, mine)); // altered: the tag fails
-        Assert.NotEqual(KeySeal.Seal(secret, mine.PublicKey), KeySeal.Seal(secret, mine.PublicKey)); // a fresh ephemeral key each time
-    }
-
-    [Fact]
     public void Public_keys_parse_from_our_text_and_from_pem()
     {
         using var key = Key.Create(SignatureAlgorithm.Ed25519);

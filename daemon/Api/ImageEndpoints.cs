@@ -127,7 +127,8 @@ public static class ImageEndpoints
         if (request.ContentType is { } type && type.StartsWith("application/x-tar", StringComparison.OrdinalIgnoreCase))
         {
             LiftBodyLimit(context);
-            var imported = await archive.ImportAsync(request.Body, context.RequestAborted);
+            var tar = new UploadBody(request.Body);
+            var imported = await tar.ParseAsync(() => archive.ImportAsync(tar, context.RequestAborted));
             events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.imported", null, null, imported.Name, null));
             return Results.Json(imported.ToInfo(), WorkspacesJson.Default.ImageInfo, statusCode: 201);
         }
@@ -144,18 +145,19 @@ public static class ImageEndpoints
         string? name = null, cmdline = null;
         bool encrypt = false;
         string[] tags = [];
-        var reader = new MultipartReader(boundary, request.Body);
-        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        var body = new UploadBody(request.Body);
+        var reader = new MultipartReader(boundary, body);
+        while (await body.ParseAsync(() => reader.ReadNextSectionAsync(ct)) is { } section)
         {
             var disposition = section.GetContentDispositionHeader()
                 ?? throw WorkspacesException.BadRequest("a part of the upload has no Content-Disposition");
             string part = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
             if (disposition.IsFileDisposition())
             {
-                await import.AddPartAsync(part, section.Body, null, ct);
+                await body.ParseAsync(async () => { await import.AddPartAsync(part, section.Body, null, ct); return true; });
                 continue;
             }
-            string value = await ReadFieldAsync(section.Body, part, ct);
+            string value = await body.ParseAsync(() => ReadFieldAsync(section.Body, part, ct));
             switch (part)
             {
                 case "name": name = value; break;

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Workspaces.Daemon;
 
 /// <summary>
@@ -9,24 +12,29 @@ public sealed class WorkspacesOptions
     public const string DefaultConfigPath = "/etc/workspaces/workspacesd.json";
 
     /// <summary>SQLite database, image cache and per-workspace directories live here.</summary>
+    [Required]
     public string StateDir { get; set; } = "/var/lib/workspaces";
 
     /// <summary>The local API's Unix socket.</summary>
+    [Required]
     public string Socket { get; set; } = "/run/workspaces/workspaces.sock";
 
     /// <summary>Members of this group (and root) manage everything; the socket belongs to it.</summary>
     public string SocketGroup { get; set; } = "workspaces";
 
     /// <summary>Octal mode of the socket; 0660 keeps everyone but root and the group out at connect time.</summary>
+    [RegularExpression(@"\A0?[0-7]{3}\z", ErrorMessage = "socketMode must be an octal mode such as 0660")]
     public string SocketMode { get; set; } = "0660";
 
     /// <summary>Admit any local user to act on their own workspaces (the socket is then made 0666).</summary>
     public bool AllowUsers { get; set; }
 
     /// <summary>auto (probe KVM, fall back to TCG), kvm or tcg.</summary>
+    [RegularExpression(@"\A(auto|kvm|tcg)\z", ErrorMessage = "accelerator must be auto, kvm or tcg")]
     public string Accelerator { get; set; } = "auto";
 
     /// <summary>How long the KVM probe guest may take before KVM is judged unusable.</summary>
+    [Range(0.5, 300)]
     public double KvmProbeTimeoutSeconds { get; set; } = 5;
 
     public string QemuBinary { get; set; } = "qemu-system-x86_64";
@@ -34,23 +42,30 @@ public sealed class WorkspacesOptions
     public string DnsmasqBinary { get; set; } = "dnsmasq";
 
     /// <summary>How long a stop waits for the guest to power off after ACPI powerdown before forcing it.</summary>
+    [Range(0, 3600)]
     public double StopTimeoutSeconds { get; set; } = 30;
 
+    [Range(1, 256)]
     public int DefaultVcpus { get; set; } = 1;
+    [Range(32, 4194304)]
     public int DefaultMemoryMiB { get; set; } = 256;
 
     /// <summary>auto (systemd if it runs the host, else cgroups written directly) or none.</summary>
+    [RegularExpression(@"\A(auto|none)\z", ErrorMessage = "resourceControl must be auto or none")]
     public string ResourceControl { get; set; } = "auto";
 
     /// <summary>Where the cgroup hierarchies are mounted.</summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
 
     /// <summary>What a workspace may ask for, and how far the host may be committed.</summary>
+    [ValidateObjectMembers]
     public PolicyOptions Policy { get; set; } = new();
 
     /// <summary>Open API connections one uid may hold at once (root has no cap).</summary>
+    [Range(1, 100000)]
     public int MaxConnectionsPerUser { get; set; } = 64;
 
     /// <summary>How many long operations run at once; more wait their turn.</summary>
+    [Range(1, 1024)]
     public int MaxConcurrentOperations { get; set; } = 8;
 }

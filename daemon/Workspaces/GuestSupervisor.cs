@@ -72,7 +72,18 @@ public sealed class GuestSupervisor(
                 }
                 continue;
             }
-            var guest = pid is null ? null : await hypervisor.AttachAsync(spec, pid.Value, ct);
+            IGuest? guest;
+            try
+            {
+                guest = pid is null ? null : await hypervisor.AttachAsync(spec, pid.Value, ct);
+            }
+            catch (HypervisorException e)
+            {
+                // Alive but out of reach, and stopped for it: said as such, not as an exit.
+                recorder.SetState(row, WorkspaceStates.Failed, e.Message, null, row.Accelerator);
+                await resources.ReleaseAsync(row.Id);
+                continue;
+            }
             if (guest is null)
             {
                 recorder.SetState(row, WorkspaceStates.Failed, OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
@@ -115,6 +126,7 @@ public sealed class GuestSupervisor(
                     });
             }
             var exit = await guest.Exited;
+            if (exit.Detached) return; // let go of, not ended: whoever let go recorded what happened
             // Under the lock, so a start that follows cannot have its new group released by this exit.
             await OnGuestAsync(id, guest, async row =>
             {

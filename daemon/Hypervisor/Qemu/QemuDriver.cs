@@ -113,20 +113,39 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         }, ct);
     }
 
+    /// <summary>
+    /// Null when the pid is not (or no longer) our QEMU. A QEMU that is alive but whose monitor does
+    /// not answer has not exited: it is tried for a while, then stopped and reported (HypervisorException).
+    /// </summary>
     public async Task<IGuest?> AttachAsync(GuestSpec spec, int pid, CancellationToken ct)
     {
-        // The pid must still be our QEMU: the same process may have died and the number been reused.
-        if (!IsOurQemu(pid, spec.QmpSocket)) return null;
-        try
+        var deadline = DateTime.UtcNow + MonitorPatience;
+        while (true)
         {
-            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
-            return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
-        }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException)
-        {
-            return null;
+            // The pid must still be our QEMU: the same process may have died and the number been reused.
+            if (!IsOurQemu(pid, spec.QmpSocket)) return null;
+            try
+            {
+                var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+                return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException or TimeoutException)
+            {
+                if (!IsOurQemu(pid, spec.QmpSocket)) return null; // it went while we knocked
+                if (DateTime.UtcNow > deadline)
+                {
+                    // A guest nothing can control must not run on beside a restart of it on the same disk.
+                    Libc.SendSignal(pid, Libc.SIGKILL);
+                    throw new HypervisorException(
+                        $"QEMU (pid {pid}) ran but its monitor did not answer for {MonitorPatience.TotalSeconds:0} s ({e.Message}); workspacesd stopped it, as nothing could control it", e);
+                }
+                await Task.Delay(200, ct); // QMP serves one client at a time: the other may be about to leave
+            }
         }
     }
+
+    /// <summary>How long a live QEMU's monitor may keep refusing before re-attach gives up on it.</summary>
+    private static readonly TimeSpan MonitorPatience = TimeSpan.FromSeconds(10);
 
     private static bool IsOurQemu(int pid, string qmpSocket)
     {

@@ -7,6 +7,8 @@ namespace Workspaces.Daemon.Hypervisor.Qemu;
 /// <summary>
 /// A QEMU guest attached over QMP. Translates QMP events into GuestEvents and works out how the
 /// guest ended: a SHUTDOWN event before the socket closed is an orderly end, anything else a crash.
+/// Letting go (DisposeAsync) is not an end: the guest runs on. A monitor that closes while QEMU
+/// still runs leaves a guest nobody can control; it is stopped, and that is said.
 /// </summary>
 public sealed class QemuGuest : IGuest
 {
@@ -15,6 +17,7 @@ public sealed class QemuGuest : IGuest
     private readonly Channel<GuestEvent> _events = Channel.CreateUnbounded<GuestEvent>(new() { SingleReader = true });
     private readonly Task<GuestExit> _exited;
     private string? _shutdownReason;
+    private volatile bool _detached;
 
     public QemuGuest(int pid, QmpClient qmp, ILogger logger)
     {
@@ -44,9 +47,18 @@ public sealed class QemuGuest : IGuest
             if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
             _events.Writer.TryWrite(translated);
         }
-        // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
-        for (int i = 0; i < 100 && ProcessTable.IsAlive(Pid); i++) await Task.Delay(50);
         _events.Writer.TryComplete();
+        if (_detached) return new GuestExit(false, "detached; the guest runs on", Detached: true);
+        // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
+        bool gone = await Poll.WaitUntilAsync(() => !ProcessTable.IsAlive(Pid), TimeSpan.FromSeconds(5));
+        if (!gone && !_detached)
+        {
+            Libc.SendSignal(Pid, Libc.SIGKILL);
+            var lost = new GuestExit(false, $"QEMU (pid {Pid}) closed its monitor but kept running; workspacesd cannot control it, so it stopped it");
+            HypervisorLog.GuestExited(_logger, Pid, lost.Reason);
+            return lost;
+        }
+        if (_detached) return new GuestExit(false, "detached; the guest runs on", Detached: true);
         var exit = _shutdownReason is { } reason
             ? new GuestExit(true, reason)
             : new GuestExit(false, $"QEMU (pid {Pid}) exited unexpectedly, without a shutdown");
@@ -101,5 +113,10 @@ public sealed class QemuGuest : IGuest
         await _exited.WaitAsync(TimeSpan.FromSeconds(10), ct);
     }
 
-    public ValueTask DisposeAsync() => _qmp.DisposeAsync();
+    /// <summary>Lets go of the guest without stopping it (a daemon shutdown, or after a stop that recorded the end).</summary>
+    public ValueTask DisposeAsync()
+    {
+        _detached = true;
+        return _qmp.DisposeAsync();
+    }
 }

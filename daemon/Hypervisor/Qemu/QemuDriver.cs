@@ -1,12 +1,12 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Processes;
 using Workspaces.Native;
 
 namespace Workspaces.Daemon.Hypervisor.Qemu;
 
 /// <summary>IHypervisor on qemu-system: launch (daemonized, -S, QMP) and re-attach by pid and QMP socket.</summary>
-public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFactory loggers) : IHypervisor
+public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunner runner, ILoggerFactory loggers) : IHypervisor
 {
     public async Task<IGuest> LaunchAsync(GuestSpec spec, CancellationToken ct)
     {
@@ -19,23 +19,20 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);
 
         var command = Launcher(spec).Append(options.Value.QemuBinary).Concat(QemuCommandLine.Build(spec)).ToList();
-        var start = new ProcessStartInfo(command[0])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
 
-        // With -daemonize the process we start exits once the guest's process has initialized;
-        // a non-zero exit means QEMU refused the command line or a resource.
-        using (var parent = Process.Start(start) ?? throw new HypervisorException($"{start.FileName} did not start"))
+        // With -daemonize the process we start exits once the guest's process has initialized (and
+        // let go of our pipes); a non-zero exit means QEMU refused the command line or a resource.
+        CommandResult launched;
+        try
         {
-            var stderr = parent.StandardError.ReadToEndAsync(ct);
-            await parent.WaitForExitAsync(ct);
-            if (parent.ExitCode != 0)
-                throw new HypervisorException($"QEMU refused to start '{spec.Name}': {FirstLine(await stderr)}");
+            launched = await runner.RunAsync(command[0], command[1..], ct);
         }
+        catch (CommandException e) when (e.ExitCode is null)
+        {
+            throw new HypervisorException($"QEMU could not be launched for '{spec.Name}': {e.Message}", e);
+        }
+        if (!launched.Succeeded)
+            throw new HypervisorException($"QEMU refused to start '{spec.Name}': {CommandText.FirstLine(launched.Stderr)}", launched.Failure("QEMU"));
 
         int pid = spec.ReadPid() ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
         try
@@ -132,11 +129,5 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         return ProcessTable.IsAlive(pid)
             && ProcessTable.CommandLine(pid) is { } args
             && args.Any(a => a.Contains(qmpSocket, StringComparison.Ordinal));
-    }
-
-    private static string FirstLine(string text)
-    {
-        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
-        return string.IsNullOrEmpty(line) ? "no message" : line;
     }
 }

@@ -12,6 +12,9 @@ namespace Workspaces.Daemon.Network;
 /// </summary>
 public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunner runner)
 {
+    /// <summary>How often a start that failed is tried (with 20, 40, 60, 80 ms between): a retry of an action, not a wait.</summary>
+    private const int StartAttempts = 5;
+
     // One change at a time: two concurrent restarts of one network's dnsmasq would each start one.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -45,7 +48,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
             // dnsmasq lists the host's interfaces as it starts, and fails if one vanishes meanwhile ("No such
             // device": a guest's tap going with its QEMU). That passes: try a few times before giving up.
             CommandResult? failed = null;
-            for (int attempt = 1; attempt <= 5; attempt++)
+            for (int attempt = 1; attempt <= StartAttempts; attempt++)
             {
                 // It daemonizes: the first process leaves (and the server closes our pipes) once it is up.
                 var result = await runner.RunAsync(options.Value.DnsmasqBinary, args, ct);
@@ -103,7 +106,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
     private static async Task EndAsync(IReadOnlyList<int> pids)
     {
         foreach (var pid in pids) Libc.SendSignal(pid, Libc.SIGTERM);
-        for (int i = 0; i < 100 && pids.Any(ProcessTable.IsAlive); i++) await Task.Delay(20);
+        await Poll.WaitUntilAsync(() => !pids.Any(ProcessTable.IsAlive), TimeSpan.FromSeconds(2));
         foreach (var pid in pids.Where(ProcessTable.IsAlive)) Libc.SendSignal(pid, Libc.SIGKILL);
     }
 

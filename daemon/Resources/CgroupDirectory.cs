@@ -3,12 +3,19 @@ namespace Workspaces.Daemon.Resources;
 /// <summary>Removing a cgroup: rmdir fails while a task is still in it, and an exiting QEMU may take a moment to go.</summary>
 internal static class CgroupDirectory
 {
-    public static async Task RemoveAsync(string group)
+    public static Task RemoveAsync(string group) => Poll.WaitUntilAsync(() => TryRemove(group), TimeSpan.FromSeconds(1));
+
+    private static bool TryRemove(string group)
     {
-        for (int i = 0; i < 20 && Directory.Exists(group); i++)
+        if (!Directory.Exists(group)) return true;
+        try
         {
-            try { Directory.Delete(group); }
-            catch (IOException) { await Task.Delay(50); }
+            Directory.Delete(group);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // EBUSY: a task is still in it
         }
     }
 

@@ -15,6 +15,8 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
     public string Reason => "systemd runs the host: each guest gets a transient scope unit with its limits" +
                             (machines is null ? " (systemd-machined is absent: guests are not registered as machines)" : ", registered with systemd-machined");
 
+    private static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(2);
+
     public string? Location(string workspace) => $"workspace-{workspace}.scope";
 
     public async Task AttachAsync(string workspace, int pid, ResourceLimits limits, CancellationToken ct)
@@ -26,8 +28,8 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
             .ToArray();
         await systemd.StartTransientUnitAsync(unit, properties);
         // StartTransientUnit answers with a job; the move is done once the process is in the scope's cgroup.
-        for (int i = 0; i < 100 && !InUnit(pid, unit); i++) await Task.Delay(20, ct);
-        if (!InUnit(pid, unit)) throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit}");
+        if (!await Poll.WaitUntilAsync(() => InUnit(pid, unit), MoveTimeout, ct))
+            throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit} within {MoveTimeout.TotalSeconds:0} s");
         if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid);
     }
 

@@ -44,7 +44,7 @@ public sealed class QemuGuest : IGuest
             _events.Writer.TryWrite(translated);
         }
         // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
-        for (int i = 0; i < 100 && ProcessTable.IsAlive(Pid); i++) await Task.Delay(50);
+        await Poll.WaitUntilAsync(() => !ProcessTable.IsAlive(Pid), TimeSpan.FromSeconds(5));
         _events.Writer.TryComplete();
         var exit = _shutdownReason is { } reason
             ? new GuestExit(true, reason)

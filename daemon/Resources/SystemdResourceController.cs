@@ -26,15 +26,15 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
             .Prepend(new("PIDs", VariantValue.Array(new[] { (uint)pid })))
             .Append(new("CollectMode", VariantValue.String("inactive-or-failed")))
             .ToArray();
-        await systemd.StartTransientUnitAsync(unit, properties);
+        await systemd.StartTransientUnitAsync(unit, properties, ct);
         // StartTransientUnit answers with a job; the move is done once the process is in the scope's cgroup.
         if (!await Poll.WaitUntilAsync(() => InUnit(pid, unit), MoveTimeout, ct))
             throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit} within {MoveTimeout.TotalSeconds:0} s");
-        if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid);
+        if (machines is not null) await machines.RegisterAsync(workspace, workspace, pid, ct);
     }
 
     public Task UpdateAsync(string workspace, ResourceLimits limits, CancellationToken ct) =>
-        systemd.SetUnitPropertiesAsync(Location(workspace)!, Properties(limits).ToArray());
+        systemd.SetUnitPropertiesAsync(Location(workspace)!, Properties(limits).ToArray(), ct);
 
     /// <summary>Not read here: systemd records an OOM kill as the scope's result, and the scope is collected with it.</summary>
     public long? OutOfMemoryKills(string workspace) => null;

@@ -37,7 +37,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
         int pid = spec.ReadPid() ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
         try
         {
-            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            var qmp = await ConnectAsync(spec, pid, ct);
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
@@ -115,12 +115,29 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
         if (!IsOurQemu(pid, spec.QmpSocket)) return null;
         try
         {
-            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            var qmp = await ConnectAsync(spec, pid, ct);
             return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// A QEMU that is alive but does not complete the QMP handshake in time is not one to call gone
+    /// (its disk is still in use): that is an error, not a null.
+    /// </summary>
+    private static async Task<QmpClient> ConnectAsync(GuestSpec spec, int pid, CancellationToken ct)
+    {
+        try
+        {
+            return await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+        }
+        catch (TimeoutException e)
+        {
+            throw new HypervisorException(
+                $"QEMU (pid {pid}) of '{spec.Name}' did not answer on its QMP socket within {QmpClient.DefaultConnectTimeout.TotalSeconds:0} s: it hangs, or another client holds the socket", e);
         }
     }
 

@@ -26,6 +26,7 @@ public static class EventEndpoints
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                // The subscriber went away: the stream simply ends.
             }
         });
     }

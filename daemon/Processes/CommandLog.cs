@@ -9,8 +9,8 @@ internal static partial class CommandLog
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "{Command} (pid {Pid}) was canceled after {ElapsedMs} ms and killed")]
     public static partial void Canceled(ILogger logger, string command, int pid, long elapsedMs);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "{Command} could not be started: {Reason}")]
-    public static partial void NotStarted(ILogger logger, string command, string reason);
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "{Command} could not be started")]
+    public static partial void NotStarted(ILogger logger, Exception e, string command);
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Not every process below pid {Pid} could be killed")]
     public static partial void KillIncomplete(ILogger logger, Exception e, int pid);

@@ -43,7 +43,7 @@ public sealed class CommandRunner(ILogger<CommandRunner> logger)
         }
         catch (Win32Exception e)
         {
-            CommandLog.NotStarted(logger, CommandText.Display(file, arguments), e.Message);
+            CommandLog.NotStarted(logger, e, CommandText.Display(file, arguments));
             throw new CommandException(tool, null, e.Message, $"{tool} could not be run: {e.Message}");
         }
 

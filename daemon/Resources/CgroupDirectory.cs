@@ -27,7 +27,10 @@ internal static class CgroupDirectory
             foreach (var line in File.ReadLines(file))
                 if (line.Split(' ') is [var k, var v] && k == key && long.TryParse(v, out long n)) return n;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No such file (the group is gone, or this controller is not mounted) or not ours to read: no count.
+        }
         return null;
     }
 

@@ -55,7 +55,7 @@ public sealed partial class WorkspaceLifecycle
             };
         var nic = network.NicOf(row.Id);
         GuestFiles.GiveTo(row.GuestUid, Dir(row.Id), image.Disk is null ? null : Overlay(row.Id));
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
         revert.Add(() => resources.ReleaseAsync(row.Name));
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.

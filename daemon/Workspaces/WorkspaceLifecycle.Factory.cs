@@ -141,7 +141,7 @@ public sealed partial class WorkspaceLifecycle
             CreatedAt = now,
             UpdatedAt = now,
         };
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         Directory.CreateDirectory(Dir(copy.Id));
         revert.Add(() => Directory.Delete(Dir(copy.Id), recursive: true));
         if (image.Disk is not null)

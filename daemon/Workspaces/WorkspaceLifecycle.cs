@@ -124,7 +124,7 @@ public sealed partial class WorkspaceLifecycle(
         };
 
         // Host first, then the row: a create that loses the race for the name removes its files.
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         Directory.CreateDirectory(Dir(row.Id));
         revert.Add(() => Directory.Delete(Dir(row.Id), recursive: true));
         await WhileImageExistsAsync(image, async () =>

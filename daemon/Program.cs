@@ -6,6 +6,7 @@ using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Operations;
+using Workspaces.Daemon.Processes;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.State;
@@ -55,6 +56,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 builder.Services
+    .AddSingleton<CommandRunner>()
     .AddSingleton(new Database(Path.Combine(options.StateDir, "workspaces.db")))
     .AddSingleton<ImageRepository>()
     .AddSingleton<WorkspaceRepository>()

@@ -27,6 +27,7 @@ public static class EventEndpoints
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                // The subscriber went away: the stream simply ends.
             }
         });
     }

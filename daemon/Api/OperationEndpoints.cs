@@ -23,7 +23,10 @@ public static class OperationEndpoints
             {
                 await op.Finished.WaitAsync(wait, context.RequestAborted);
             }
-            catch (TimeoutException) { }
+            catch (TimeoutException)
+            {
+                // The long-poll's time is up: answer with the operation as it stands (still running).
+            }
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo);
         });
 

@@ -115,7 +115,7 @@ public static class WorkspaceEndpoints
         var ct = context.RequestAborted;
         context.Response.ContentType = "text/plain; charset=utf-8";
         if (!File.Exists(path) && follow != true) return;
-        while (!File.Exists(path)) await Task.Delay(200, ct);
+        await Poll.WaitUntilAsync(() => File.Exists(path), Timeout.InfiniteTimeSpan, ct);
         await using var log = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var buffer = new byte[64 * 1024];
         try
@@ -130,7 +130,7 @@ public static class WorkspaceEndpoints
                 }
                 if (follow != true) break;
                 await context.Response.Body.FlushAsync(ct);
-                await Task.Delay(100, ct);
+                await Poll.WaitUntilAsync(() => log.Length > log.Position, Timeout.InfiniteTimeSpan, ct); // the guest wrote more
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

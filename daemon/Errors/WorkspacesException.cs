@@ -4,7 +4,8 @@ namespace Workspaces.Daemon.Errors;
 /// A request the daemon refuses, with the HTTP status it maps to and a message a person can act on.
 /// The API's one error mapper turns these into problem+json; anything else is a 500.
 /// </summary>
-public class WorkspacesException(int status, string title, string message, string[]? allowed = null) : Exception(message)
+public class WorkspacesException(int status, string title, string message, string[]? allowed = null, Exception? inner = null)
+    : Exception(message, inner)
 {
     public int Status { get; } = status;
     public string Title { get; } = title;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Processes;
 
 namespace Workspaces.Daemon.Hypervisor;
 
@@ -11,26 +12,26 @@ namespace Workspaces.Daemon.Hypervisor;
 /// KVM is chosen only if that guest finishes within the timeout and faster than under TCG:
 /// a KVM slower than software emulation is not one to run workspaces on.
 /// </summary>
-public sealed class KvmProbe(IOptions<WorkspacesOptions> options, ILogger<KvmProbe> logger)
+public sealed class KvmProbe(IOptions<WorkspacesOptions> options, CommandRunner runner, ILogger<KvmProbe> logger)
 {
     private const byte ExitValue = 0x31;
-    private readonly Lazy<Task<AcceleratorChoice>> _choice = new(() => Task.Run(() => DecideAsync(options.Value, logger)));
+    private readonly Lazy<Task<AcceleratorChoice>> _choice = new(() => Task.Run(() => DecideAsync(options.Value, runner, logger)));
 
     public Task<AcceleratorChoice> Choice => _choice.Value;
 
-    private static async Task<AcceleratorChoice> DecideAsync(WorkspacesOptions o, ILogger logger)
+    private static async Task<AcceleratorChoice> DecideAsync(WorkspacesOptions o, CommandRunner runner, ILogger logger)
     {
         var choice = o.Accelerator switch
         {
             "tcg" => new AcceleratorChoice("tcg", "configured: accelerator = tcg"),
             "kvm" => new AcceleratorChoice("kvm", "configured: accelerator = kvm"),
-            _ => await ProbeAsync(o),
+            _ => await ProbeAsync(o, runner),
         };
         HypervisorLog.AcceleratorChosen(logger, choice.Accelerator, choice.Reason);
         return choice;
     }
 
-    private static async Task<AcceleratorChoice> ProbeAsync(WorkspacesOptions o)
+    private static async Task<AcceleratorChoice> ProbeAsync(WorkspacesOptions o, CommandRunner runner)
     {
         try
         {
@@ -46,10 +47,10 @@ public sealed class KvmProbe(IOptions<WorkspacesOptions> options, ILogger<KvmPro
         try
         {
             var timeout = TimeSpan.FromSeconds(o.KvmProbeTimeoutSeconds);
-            var kvm = await RunAsync(o.QemuBinary, "kvm", image, timeout);
+            var kvm = await RunAsync(runner, o.QemuBinary, "kvm", image, timeout);
             if (kvm.Error is not null)
                 return new AcceleratorChoice("tcg", $"/dev/kvm opens, but a KVM probe guest {kvm.Error}; using TCG software emulation");
-            var tcg = await RunAsync(o.QemuBinary, "tcg", image, timeout);
+            var tcg = await RunAsync(runner, o.QemuBinary, "tcg", image, timeout);
             if (tcg.Error is null && tcg.Elapsed < kvm.Elapsed)
                 return new AcceleratorChoice("tcg",
                     $"a KVM probe guest took {kvm.Elapsed.TotalMilliseconds:0} ms, slower than under TCG ({tcg.Elapsed.TotalMilliseconds:0} ms): this KVM cannot run guests usefully (paravirtualized or nested); using TCG software emulation");
@@ -63,38 +64,30 @@ public sealed class KvmProbe(IOptions<WorkspacesOptions> options, ILogger<KvmPro
 
     private sealed record ProbeRun(TimeSpan Elapsed, string? Error);
 
-    private static async Task<ProbeRun> RunAsync(string qemu, string accelerator, string image, TimeSpan timeout)
+    /// <summary>Runs the probe guest; past the timeout the runner kills QEMU (and waits for it to be gone).</summary>
+    private static async Task<ProbeRun> RunAsync(CommandRunner runner, string qemu, string accelerator, string image, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-                 {
-                     "-accel", accelerator, "-machine", "pc", "-m", "16", "-nodefaults", "-no-user-config", "-display", "none",
-                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                     "-drive", $"file={image},format=raw,if=ide",
-                 })
-            start.ArgumentList.Add(arg);
+        string[] args =
+        [
+            "-accel", accelerator, "-machine", "pc", "-m", "16", "-nodefaults", "-no-user-config", "-display", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive", $"file={image},format=raw,if=ide",
+        ];
         var clock = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            using var process = Process.Start(start)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                return new ProbeRun(clock.Elapsed, $"made no progress in {timeout.TotalSeconds:0.#} s");
-            }
-            if (process.ExitCode == (ExitValue << 1 | 1)) return new ProbeRun(clock.Elapsed, null);
-            string error = (await stderr).Trim().Split('\n').LastOrDefault() ?? "";
-            return new ProbeRun(clock.Elapsed, $"failed (exit {process.ExitCode}: {error})");
+            var result = await runner.RunAsync(qemu, args, deadline.Token);
+            if (result.ExitCode == (ExitValue << 1 | 1)) return new ProbeRun(clock.Elapsed, null);
+            return new ProbeRun(clock.Elapsed, $"failed (exit {result.ExitCode}: {result.LastErrorLine})");
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            return new ProbeRun(clock.Elapsed, $"could not run: {qemu}: {e.Message}");
+            return new ProbeRun(clock.Elapsed, $"made no progress in {timeout.TotalSeconds:0.#} s");
+        }
+        catch (CommandException e) when (e.ExitCode is null)
+        {
+            return new ProbeRun(clock.Elapsed, $"could not run: {qemu}: {e.LastLine}");
         }
     }
 

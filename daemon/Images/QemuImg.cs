@@ -1,20 +1,20 @@
-using Workspaces.Daemon.Core;
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Processes;
 
 namespace Workspaces.Daemon.Images;
 
-/// <summary>qemu-img, the standard tool for disk images: run with an argument list, its JSON parsed.</summary>
-public sealed class QemuImg(IOptions<WorkspacesOptions> options)
+/// <summary>qemu-img, the standard tool for disk images: run through the CommandRunner with an argument list, its JSON parsed.</summary>
+public sealed class QemuImg(IOptions<WorkspacesOptions> options, CommandRunner runner)
 {
     /// <summary>Probes a file's format and metadata without opening any backing file.</summary>
     public async Task<QemuImgInfo> InfoAsync(string path, CancellationToken ct)
     {
-        var (code, stdout, stderr) = await RunAsync(ct, "info", "--output=json", path);
-        if (code != 0) throw WorkspacesException.Unprocessable($"not a disk image qemu-img can read: {LastLine(stderr)}");
-        using var doc = JsonDocument.Parse(stdout);
+        var result = await RunAsync(ct, "info", "--output=json", path);
+        if (!result.Succeeded) throw QemuImgException.Unprocessable("not a disk image qemu-img can read", result);
+        using var doc = JsonDocument.Parse(result.Stdout);
         var root = doc.RootElement;
         string? dataFile = root.TryGetProperty("format-specific", out var fs)
                            && fs.TryGetProperty("data", out var data)
@@ -30,13 +30,14 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
     /// <summary>Checks a qcow2's metadata for corruption (a truncated or damaged file fails here).</summary>
     public async Task CheckAsync(string path, CancellationToken ct)
     {
-        var (code, stdout, stderr) = await RunAsync(ct, "check", "--output=json", "-f", "qcow2", path);
+        var result = await RunAsync(ct, "check", "--output=json", "-f", "qcow2", path);
         // Exit 0: clean; 3: only leaked clusters (harmless); 1, 2: the image cannot be checked or is corrupt.
-        if (code is 0 or 3) return;
-        string detail = stdout.Length > 0 && stdout.TrimStart().StartsWith('{')
+        if (result.ExitCode is 0 or 3) return;
+        string stdout = result.Stdout;
+        string? corruptions = stdout.Length > 0 && stdout.TrimStart().StartsWith('{')
             ? $"{JsonDocument.Parse(stdout).RootElement.GetProperty("corruptions").GetInt32()} corruptions"
-            : LastLine(stderr);
-        throw WorkspacesException.Unprocessable($"the qcow2 image is damaged or truncated: {detail}");
+            : null;
+        throw QemuImgException.Unprocessable("the qcow2 image is damaged or truncated", result, corruptions);
     }
 
     /// <summary>
@@ -49,8 +50,8 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         var args = new List<string> { "create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backingName };
         if (passphrase is not null) args.AddRange(["-u", "--object", SecretObject, "-o", EncryptOptions]);
         args.AddRange([overlayPath, virtualSize.ToString()]);
-        var (code, _, stderr) = await RunWithInputAsync(ct, passphrase, args.ToArray());
-        if (code != 0) throw QemuImgException.From($"qemu-img create of {overlayPath}", stderr);
+        var result = await RunWithInputAsync(ct, passphrase, args.ToArray());
+        if (!result.Succeeded) throw QemuImgException.From($"qemu-img create of {overlayPath}", result);
     }
 
     /// <summary>
@@ -67,8 +68,8 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         if (encryptOutput) args.AddRange(["-o", EncryptOptions]);
         if (backingPath is not null) args.AddRange(["-B", backingPath, "-F", backingFormat!]);
         args.Add(outputPath);
-        var (code, _, stderr) = await RunWithInputAsync(ct, passphrase, args.ToArray());
-        if (code != 0) throw QemuImgException.From($"qemu-img convert to {outputPath}", stderr);
+        var result = await RunWithInputAsync(ct, passphrase, args.ToArray());
+        if (!result.Succeeded) throw QemuImgException.From($"qemu-img convert to {outputPath}", result);
     }
 
     /// <summary>
@@ -80,15 +81,15 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
         var args = new List<string> { "rebase", "-u", "-b", backingName, "-F", backingFormat };
         if (passphrase is null) args.AddRange(["-f", "qcow2", path]);
         else args.AddRange(["--object", SecretObject, "--image-opts", new DiskChain([new DiskLayer(path, "qcow2", true)]).ImageOpts("sec0")]);
-        var (code, _, stderr) = await RunWithInputAsync(ct, passphrase, args.ToArray());
-        if (code != 0) throw QemuImgException.From($"qemu-img rebase -u of {path}", stderr);
+        var result = await RunWithInputAsync(ct, passphrase, args.ToArray());
+        if (!result.Succeeded) throw QemuImgException.From($"qemu-img rebase -u of {path}", result);
     }
 
     // The secret arrives on stdin, never on a command line (readable in /proc) or in a file.
     private const string SecretObject = "secret,id=sec0,file=/dev/stdin";
     private const string EncryptOptions = "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10";
 
-    private Task<(int Code, string Stdout, string Stderr)> RunAsync(CancellationToken ct, params string[] args) => RunWithInputAsync(ct, null, args);
+    private Task<CommandResult> RunAsync(CancellationToken ct, params string[] args) => RunWithInputAsync(ct, null, args);
 
     /// <summary>
     /// Runs qemu-img; stdin, when given, is written and closed first (how secrets reach it).
@@ -97,40 +98,18 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options)
     /// microVM: 250 Hz, no VIRT_CPU_ACCOUNTING) that happens to 1 create in 3 when idle and 3 in 4
     /// under load; QEMU 7.2 has no option to give the iteration count instead. The key is a random
     /// 256-bit secret, so the count protects nothing: try again, each attempt costs ~0.1 s.
+    /// Cancelled, the runner kills qemu-img and waits for it to be gone, so it never writes on after
+    /// its output was cleaned up.
     /// </summary>
-    private async Task<(int Code, string Stdout, string Stderr)> RunWithInputAsync(CancellationToken ct, string? stdin, params string[] args)
+    private async Task<CommandResult> RunWithInputAsync(CancellationToken ct, string? stdin, params string[] args)
     {
         var deadline = DateTime.UtcNow + LuksTimingRetryWindow;
         while (true)
         {
-            var result = await RunOnceAsync(ct, stdin, args);
-            if (result.Code == 0 || !QemuImgException.IsCoarseCpuClock(result.Stderr) || DateTime.UtcNow > deadline) return result;
+            var result = await runner.RunAsync(options.Value.QemuImgBinary, args, ct, stdin);
+            if (result.Succeeded || !QemuImgException.IsCoarseCpuClock(result.Stderr) || DateTime.UtcNow > deadline) return result;
         }
     }
 
     private static readonly TimeSpan LuksTimingRetryWindow = TimeSpan.FromSeconds(60);
-
-    private async Task<(int Code, string Stdout, string Stderr)> RunOnceAsync(CancellationToken ct, string? stdin, string[] args)
-    {
-        var start = new ProcessStartInfo(options.Value.QemuImgBinary)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null,
-        };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        // Cancelled: end qemu-img too, so it never writes on after its output was cleaned up.
-        await using var kill = ct.Register(() => { try { process.Kill(); } catch (InvalidOperationException) { } });
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-            process.StandardInput.Close();
-        }
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    internal static string LastLine(string text) =>
-        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
 }

@@ -1,6 +1,6 @@
-using Workspaces.Daemon.Core;
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Core;
+using Workspaces.Daemon.Processes;
 using Workspaces.Daemon.State;
 using Workspaces.Native;
 
@@ -10,8 +10,11 @@ namespace Workspaces.Daemon.Network;
 /// One dnsmasq per network, DHCP only (no DNS), answering only the MACs SQLite allocated, each with
 /// its pinned address. It daemonizes, so like the guests it outlives workspacesd.
 /// </summary>
-public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
+public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunner runner)
 {
+    /// <summary>How often a start that failed is tried (with 20, 40, 60, 80 ms between): a retry of an action, not a wait.</summary>
+    private const int StartAttempts = 5;
+
     // One change at a time: two concurrent restarts of one network's dnsmasq would each start one.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -44,18 +47,16 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
             await EndAsync(running);
             // dnsmasq lists the host's interfaces as it starts, and fails if one vanishes meanwhile ("No such
             // device": a guest's tap going with its QEMU). That passes: try a few times before giving up.
-            string error = "";
-            for (int attempt = 1; attempt <= 5; attempt++)
+            CommandResult? failed = null;
+            for (int attempt = 1; attempt <= StartAttempts; attempt++)
             {
-                var start = new ProcessStartInfo(options.Value.DnsmasqBinary) { RedirectStandardError = true };
-                foreach (var a in args) start.ArgumentList.Add(a);
-                using var process = Process.Start(start)!;
-                error = await process.StandardError.ReadToEndAsync(ct);
-                await process.WaitForExitAsync(ct); // it daemonizes: the parent leaves once the server is up
-                if (process.ExitCode == 0) return;
+                // It daemonizes: the first process leaves (and the server closes our pipes) once it is up.
+                var result = await runner.RunAsync(options.Value.DnsmasqBinary, args, ct);
+                if (result.Succeeded) return;
+                failed = result;
                 await Task.Delay(20 * attempt, ct);
             }
-            throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {error.Trim()}");
+            throw new NetworkException($"dnsmasq for network '{network.Name}' did not start: {failed!.Stderr.Trim()}", failed.Failure());
         }
         finally
         {
@@ -105,7 +106,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options)
     private static async Task EndAsync(IReadOnlyList<int> pids)
     {
         foreach (var pid in pids) Libc.SendSignal(pid, Libc.SIGTERM);
-        for (int i = 0; i < 100 && pids.Any(ProcessTable.IsAlive); i++) await Task.Delay(20);
+        await Poll.WaitUntilAsync(() => !pids.Any(ProcessTable.IsAlive), TimeSpan.FromSeconds(2));
         foreach (var pid in pids.Where(ProcessTable.IsAlive)) Libc.SendSignal(pid, Libc.SIGKILL);
     }
 

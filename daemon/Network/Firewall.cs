@@ -10,6 +10,9 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
     private readonly Lazy<Nftables> _text = new(() => new Nftables(json: false));
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>How often a batch the kernel interrupted (EINTR) is sent: a retry of an action, not a wait.</summary>
+    private const int ApplyAttempts = 10;
+
     public async Task ApplyAsync(CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
@@ -27,7 +30,7 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
                     _nft.Value.Run(batch);
                     break;
                 }
-                catch (NftablesException e) when (e.Message.Contains("Interrupted system call", StringComparison.Ordinal) && attempt < 10)
+                catch (NftablesException e) when (e.Message.Contains("Interrupted system call", StringComparison.Ordinal) && attempt < ApplyAttempts)
                 {
                     await Task.Delay(10 * attempt, ct);
                 }

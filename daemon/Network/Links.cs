@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Workspaces.Daemon.Processes;
 
 namespace Workspaces.Daemon.Network;
 
@@ -7,7 +7,7 @@ namespace Workspaces.Daemon.Network;
 /// per workspace start, where a netlink implementation would be a few hundred lines to own.
 /// The daemon makes each guest's tap (QEMU runs without the capability to); this plugs it into its bridge.
 /// </summary>
-public sealed class Links
+public sealed class Links(CommandRunner runner)
 {
     public static bool Exists(string name) => Directory.Exists(Path.Combine("/sys/class/net", name));
 
@@ -26,13 +26,9 @@ public sealed class Links
 
     public Task PlugAsync(string tap, string bridge, CancellationToken ct) => IpAsync(ct, "link", "set", tap, "master", bridge, "up");
 
-    private static async Task IpAsync(CancellationToken ct, params string[] args)
+    private async Task IpAsync(CancellationToken ct, params string[] args)
     {
-        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        string error = await process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        if (process.ExitCode != 0) throw new NetworkException($"ip {string.Join(' ', args)}: {error.Trim()}");
+        var result = await runner.RunAsync("ip", args, ct);
+        if (!result.Succeeded) throw new NetworkException($"ip {string.Join(' ', args)}: {result.Stderr.Trim()}", result.Failure());
     }
 }

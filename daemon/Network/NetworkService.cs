@@ -67,7 +67,9 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
                 }
                 catch (Exception undo)
                 {
-                    throw new NetworkException($"{failure.Message} (and undoing the network's half-made parts failed: {undo.Message})");
+                    // Both kept whole (types, stacks) for the log; the message says both.
+                    throw new NetworkException($"{failure.Message} (and undoing the network's half-made parts failed: {undo.Message})",
+                        new AggregateException(failure, undo));
                 }
                 throw;
             }

@@ -33,11 +33,12 @@ public sealed class OperationRegistry(EventBus events, IOptions<WorkspacesOption
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                OperationLog.Canceled(logger, kind, target);
                 op.Finish(OperationStatus.Canceled, $"{kind} of {target} was canceled");
             }
             catch (Exception e)
             {
-                OperationLog.Failed(logger, kind, target, e.Message);
+                OperationLog.Failed(logger, e, kind, target, e.Message);
                 op.Finish(OperationStatus.Failed, e.Message);
             }
             Publish(op);

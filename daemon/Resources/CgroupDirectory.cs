@@ -1,14 +1,22 @@
+using Workspaces.Daemon.Core;
 namespace Workspaces.Daemon.Resources;
 
 /// <summary>Removing a cgroup: rmdir fails while a task is still in it, and an exiting QEMU may take a moment to go.</summary>
 internal static class CgroupDirectory
 {
-    public static async Task RemoveAsync(string group)
+    public static Task RemoveAsync(string group) => Poll.WaitUntilAsync(() => TryRemove(group), TimeSpan.FromSeconds(1));
+
+    private static bool TryRemove(string group)
     {
-        for (int i = 0; i < 20 && Directory.Exists(group); i++)
+        if (!Directory.Exists(group)) return true;
+        try
         {
-            try { Directory.Delete(group); }
-            catch (IOException) { await Task.Delay(50); }
+            Directory.Delete(group);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // EBUSY: a task is still in it
         }
     }
 
@@ -20,7 +28,10 @@ internal static class CgroupDirectory
             foreach (var line in File.ReadLines(file))
                 if (line.Split(' ') is [var k, var v] && k == key && long.TryParse(v, out long n)) return n;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No such file (the group is gone, or this controller is not mounted) or not ours to read: no count.
+        }
         return null;
     }
 

@@ -1,3 +1,4 @@
+using Workspaces.Daemon.Core;
 using Tmds.DBus.Protocol;
 using Workspaces.Daemon.Systemd;
 
@@ -15,6 +16,8 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
     public string Reason => "systemd runs the host: each guest gets a transient scope unit with its limits" +
                             (machines is null ? " (systemd-machined is absent: guests are not registered as machines)" : ", registered with systemd-machined");
 
+    private static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(2);
+
     public string? Location(string id) => $"workspace-{id}.scope";
 
     public async Task AttachAsync(string id, string description, int pid, ResourceLimits limits, CancellationToken ct)
@@ -24,16 +27,16 @@ public sealed class SystemdResourceController(SystemdManager systemd, MachineMan
             .Prepend(new("PIDs", VariantValue.Array(new[] { (uint)pid })))
             .Append(new("CollectMode", VariantValue.String("inactive-or-failed")))
             .ToArray();
-        await systemd.StartTransientUnitAsync(unit, properties);
+        await systemd.StartTransientUnitAsync(unit, properties, ct);
         // StartTransientUnit answers with a job; the move is done once the process is in the scope's cgroup.
-        for (int i = 0; i < 100 && !InUnit(pid, unit); i++) await Task.Delay(20, ct);
-        if (!InUnit(pid, unit)) throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit}");
+        if (!await Poll.WaitUntilAsync(() => InUnit(pid, unit), MoveTimeout, ct))
+            throw new IOException($"systemd did not move QEMU (pid {pid}) into {unit} within {MoveTimeout.TotalSeconds:0} s");
         // The machine's name is host-wide too: "ws-ID" (machinectl shows the unit's description beside it).
-        if (machines is not null) await machines.RegisterAsync("ws-" + id, id, pid);
+        if (machines is not null) await machines.RegisterAsync("ws-" + id, id, pid, ct);
     }
 
     public Task UpdateAsync(string id, ResourceLimits limits, CancellationToken ct) =>
-        systemd.SetUnitPropertiesAsync(Location(id)!, Properties(limits).ToArray());
+        systemd.SetUnitPropertiesAsync(Location(id)!, Properties(limits).ToArray(), ct);
 
     /// <summary>Not read here: systemd records an OOM kill as the scope's result, and the scope is collected with it.</summary>
     public long? OutOfMemoryKills(string id) => null;

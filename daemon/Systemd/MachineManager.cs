@@ -10,7 +10,7 @@ public sealed class MachineManager(SystemBus bus)
     public const string Service = "org.freedesktop.machine1";
 
     /// <summary>RegisterMachine(name, id, service, class "vm", leader, root ""): the leader must already be in its own unit.</summary>
-    public Task RegisterAsync(string name, string workspaceId, int leader)
+    public Task RegisterAsync(string name, string workspaceId, int leader, CancellationToken ct)
     {
         // A stable 128-bit id per workspace, as machined wants one.
         byte[] id = SHA256.HashData(Encoding.UTF8.GetBytes("workspace:" + workspaceId))[..16];
@@ -23,6 +23,6 @@ public sealed class MachineManager(SystemBus bus)
         writer.WriteString("vm");
         writer.WriteUInt32((uint)leader);
         writer.WriteString("");
-        return bus.CallAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage(), ct);
     }
 }

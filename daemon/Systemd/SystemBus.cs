@@ -16,12 +16,20 @@ public sealed class SystemBus : IDisposable
     /// <summary>
     /// Sends a method call and waits for its reply. Tmds.DBus completes replies on its receive loop;
     /// the Yield moves the caller's continuation off that thread, so no caller can ever stall the loop
-    /// that would deliver the next reply.
+    /// that would deliver the next reply. Cancelled, the caller stops waiting: the call has been
+    /// sent and the peer may still act on it (D-Bus has no cancel), its late reply is dropped.
     /// </summary>
-    public async Task CallAsync(MessageBuffer message)
+    public async Task CallAsync(MessageBuffer message, CancellationToken ct)
     {
-        await Connection.CallMethodAsync(message);
-        await Task.Yield();
+        ct.ThrowIfCancellationRequested(); // not sent at all (the pooled buffer is simply dropped)
+        try
+        {
+            await Connection.CallMethodAsync(message).WaitAsync(ct);
+        }
+        finally
+        {
+            await Task.Yield();
+        }
     }
 
     /// <summary>Connects if systemd answers on the system bus; otherwise says why not.</summary>

@@ -10,7 +10,7 @@ public sealed class SystemdManager(SystemBus bus)
     private const string Interface = "org.freedesktop.systemd1.Manager";
 
     /// <summary>StartTransientUnit(name, "fail", properties, no auxiliary units).</summary>
-    public Task StartTransientUnitAsync(string name, KeyValuePair<string, VariantValue>[] properties)
+    public Task StartTransientUnitAsync(string name, KeyValuePair<string, VariantValue>[] properties, CancellationToken ct)
     {
         using var writer = bus.Connection.GetMessageWriter();
         writer.WriteMethodCallHeader(destination: Service, path: Path, @interface: Interface, member: "StartTransientUnit",
@@ -19,11 +19,11 @@ public sealed class SystemdManager(SystemBus bus)
         writer.WriteString("fail");
         writer.WriteDictionary(properties); // a(sv) and a{sv} share one wire format
         writer.WriteArrayEnd(writer.WriteArrayStart(DBusType.Struct));
-        return bus.CallAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage(), ct);
     }
 
     /// <summary>SetUnitProperties(name, runtime: true, properties): live, and forgotten at reboot.</summary>
-    public Task SetUnitPropertiesAsync(string name, KeyValuePair<string, VariantValue>[] properties)
+    public Task SetUnitPropertiesAsync(string name, KeyValuePair<string, VariantValue>[] properties, CancellationToken ct)
     {
         using var writer = bus.Connection.GetMessageWriter();
         writer.WriteMethodCallHeader(destination: Service, path: Path, @interface: Interface, member: "SetUnitProperties",
@@ -31,6 +31,6 @@ public sealed class SystemdManager(SystemBus bus)
         writer.WriteString(name);
         writer.WriteBool(true);
         writer.WriteDictionary(properties);
-        return bus.CallAsync(writer.CreateMessage());
+        return bus.CallAsync(writer.CreateMessage(), ct);
     }
 }

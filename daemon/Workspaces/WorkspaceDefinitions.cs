@@ -51,7 +51,7 @@ public sealed class WorkspaceDefinitions(
         (row.Vcpus, row.MemoryMib, row.Cmdline) = (shape.Vcpus, shape.MemoryMiB, request.Cmdline);
         (row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight) = (request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
 
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         Directory.CreateDirectory(layout.Dir(row.Id));
         revert.Add(() => Directory.Delete(layout.Dir(row.Id), recursive: true));
         await disks.WhileImageExistsAsync(image, async () =>

@@ -142,7 +142,7 @@ public sealed class WorkspaceFactory(
         var copy = WorkspaceDefinitions.NewRow(newName, caller.Namespace, image, $"copied from {source.Name}");
         (copy.Vcpus, copy.MemoryMib, copy.Cmdline) = (source.Vcpus, source.MemoryMib, source.Cmdline);
         (copy.CpuQuotaPercent, copy.CpuWeight, copy.TasksMax, copy.IoWeight) = (source.CpuQuotaPercent, source.CpuWeight, source.TasksMax, source.IoWeight);
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         Directory.CreateDirectory(layout.Dir(copy.Id));
         revert.Add(() => Directory.Delete(layout.Dir(copy.Id), recursive: true));
         if (image.Disk is not null)

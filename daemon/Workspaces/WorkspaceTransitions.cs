@@ -30,7 +30,8 @@ public sealed class WorkspaceTransitions(
     KvmProbe kvm,
     Admission admission,
     IResourceController resources,
-    IOptions<WorkspacesOptions> options)
+    IOptions<WorkspacesOptions> options,
+    ILogger<WorkspaceTransitions> logger)
 {
     public async Task<WorkspaceRow> ActAsync(string name, WorkspaceAction action, Caller caller, ActionOptions how, CancellationToken ct)
     {
@@ -88,7 +89,7 @@ public sealed class WorkspaceTransitions(
             };
         var nic = network.NicOf(row.Id);
         GuestFiles.GiveTo(row.GuestUid, layout.Dir(row.Id), image.Disk is null ? null : layout.Overlay(row.Id));
-        await using var revert = new Reverter();
+        await using var revert = new Reverter(logger);
         // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
         revert.Add(() => resources.ReleaseAsync(row.Id));
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.

@@ -1,13 +1,13 @@
 using Workspaces.Daemon.Core;
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Workspaces.Daemon.Processes;
 using Workspaces.Native;
 
 namespace Workspaces.Daemon.Hypervisor.Qemu;
 
 /// <summary>IHypervisor on qemu-system: launch (daemonized, -S, QMP) and re-attach by pid and QMP socket.</summary>
-public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFactory loggers) : IHypervisor
+public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunner runner, ILoggerFactory loggers) : IHypervisor
 {
     public async Task<IGuest> LaunchAsync(GuestSpec spec, CancellationToken ct)
     {
@@ -20,28 +20,25 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);
 
         var command = Launcher(spec).Append(options.Value.QemuBinary).Concat(QemuCommandLine.Build(spec)).ToList();
-        var start = new ProcessStartInfo(command[0])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
 
-        // With -daemonize the process we start exits once the guest's process has initialized;
-        // a non-zero exit means QEMU refused the command line or a resource.
-        using (var parent = Process.Start(start) ?? throw new HypervisorException($"{start.FileName} did not start"))
+        // With -daemonize the process we start exits once the guest's process has initialized (and
+        // let go of our pipes); a non-zero exit means QEMU refused the command line or a resource.
+        CommandResult launched;
+        try
         {
-            var stderr = parent.StandardError.ReadToEndAsync(ct);
-            await parent.WaitForExitAsync(ct);
-            if (parent.ExitCode != 0)
-                throw new HypervisorException($"QEMU refused to start '{spec.Name}': {FirstLine(await stderr)}");
+            launched = await runner.RunAsync(command[0], command[1..], ct);
         }
+        catch (CommandException e) when (e.ExitCode is null)
+        {
+            throw new HypervisorException($"QEMU could not be launched for '{spec.Name}': {e.Message}", e);
+        }
+        if (!launched.Succeeded)
+            throw new HypervisorException($"QEMU refused to start '{spec.Name}': {CommandText.FirstLine(launched.Stderr)}", launched.Failure("QEMU"));
 
         int pid = spec.ReadPid() ?? throw new HypervisorException($"QEMU started '{spec.Name}' but wrote no pid file");
         try
         {
-            var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+            var qmp = await ConnectAsync(spec, pid, ct);
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
@@ -126,7 +123,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
             if (!IsOurQemu(pid, spec.QmpSocket)) return null;
             try
             {
-                var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+                var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, MonitorPatience / 2, ct);
                 return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException or TimeoutException)
@@ -147,16 +144,27 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, ILoggerFacto
     /// <summary>How long a live QEMU's monitor may keep refusing before re-attach gives up on it.</summary>
     private static readonly TimeSpan MonitorPatience = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A QEMU that is alive but does not complete the QMP handshake in time is not one to call gone
+    /// (its disk is still in use): that is an error, not a null.
+    /// </summary>
+    private static async Task<QmpClient> ConnectAsync(GuestSpec spec, int pid, CancellationToken ct)
+    {
+        try
+        {
+            return await QmpClient.ConnectAsync(spec.QmpSocket, ct);
+        }
+        catch (TimeoutException e)
+        {
+            throw new HypervisorException(
+                $"QEMU (pid {pid}) of '{spec.Name}' did not answer on its QMP socket within {QmpClient.DefaultConnectTimeout.TotalSeconds:0} s: it hangs, or another client holds the socket", e);
+        }
+    }
+
     private static bool IsOurQemu(int pid, string qmpSocket)
     {
         return ProcessTable.IsAlive(pid)
             && ProcessTable.CommandLine(pid) is { } args
             && args.Any(a => a.Contains(qmpSocket, StringComparison.Ordinal));
-    }
-
-    private static string FirstLine(string text)
-    {
-        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
-        return string.IsNullOrEmpty(line) ? "no message" : line;
     }
 }

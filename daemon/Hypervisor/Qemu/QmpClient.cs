@@ -25,6 +25,7 @@ public sealed partial class QmpClient : IAsyncDisposable
     private long _nextId;
     private int _disposed;
     private Task? _reader;
+    private volatile string? _abortReason;
 
     private QmpClient(Socket socket)
     {
@@ -38,28 +39,36 @@ public sealed partial class QmpClient : IAsyncDisposable
     /// <summary>Completes when the connection has ended (QEMU exited or the socket broke).</summary>
     public Task Closed => _closed.Task;
 
-    /// <summary>Connects, reads the greeting and negotiates capabilities.</summary>
-    public static async Task<QmpClient> ConnectAsync(string socketPath, CancellationToken ct)
+    /// <summary>
+    /// How long connecting may take, greeting and capabilities included. QEMU greets at once; one that
+    /// does not is hung, or serves another client (a QMP socket greets one client at a time, and
+    /// keeps the next one waiting in its backlog for as long as the first stays).
+    /// </summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Connects, reads the greeting and negotiates capabilities, within DefaultConnectTimeout.</summary>
+    public static Task<QmpClient> ConnectAsync(string socketPath, CancellationToken ct) => ConnectAsync(socketPath, DefaultConnectTimeout, ct);
+
+    /// <summary>Connects, reads the greeting and negotiates capabilities; a TimeoutException if that takes longer than timeout.</summary>
+    public static async Task<QmpClient> ConnectAsync(string socketPath, TimeSpan timeout, CancellationToken ct)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        QmpClient? client = null;
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        var client = new QmpClient(socket);
-        try
-        {
-            await client.HandshakeAsync(ct);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), deadline.Token);
+            client = new QmpClient(socket);
+            await client.HandshakeAsync(deadline.Token);
             return client;
         }
-        catch
+        catch (Exception e)
         {
-            await client.DisposeAsync();
+            if (client is not null) await client.DisposeAsync();
+            else socket.Dispose();
+            if (e is OperationCanceledException && !ct.IsCancellationRequested)
+                throw new TimeoutException($"QMP at {socketPath} did not complete its handshake within {timeout.TotalSeconds:0.#} s");
             throw;
         }
     }
@@ -77,34 +86,36 @@ public sealed partial class QmpClient : IAsyncDisposable
         await ExecuteAsync("qmp_capabilities", null, ct);
     }
 
+    /// <summary>Commands sent (or being sent) whose reply has not arrived: each has an entry until it ends, however it ends.</summary>
+    internal int PendingCount => _pending.Count;
+
     /// <summary>
     /// Sends one command and waits for its reply; QMP errors become QmpException. A descriptor, when
     /// given, travels with the command's bytes (SCM_RIGHTS), as getfd and add-fd expect.
+    /// Cancelled before its bytes go out, nothing is left behind; cancelled while they go out (QEMU
+    /// is not reading), part of a command may be on the wire and the framing is lost, so the
+    /// connection is ended (QmpDisconnectedException for every other command); cancelled after,
+    /// the reply is dropped when it comes.
     /// </summary>
     public async Task<JsonElement> ExecuteAsync(string command, JsonObject? arguments, CancellationToken ct, SafeHandle? descriptor = null)
     {
         long id = Interlocked.Increment(ref _nextId);
         var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = reply;
-        if (_closed.Task.IsCompleted) Fail(id, "QMP connection is closed");
 
         var message = new JsonObject { ["execute"] = command, ["id"] = id };
         if (arguments is not null) message["arguments"] = arguments;
         byte[] bytes = Encoding.UTF8.GetBytes(message.ToJsonString() + "\n");
 
-        await _writeLock.WaitAsync(ct);
+        _pending[id] = reply;
         try
         {
-            if (descriptor is null) await _stream.WriteAsync(bytes, ct);
-            else Native.Libc.SendWithDescriptor(_socket, bytes, descriptor); // one short message: no need to be async
+            if (_closed.Task.IsCompleted) throw new QmpDisconnectedException(_abortReason ?? "QMP connection is closed");
+            await WriteAsync(bytes, descriptor, ct);
         }
-        catch (Exception e) when (e is IOException or Native.NativeException)
+        catch
         {
-            Fail(id, $"QMP write failed: {e.Message}");
-        }
-        finally
-        {
-            _writeLock.Release();
+            _pending.TryRemove(id, out _);
+            throw;
         }
 
         using var registration = ct.Register(() =>
@@ -121,6 +132,47 @@ public sealed partial class QmpClient : IAsyncDisposable
         return result.TryGetProperty("return", out var value) ? value : default;
     }
 
+    private async Task WriteAsync(byte[] bytes, SafeHandle? descriptor, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            ct.ThrowIfCancellationRequested(); // nothing sent yet: the connection stays as it was
+            try
+            {
+                if (descriptor is null) await _stream.WriteAsync(bytes, ct);
+                else Native.Libc.SendWithDescriptor(_socket, bytes, descriptor); // one short message: no need to be async
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                Abort("a QMP command was canceled while it was being sent (QEMU was not reading); the connection was ended");
+                throw;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or Native.NativeException)
+            {
+                throw new QmpDisconnectedException($"QMP write failed: {e.Message}");
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Ends the connection from our side: the reader loop sees the end, fails every pending command with the reason, and closes.</summary>
+    private void Abort(string reason)
+    {
+        _abortReason ??= reason;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already shut down or disposed: the reader loop has ended, or is ending, anyway.
+        }
+    }
+
     private void Fail(long id, string message)
     {
         if (_pending.TryRemove(id, out var pending)) pending.TrySetException(new QmpDisconnectedException(message));
@@ -128,7 +180,7 @@ public sealed partial class QmpClient : IAsyncDisposable
 
     private async Task ReadLoopAsync(LineReader reader)
     {
-        string reason = "QEMU closed the QMP connection";
+        string? reason = null;
         try
         {
             while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
@@ -157,6 +209,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
         finally
         {
+            reason = _abortReason ?? reason ?? "QEMU closed the QMP connection";
             _closed.TrySetResult();
             _events.Writer.TryComplete();
             foreach (var id in _pending.Keys) Fail(id, reason);
@@ -166,7 +219,8 @@ public sealed partial class QmpClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+        try { _socket.Shutdown(SocketShutdown.Both); }
+        catch (SocketException) { } // not connected (any more): nothing to shut down
         _socket.Dispose();
         if (_reader is not null) await _reader;
         _closed.TrySetResult();

@@ -7,6 +7,8 @@ namespace Workspaces.Tests.Unit;
 /// <summary>
 /// A QMP peer in-process, on a real Unix socket: sends the greeting, answers commands through a
 /// handler (which may delay or reorder), and can push events or hang up, to test QmpClient's protocol handling.
+/// With readCommands, it stops reading after that many commands (qmp_capabilities counts), as a
+/// QEMU that hangs would: the client's writes then back up in the socket.
 /// </summary>
 public sealed class FakeQmpServer : IAsyncDisposable
 {
@@ -16,9 +18,12 @@ public sealed class FakeQmpServer : IAsyncDisposable
     private readonly SemaphoreSlim _write = new(1, 1);
     private Socket? _peer;
 
-    public FakeQmpServer(Func<string, JsonElement, Task<string?>> handler)
+    private readonly int _readCommands;
+
+    public FakeQmpServer(Func<string, JsonElement, Task<string?>> handler, int readCommands = int.MaxValue)
     {
         _handler = handler;
+        _readCommands = readCommands;
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"qmp-{Guid.NewGuid():N}.sock");
         _listener.Bind(new UnixDomainSocketEndPoint(Path));
         _listener.Listen();
@@ -35,7 +40,7 @@ public sealed class FakeQmpServer : IAsyncDisposable
         Connected.TrySetResult();
         await SendAsync("""{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}}, "capabilities": []}}""");
         using var reader = new StreamReader(new NetworkStream(_peer));
-        while (await reader.ReadLineAsync() is { } line)
+        for (int read = 0; read < _readCommands && await reader.ReadLineAsync() is { } line; read++)
         {
             using var doc = JsonDocument.Parse(line);
             string command = doc.RootElement.GetProperty("execute").GetString()!;

@@ -14,7 +14,7 @@ public sealed partial class LayeringTests
     private static readonly Dictionary<string, int> Layers = new()
     {
         ["Errors"] = 0, ["State"] = 0,
-        ["Core"] = 1,                                   // names, callers, undo, events, disk chains
+        ["Core"] = 1, ["Processes"] = 1,                // names, callers, undo, events, disk chains, polling; running tools
         ["Hypervisor"] = 2, ["Systemd"] = 2, ["Trust"] = 2, ["Network"] = 2, ["Operations"] = 2,
         ["Images"] = 3, ["Resources"] = 3,
         ["Workspaces"] = 4,                             // the lifecycle

@@ -100,3 +100,76 @@ public sealed class QmpClientTests
         File.Delete(path);
     }
 }
+
+public sealed class QmpClientCancellationTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task A_command_canceled_before_it_is_sent_leaves_no_pending_reply_and_the_connection_works()
+    {
+        await using var server = new FakeQmpServer((_, _) => Task.FromResult<string?>("""{"return": {"status": "running"}}"""));
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => qmp.StopVcpusAsync(canceled.Token));
+        Assert.Equal(0, qmp.PendingCount);
+        Assert.Equal("running", await qmp.QueryStatusAsync(None));
+        Assert.DoesNotContain("stop", server.Received);
+        Assert.Equal(0, qmp.PendingCount);
+    }
+
+    [Fact]
+    public async Task Writes_canceled_while_QEMU_does_not_read_leave_no_pending_reply_and_end_the_connection()
+    {
+        // The peer reads the handshake only; then the socket's buffers fill and writes block.
+        await using var server = new FakeQmpServer((_, _) => Task.FromResult<string?>("""{"return": {}}"""), readCommands: 1);
+        await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
+        var big = new System.Text.Json.Nodes.JsonObject { ["data"] = new string('x', 16 << 20) }; // far more than a socket buffers
+
+        using var first = new CancellationTokenSource();
+        var blocked = qmp.ExecuteAsync("human-monitor-command", big, first.Token);
+        using var second = new CancellationTokenSource();
+        var waiting = qmp.ExecuteAsync("query-status", null, second.Token); // waits its turn behind the blocked write
+        Assert.False(blocked.IsCompleted);
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(2, qmp.PendingCount);
+
+        second.Cancel(); // not sent yet: leaves nothing, breaks nothing
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(1, qmp.PendingCount);
+        Assert.False(qmp.Closed.IsCompleted);
+
+        first.Cancel(); // part of it is on the wire: the connection cannot carry another command
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked);
+        Assert.Equal(0, qmp.PendingCount);
+        await qmp.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        var e = await Assert.ThrowsAsync<QmpDisconnectedException>(() => qmp.QueryStatusAsync(None));
+        Assert.Contains("canceled while it was being sent", e.Message);
+        Assert.Equal(0, qmp.PendingCount);
+    }
+
+    [Fact]
+    public async Task Connecting_to_a_socket_that_never_greets_times_out()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"silent-{Guid.NewGuid():N}.sock");
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        listener.Listen(); // accepted by the kernel, never greeted: QEMU's monitor busy with another client
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<TimeoutException>(() => QmpClient.ConnectAsync(path, TimeSpan.FromMilliseconds(300), None));
+            Assert.Contains("did not complete its handshake within 0.3 s", e.Message);
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(300));
+
+            // The caller's own cancellation stays a cancellation.
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => QmpClient.ConnectAsync(path, TimeSpan.FromSeconds(30), cts.Token));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

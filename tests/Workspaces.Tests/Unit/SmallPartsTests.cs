@@ -90,7 +90,7 @@ public sealed class SmallPartsTests
         var log = new List<int>();
         using (var _ = new SyncWrapper(async () =>
         {
-            await using var r = new Workspaces.Daemon.Core.Reverter();
+            await using var r = new Workspaces.Daemon.Core.Reverter(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             r.Add(() => log.Add(1));
             r.Add(() => throw new IOException("one undo fails"));
             r.Add(() => log.Add(3));
@@ -100,7 +100,7 @@ public sealed class SmallPartsTests
         log.Clear();
         using (var _ = new SyncWrapper(async () =>
         {
-            await using var r = new Workspaces.Daemon.Core.Reverter();
+            await using var r = new Workspaces.Daemon.Core.Reverter(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             r.Add(() => log.Add(1));
             r.Success();
         })) { }

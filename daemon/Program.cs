@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon;
 using Workspaces.Daemon.Api;
@@ -27,6 +28,14 @@ builder.Configuration
     });
 builder.Services.Configure<WorkspacesOptions>(builder.Configuration);
 var options = builder.Configuration.Get<WorkspacesOptions>() ?? new WorkspacesOptions();
+// A bad value stops the start with one line naming it, not some request later (reloads: ConfigReload).
+if (new WorkspacesOptionsValidator().Validate(null, options) is { Failed: true } invalid)
+{
+    Console.Error.WriteLine($"workspacesd: {configPath}: {invalid.FailureMessage}");
+    return 2;
+}
+builder.Services.AddSingleton<IValidateOptions<WorkspacesOptions>, WorkspacesOptionsValidator>();
+builder.Services.AddSingleton(new ConfigFile(configPath, Optional: configPath == WorkspacesOptions.DefaultConfigPath));
 options.StateDir = Path.GetFullPath(options.StateDir);
 options.Socket = Path.GetFullPath(options.Socket);
 builder.Services.PostConfigure<WorkspacesOptions>(o => (o.StateDir, o.Socket) = (options.StateDir, options.Socket));
@@ -95,6 +104,8 @@ builder.Services
     .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<CallerResolver>()
+    .AddSingleton<SocketAccess>()
+    .AddSingleton<ConfigReload>()
     .AddHostedService<DaemonService>();
 
 var app = builder.Build();
@@ -110,6 +121,7 @@ v1.MapEventEndpoints();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(
     $"no endpoint answers {context.Request.Method} {Names.Quote(context.Request.Path)}; the API lives under /v1"));
 app.Run();
+return 0;
 
 static string? ConfigPathFrom(string[] args)
 {

@@ -7,13 +7,12 @@ namespace Workspaces.Daemon;
 /// <summary>
 /// Talks to systemd as a Type=notify service: a live STATUS= line ("2 running, 1 paused"), the
 /// watchdog ping at half of WatchdogSec (sent only while the daemon's own loop is alive), and
-/// reload on SIGHUP (systemctl reload): the config file is read again, guests are not touched.
+/// reload on SIGHUP (systemctl reload; what it changes: ConfigReload), guests untouched.
 /// Outside systemd it only handles SIGHUP.
 /// </summary>
-public sealed partial class SystemdStatus(
+public sealed class SystemdStatus(
     GuestSupervisor guests,
-    IConfiguration configuration,
-    ILogger<SystemdStatus> logger,
+    ConfigReload config,
     ISystemdNotifier? notifier = null) : BackgroundService
 {
     private PosixSignalRegistration? _hangup;
@@ -49,9 +48,9 @@ public sealed partial class SystemdStatus(
     private void Reload()
     {
         notifier?.Notify(new ServiceState("RELOADING=1"));
-        ((IConfigurationRoot)configuration).Reload();
-        LogReloaded(logger);
+        string? refused = config.Reload();
         notifier?.Notify(new ServiceState("READY=1"));
+        if (refused is not null) notifier?.Notify(new ServiceState("STATUS=reload refused: " + refused));
     }
 
     public override void Dispose()
@@ -59,7 +58,4 @@ public sealed partial class SystemdStatus(
         _hangup?.Dispose();
         base.Dispose();
     }
-
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Configuration reloaded (SIGHUP); guests untouched")]
-    private static partial void LogReloaded(ILogger logger);
 }

@@ -39,6 +39,8 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
         try
         {
             var qmp = await ConnectAsync(spec, pid, ct);
+            qmp.Log = new QmpLog(spec.Files.QmpLog);
+            qmp.Log.Note($"launched QEMU pid {pid}");
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
@@ -124,6 +126,8 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
             try
             {
                 var qmp = await QmpClient.ConnectAsync(spec.QmpSocket, MonitorPatience / 2, ct);
+                qmp.Log = new QmpLog(spec.Files.QmpLog);
+                qmp.Log.Note($"re-attached to QEMU pid {pid}");
                 return new QemuGuest(pid, qmp, loggers.CreateLogger<QemuGuest>());
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpDisconnectedException or TimeoutException)

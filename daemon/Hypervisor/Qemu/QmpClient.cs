@@ -36,6 +36,9 @@ public sealed partial class QmpClient : IAsyncDisposable
     /// <summary>Events in the order QEMU sent them; completes when the connection ends.</summary>
     public ChannelReader<QmpEvent> Events => _events.Reader;
 
+    /// <summary>Where the conversation is written, if anywhere (the workspace's qmp.log); set right after connecting.</summary>
+    public QmpLog? Log { get; set; }
+
     /// <summary>Completes when the connection has ended (QEMU exited or the socket broke).</summary>
     public Task Closed => _closed.Task;
 
@@ -105,6 +108,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         var message = new JsonObject { ["execute"] = command, ["id"] = id };
         if (arguments is not null) message["arguments"] = arguments;
         byte[] bytes = Encoding.UTF8.GetBytes(message.ToJsonString() + "\n");
+        Log?.Sent(message);
 
         _pending[id] = reply;
         try
@@ -186,6 +190,7 @@ public sealed partial class QmpClient : IAsyncDisposable
             while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
             {
                 if (line.Length == 0) continue;
+                Log?.Received(line);
                 using var doc = JsonDocument.Parse(line);
                 var root = doc.RootElement.Clone();
                 if (root.TryGetProperty("event", out var name))
@@ -210,6 +215,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         finally
         {
             reason = _abortReason ?? reason ?? "QEMU closed the QMP connection";
+            Log?.Note(reason);
             _closed.TrySetResult();
             _events.Writer.TryComplete();
             foreach (var id in _pending.Keys) Fail(id, reason);

@@ -72,6 +72,13 @@ public sealed class CheckinTests
         await client.ActAndWaitAsync("child", "start");
         Assert.Contains("WORKSPACE-MARKERS sealed-in", await daemon.WaitForConsoleAsync("child", "WORKSPACE-READY boot=2"));
         Assert.True((await client.VerifyImageAsync("sealed")).Intact);
+
+        // The QMP conversation is kept beside the workspace, with the disk's secret handed over but not written down.
+        string qmp = await File.ReadAllTextAsync(daemon.Layout.Guest((await client.GetWorkspaceAsync("child")).Id).QmpLog);
+        Assert.Contains("\"qom-type\":\"secret\"", qmp);
+        Assert.Contains("\"data\":\"(secret, not logged)\"", qmp);
+        Assert.Matches("-> \\{\"execute\":\"cont\"", qmp);
+        Assert.Contains("<- {\"return\"", qmp);
     }
 
     /// <summary>A stopped workspace of the test guest whose disk holds a marker word and one boot.</summary>

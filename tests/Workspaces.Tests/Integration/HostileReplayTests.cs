@@ -88,7 +88,7 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
         try
         {
             await Wait.UntilAsync(() => File.Exists(proxy), TimeSpan.FromSeconds(10), "the user's proxy socket");
-            long rssBefore = 0;
+            long rssBefore = 0, fileBefore = 0;
             var footprint = Footprint(daemon);
 
             // The other client: answered throughout, quickly.
@@ -116,7 +116,7 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
                 if (round == 1)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(3));
-                    rssBefore = Rss(daemon.Pid);
+                    (rssBefore, fileBefore) = (Rss(daemon.Pid), Rss(daemon.Pid, "RssFile"));
                 }
                 foreach (var (who, socket) in new[] { ("root", daemon.Socket), ("user", proxy) })
                 {
@@ -131,15 +131,15 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
             await stop.CancelAsync();
             await canary;
             output.WriteLine(string.Join("\n", answers.Distinct()));
-            output.WriteLine($"other client: {canaryCalls} calls, slowest {slowest.TotalMilliseconds:0} ms; RSS {rssBefore} -> {Rss(daemon.Pid)} KiB");
+            output.WriteLine($"other client: {canaryCalls} calls, slowest {slowest.TotalMilliseconds:0} ms; anonymous RSS {rssBefore} -> {Rss(daemon.Pid)} KiB, " +
+                $"file-backed RSS {fileBefore} -> {Rss(daemon.Pid, "RssFile")} KiB");
 
             Assert.DoesNotContain(answers, a => a.Split(": ")[1].StartsWith('5'));
             Assert.True(slowest < TimeSpan.FromSeconds(5), $"the other client waited {slowest.TotalSeconds:0.0} s");
-            // #9 asks for 10%; over three rounds after the warm-up this replay measured +15-20% (a few MiB a round),
-            // not yet explained (the single-request test in HostileInputTests holds 10%). Until it is, this
-            // catches a leak per request (each round sends ~10 MiB), not the last few MiB.
-            await Wait.UntilAsync(() => Rss(daemon.Pid) <= rssBefore * 1.5, TimeSpan.FromSeconds(30),
-                $"the daemon's RSS back within 50% of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
+            // Memory the daemon holds is its anonymous RSS (heap, stacks, pools). File-backed RSS is the binary's code
+            // and libraries paged in on first use of a path (error paths late): clean pages the kernel drops at will.
+            await Wait.UntilAsync(() => Rss(daemon.Pid) <= rssBefore * 1.1, TimeSpan.FromSeconds(30),
+                $"the daemon's anonymous RSS back within 10% of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
             Assert.Equal(footprint, Footprint(daemon));
             Assert.Empty(await daemon.Client.ListWorkspacesAsync());
             Assert.Empty(await daemon.Client.ListNetworksAsync());
@@ -150,8 +150,9 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
         }
     }
 
-    private static long Rss(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    /// <summary>A line of /proc/PID/status in KiB: RssAnon (memory the process holds), RssFile (pages of mapped files).</summary>
+    private static long Rss(int pid, string field = "RssAnon") =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
 
     private static string[] Footprint(DaemonProcess daemon) =>
         Directory.EnumerateFileSystemEntries(daemon.StateDir, "*", SearchOption.AllDirectories)

@@ -126,7 +126,7 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         var (b1, r1) = (await client.GetWorkspaceAsync("b1"), await client.GetWorkspaceAsync("r1"));
         string tap = b1.Nic!.Tap;
         Assert.Contains(tap, await RulesetAsync(ns));
-        Assert.Contains($"comment \"workspace {b1.Id}\"", await RulesetAsync(ns)); // rules name the workspace by id (host-wide)
+        Assert.Contains($"\"workspace {b1.Id}\"", await RulesetAsync(ns)); // rule comments name the workspace by id (host-wide)
         await client.DeleteWorkspaceAsync("b1", force: true);
         string afterRm = await RulesetAsync(ns);
         Assert.DoesNotContain(tap, afterRm);

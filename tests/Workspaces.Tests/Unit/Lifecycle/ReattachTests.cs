@@ -1,0 +1,99 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Workspaces;
+using Workspaces.Testing;
+using Workspaces.Tests.Unit.Fakes;
+
+namespace Workspaces.Tests.Unit.Lifecycle;
+
+/// <summary>
+/// Guests outlive the daemon. At start, GuestSupervisor.ReattachAllAsync reconciles SQLite with the
+/// guests on the machine: live ones are re-attached with the state their hypervisor reports, dead
+/// ones recorded Failed with their groups released, and a QEMU no committed state claims is removed.
+/// Each test runs one daemon, lets it go (as workspacesd does on stop or crash), changes the
+/// machine behind its back, and starts another daemon on the same state dir and machine.
+/// </summary>
+public sealed class ReattachTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task Live_guests_are_reattached_with_the_state_their_hypervisor_reports_and_watched_again()
+    {
+        using var machine = new TestMachine();
+        await using (var first = InProcessDaemon.Start(machine))
+        {
+            await first.ImportBootSetAsync();
+            foreach (var name in new[] { "web", "db", "app" })
+            {
+                await first.CreateAsync(name);
+                await first.ActAsync(name, WorkspaceAction.Start);
+            }
+            await first.ActAsync("app", WorkspaceAction.Pause);
+        }
+        var (web, db, app) = (machine.Hypervisor.Launched[0], machine.Hypervisor.Launched[1], machine.Hypervisor.Launched[2]);
+        // While no daemon runs: db's guest stops its vCPUs (an I/O error, say); someone resumes app's.
+        db.Pause();
+        app.Resume();
+
+        await using var second = InProcessDaemon.Start(machine);
+        await second.Guests.ReattachAllAsync(None);
+
+        Assert.Equal((WorkspaceStates.Running, "started (tcg)", web.Pid), State(second, "web"));
+        Assert.Equal((WorkspaceStates.Paused, "re-attached; QEMU reports paused", db.Pid), State(second, "db"));
+        Assert.Equal((WorkspaceStates.Running, "re-attached; QEMU reports running", app.Pid), State(second, "app"));
+        foreach (var guest in new[] { web, db, app })
+        {
+            Assert.True(guest.Alive && !guest.Killed, $"re-attaching harmed the guest of pid {guest.Pid}");
+            Assert.Equal(2, guest.Attaches.Count); // the first daemon's, let go, and the second's
+            Assert.True(second.Guests.IsAttached(second.Row(guest.Spec.Name).Id));
+            Assert.True(machine.Resources.Holds(second.Row(guest.Spec.Name).Id));
+        }
+        Assert.Contains("query-state", db.Received);
+
+        // Re-attached means supervised: a crash now is noticed and recorded.
+        web.Crash();
+        await Wait.UntilAsync(() => second.Row("web").State == WorkspaceStates.Failed, Soon.Limit, "the re-attached guest's crash being recorded");
+        Assert.False(second.Guests.IsAttached(second.Row("web").Id));
+        Assert.Empty(second.Logs.Errors);
+    }
+
+    [Fact]
+    public async Task A_guest_that_died_while_no_daemon_ran_is_recorded_Failed_and_its_group_released()
+    {
+        using var machine = new TestMachine();
+        await using (var first = InProcessDaemon.Start(machine))
+        {
+            await first.ImportBootSetAsync();
+            await first.CreateAsync("web");
+            await first.ActAsync("web", WorkspaceAction.Start);
+            await first.CreateAsync("big");
+            await first.ActAsync("big", WorkspaceAction.Start);
+        }
+        var (web, big) = (machine.Hypervisor.Launched[0], machine.Hypervisor.Launched[1]);
+        web.Crash();
+        big.Crash();
+        await using var second = InProcessDaemon.Start(machine);
+        string bigId = second.Row("big").Id;
+        machine.Resources.OomKills[bigId] = 1; // the kernel's OOM killer ended big's QEMU at its memory limit
+
+        await second.Guests.ReattachAllAsync(None);
+
+        Assert.Equal((WorkspaceStates.Failed, $"QEMU (pid {web.Pid}) exited while workspacesd was not running", (int?)null), State(second, "web"));
+        var (state, reason, pid) = State(second, "big");
+        Assert.Equal((WorkspaceStates.Failed, (int?)null), (state, pid));
+        Assert.StartsWith("out of memory: the kernel killed QEMU at the workspace's memory limit", reason);
+        foreach (var name in new[] { "web", "big" })
+        {
+            string id = second.Row(name).Id;
+            Assert.False(second.Guests.IsAttached(id));
+            Assert.False(machine.Resources.Holds(id), $"the resource group of {name}, whose guest is gone, was not released");
+        }
+        Assert.Empty(second.Logs.Errors);
+    }
+
+    private static (string State, string? Reason, int? Pid) State(InProcessDaemon daemon, string name)
+    {
+        var row = daemon.Row(name);
+        return (row.State, row.Reason, row.Pid);
+    }
+}

@@ -69,6 +69,8 @@ public sealed class GuestSupervisor(
                     LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
                     await stray.KillAsync(ct);
                     await stray.DisposeAsync();
+                    // The start's revert never ran: its group (made before QEMU was let run) goes with QEMU.
+                    await resources.ReleaseAsync(row.Id);
                 }
                 continue;
             }

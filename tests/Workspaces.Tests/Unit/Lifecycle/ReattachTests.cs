@@ -91,6 +91,38 @@ public sealed class ReattachTests
         Assert.Empty(second.Logs.Errors);
     }
 
+    [Fact]
+    public async Task A_QEMU_left_by_a_start_that_never_committed_is_killed_and_its_group_released()
+    {
+        using var machine = new TestMachine();
+        var reachedRun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = InProcessDaemon.Start(machine);
+        await first.ImportBootSetAsync();
+        var row = await first.CreateAsync("web");
+        // The daemon dies in the middle of the start: QEMU launched and under its limits, not yet running, nothing recorded.
+        machine.Hypervisor.OnLaunched = guest => guest.Script["run"] = _ =>
+        {
+            reachedRun.TrySetResult();
+            return new TaskCompletionSource().Task; // never returns: the daemon is gone
+        };
+        _ = first.ActAsync("web", WorkspaceAction.Start);
+        await reachedRun.Task.Within("the start reaching run");
+        var stray = machine.Hypervisor.Launched.Single();
+        Assert.Equal(WorkspaceStates.Defined, first.Row("web").State);
+        Assert.Equal(stray.Pid, stray.Spec.ReadPid());
+
+        await using var second = InProcessDaemon.Start(machine);
+        await second.Guests.ReattachAllAsync(None);
+
+        Assert.False(stray.Alive, $"the QEMU (pid {stray.Pid}) of the start that never committed still runs");
+        Assert.True(stray.Killed);
+        Assert.Equal((WorkspaceStates.Defined, "created", (int?)null), State(second, "web"));
+        Assert.False(second.Guests.IsAttached(row.Id));
+        Assert.False(machine.Resources.Holds(row.Id), "the resource group the unfinished start made was left behind");
+        Assert.Contains(second.Logs.Entries, e => e.Id.Id == 2002 && e.Message.Contains($"pid {stray.Pid}"));
+        Assert.Empty(second.Logs.Errors);
+    }
+
     private static (string State, string? Reason, int? Pid) State(InProcessDaemon daemon, string name)
     {
         var row = daemon.Row(name);

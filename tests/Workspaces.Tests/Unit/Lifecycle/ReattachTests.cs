@@ -92,6 +92,40 @@ public sealed class ReattachTests
     }
 
     [Fact]
+    public async Task A_guest_that_dies_as_it_is_reattached_is_recorded_Failed_and_the_others_are_still_reattached()
+    {
+        using var machine = new TestMachine();
+        await using (var first = InProcessDaemon.Start(machine))
+        {
+            await first.ImportBootSetAsync();
+            foreach (var name in new[] { "a", "b" })
+            {
+                await first.CreateAsync(name);
+                await first.ActAsync(name, WorkspaceAction.Start);
+            }
+        }
+        var (a, b) = (machine.Hypervisor.Launched[0], machine.Hypervisor.Launched[1]);
+        // a's QEMU dies between the attach and the first question (SQLite lists a first).
+        a.Script["query-state"] = _ =>
+        {
+            a.Crash();
+            throw FakeGuestProcess.Gone("query-state");
+        };
+
+        await using var second = InProcessDaemon.Start(machine);
+        await second.Guests.ReattachAllAsync(None).Within("the re-attach");
+
+        Assert.Equal((WorkspaceStates.Running, "started (tcg)", b.Pid), State(second, "b"));
+        Assert.True(second.Guests.IsAttached(second.Row("b").Id));
+        await Wait.UntilAsync(() => second.Row("a").State == WorkspaceStates.Failed, Soon.Limit, "a's death being recorded");
+        Assert.Equal((WorkspaceStates.Failed, $"QEMU (pid {a.Pid}) exited unexpectedly, without a shutdown", (int?)null), State(second, "a"));
+        string aId = second.Row("a").Id;
+        await Wait.UntilAsync(() => !machine.Resources.Holds(aId), Soon.Limit, "a's group being released");
+        Assert.False(second.Guests.IsAttached(aId));
+        Assert.Empty(second.Logs.Errors);
+    }
+
+    [Fact]
     public async Task A_QEMU_left_by_a_start_that_never_committed_is_killed_and_its_group_released()
     {
         using var machine = new TestMachine();

@@ -34,7 +34,10 @@ public sealed class AdmissionRaceTests
             await proceed.Task.WaitAsync(ct);
         };
 
-        // a is admitted and held in its launch; b's start runs up to the admission gate meanwhile.
+        // a is admitted and held in its launch. b's start then runs, on this thread until its first
+        // wait, into the admission gate: held until a's start is recorded, it makes b wait and be
+        // judged with a counted. Were it let go earlier, b would be admitted now, with a not yet
+        // counted, and launched while a is held (launchedWhileHeld), or later (the counts below).
         var startA = daemon.ActAsync("a", WorkspaceAction.Start);
         await launching.Task.Within("a's launch");
         var startB = daemon.ActAsync("b", WorkspaceAction.Start);

@@ -69,6 +69,8 @@ public sealed class GuestSupervisor(
                     LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
                     await stray.KillAsync(ct);
                     await stray.DisposeAsync();
+                    // The start's revert never ran: its group (made before QEMU was let run) goes with QEMU.
+                    await resources.ReleaseAsync(row.Id);
                 }
                 continue;
             }
@@ -90,7 +92,17 @@ public sealed class GuestSupervisor(
                 await resources.ReleaseAsync(row.Id);
                 continue;
             }
-            string status = await guest.QueryStateAsync(ct);
+            string status;
+            try
+            {
+                status = await guest.QueryStateAsync(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // It died as we attached (or cannot answer): watched as recorded, its watcher records how it ended.
+                Attach(row.Id, guest);
+                continue;
+            }
             string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
             if (state != row.State) recorder.SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
             else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);

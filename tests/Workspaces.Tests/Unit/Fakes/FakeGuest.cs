@@ -53,7 +53,7 @@ public sealed class FakeGuest : IGuest
         {
             _process.Detach(this);
             Close();
-            _exited.TrySetResult(new GuestExit(false, $"detached from QEMU (pid {Pid}), which may still run"));
+            _exited.TrySetResult(new GuestExit(false, "detached; the guest runs on", Detached: true)); // as QemuGuest: letting go is no end
         }
         return ValueTask.CompletedTask;
     }

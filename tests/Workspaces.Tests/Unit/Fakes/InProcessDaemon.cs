@@ -65,39 +65,9 @@ public sealed class InProcessDaemon : IAsyncDisposable
             configure?.Invoke(o);
         });
         services
-            .AddSingleton(new Database(Path.Combine(stateDir, "workspaces.db")))
-            .AddSingleton<ImageRepository>()
-            .AddSingleton<WorkspaceRepository>()
-            .AddSingleton<CheckinRepository>()
-            .AddSingleton<TrustRepository>()
-            .AddSingleton(new ImageStore(stateDir))
-            .AddSingleton(new HostIdentity(stateDir))
-            .AddSingleton<TrustPolicy>()
-            .AddSingleton<QemuImg>()
-            .AddSingleton<ImageIntegrity>()
-            .AddSingleton<DiskKeys>()
-            .AddSingleton<ImageService>()
-            .AddSingleton<ImageFactory>()
-            .AddSingleton<NetworkRepository>()
-            .AddSingleton<Links>()
-            .AddSingleton<DhcpServer>()
-            .AddSingleton<Firewall>()
-            .AddSingleton<NetworkService>()
-            .AddSingleton<KvmProbe>()
+            .AddWorkspacesDomain(stateDir) // the daemon's own wiring; only the two seams are fakes
             .AddSingleton<IHypervisor>(machine.Hypervisor)
-            .AddSingleton<IResourceController>(machine.Resources)
-            .AddSingleton<EventBus>()
-            .AddSingleton<Admission>()
-            .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.Combine(stateDir, "workspaces"))))
-            .AddSingleton<WorkspaceAccess>()
-            .AddSingleton<WorkspaceLocks>()
-            .AddSingleton<WorkspaceRecorder>()
-            .AddSingleton<WorkspaceDisks>()
-            .AddSingleton<GuestSpecs>()
-            .AddSingleton<GuestSupervisor>()
-            .AddSingleton<WorkspaceDefinitions>()
-            .AddSingleton<WorkspaceTransitions>()
-            .AddSingleton<WorkspaceFactory>();
+            .AddSingleton<IResourceController>(machine.Resources);
         return new InProcessDaemon(machine, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }), logs);
     }
 

@@ -1,0 +1,52 @@
+using Workspaces.Daemon.Core;
+using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
+using Workspaces.Daemon.Processes;
+using Workspaces.Daemon.State;
+using Workspaces.Daemon.Trust;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon;
+
+/// <summary>
+/// The daemon's domain, wired once: state, images and trust, networks, the lifecycle. The host
+/// binds the two seams to the machine (IHypervisor: QEMU; IResourceController: systemd, cgroups or
+/// none); the lifecycle unit tests bind them to fakes and use this same wiring.
+/// </summary>
+public static class DomainServices
+{
+    public static IServiceCollection AddWorkspacesDomain(this IServiceCollection services, string stateDir) => services
+        .AddSingleton<CommandRunner>()
+        .AddSingleton(new Database(Path.Combine(stateDir, "workspaces.db")))
+        .AddSingleton<ImageRepository>()
+        .AddSingleton<WorkspaceRepository>()
+        .AddSingleton<CheckinRepository>()
+        .AddSingleton<TrustRepository>()
+        .AddSingleton(new ImageStore(stateDir))
+        .AddSingleton(new HostIdentity(stateDir))
+        .AddSingleton<TrustPolicy>()
+        .AddSingleton<QemuImg>()
+        .AddSingleton<ImageIntegrity>()
+        .AddSingleton<DiskKeys>()
+        .AddSingleton<ImageService>()
+        .AddSingleton<ImageFactory>()
+        .AddSingleton<ImageArchive>()
+        .AddSingleton<NetworkRepository>()
+        .AddSingleton<Links>()
+        .AddSingleton<DhcpServer>()
+        .AddSingleton<Firewall>()
+        .AddSingleton<NetworkService>()
+        .AddSingleton<Hypervisor.KvmProbe>()
+        .AddSingleton<EventBus>()
+        .AddSingleton<Admission>()
+        .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))
+        .AddSingleton<WorkspaceAccess>()
+        .AddSingleton<WorkspaceLocks>()
+        .AddSingleton<WorkspaceRecorder>()
+        .AddSingleton<WorkspaceDisks>()
+        .AddSingleton<GuestSpecs>()
+        .AddSingleton<GuestSupervisor>()
+        .AddSingleton<WorkspaceDefinitions>()
+        .AddSingleton<WorkspaceTransitions>()
+        .AddSingleton<WorkspaceFactory>();
+}

@@ -4,14 +4,9 @@ using Workspaces.Daemon;
 using Workspaces.Daemon.Api;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
-using Workspaces.Daemon.Images;
-using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Operations;
-using Workspaces.Daemon.Processes;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
-using Workspaces.Daemon.State;
-using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Workspaces;
 
 // Host wiring only: configuration, services, systemd integration and Kestrel on the Unix socket.

@@ -27,6 +27,7 @@ public static class EventEndpoints
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
-        });
+        }).WithSummary("lifecycle and operation events as they happen: one JSON object a line until the client leaves")
+            .Produces<EventInfo>(200, "application/x-ndjson");
     }
 }

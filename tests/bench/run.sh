@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory]
+# --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against libvirtd (unless
+# --no-libvirt) and against libvirt's test driver (virsh alone, no daemon; see ListBench for which is judged).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 packaging/install-deps.sh
+# virsh (libvirt-clients) for the list baseline; its test driver needs no daemon.
+command -v virsh >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvirt-clients >/dev/null
 if [[ " $* " != *" --no-libvirt "* ]]; then
     if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -18,6 +18,27 @@ public static class Measure
         return Median(samples);
     }
 
+    /// <summary>
+    /// Runs the commands in turn, round after round, and returns each one's median: a load that comes and goes
+    /// on a shared machine falls on all of them alike. One warm-up round first (page cache, lazy binding).
+    /// </summary>
+    public static async Task<double[]> InterleavedMediansAsync(int rounds, params Func<Task>[] commands)
+    {
+        foreach (var command in commands) await command();
+        var samples = commands.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < rounds; round++)
+            for (int c = 0; c < commands.Length; c++)
+            {
+                var clock = Stopwatch.StartNew();
+                await commands[c]();
+                samples[c].Add(clock.Elapsed.TotalMilliseconds);
+            }
+        return samples.Select(Median).ToArray();
+    }
+
+    public static bool OnPath(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, command)));
+
     public static double Median(List<double> samples)
     {
         samples.Sort();

@@ -45,10 +45,17 @@ public static class Measure
         return samples.Count % 2 == 1 ? samples[samples.Count / 2] : (samples[samples.Count / 2 - 1] + samples[samples.Count / 2]) / 2;
     }
 
-    public static async Task<(int Code, string Out, string Err)> RunAsync(string file, params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunAsync(string file, params string[] args)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);
+        return RunAsync(start);
+    }
+
+    public static async Task<(int Code, string Out, string Err)> RunAsync(ProcessStartInfo start)
+    {
+        string file = start.FileName;
+        var args = start.ArgumentList;
         using var p = Process.Start(start)!;
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEndAsync();
@@ -69,6 +76,12 @@ public static class Measure
     {
         var (code, _, err) = await RunAsync(file, args);
         if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {err.Trim()}");
+    }
+
+    public static async Task MustAsync(ProcessStartInfo start)
+    {
+        var (code, _, err) = await RunAsync(start);
+        if (code != 0) throw new InvalidOperationException($"{start.FileName} {string.Join(' ', start.ArgumentList)} failed ({code}): {err.Trim()}");
     }
 
     public static long RssKiB(int pid) =>

@@ -21,7 +21,7 @@ if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {
     await GuestImages.ImportAsync(daemon.Client);
-    await using var virsh = libvirt ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
+    await using var virsh = libvirt && !onlyList ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
 
     if (!onlyList)
     {
@@ -33,7 +33,7 @@ await using (var daemon = await DaemonProcess.StartAsync())
     }
 
     Console.Error.WriteLine("list with 100 workspaces defined, and daemon RSS");
-    await ListBench.RunAsync(daemon, virsh, runs * 3, libvirtDomains, report);
+    await ListBench.RunAsync(daemon, libvirt, runs * 3, libvirtDomains, report);
 }
 if (!onlyList)
 await using (var daemon = await DaemonProcess.StartAsync())

@@ -52,14 +52,20 @@ public static class ApiDocument
                         + "Errors are RFC 9457 application/problem+json.",
                 };
                 document.Servers = [];
+                // The resources the operations were tagged with (by the operation transformer, which runs first).
+                document.Tags = document.Paths.Values
+                    .SelectMany(path => path.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>())
+                    .SelectMany(operation => operation.Tags ?? new HashSet<OpenApiTagReference>())
+                    .Select(tag => tag.Name).OfType<string>().Distinct().Order(StringComparer.Ordinal)
+                    .Select(name => new OpenApiTag { Name = name }).ToHashSet();
                 var problem = await context.GetOrCreateSchemaAsync(typeof(Problem), cancellationToken: ct);
                 document.AddComponent("Problem", problem);
             });
             // Every route answers its errors the same way (ProblemMiddleware): say it once per operation.
-            // Operations are tagged by resource, the path's segment after /v1.
+            // Operations are tagged by resource, the path's segment after /v1 (openapi.json: openapi).
             openApi.AddOperationTransformer(async (operation, context, ct) =>
             {
-                string resource = (context.Description.RelativePath ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) ?? "v1";
+                string resource = Path.GetFileNameWithoutExtension((context.Description.RelativePath ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) ?? "v1");
                 operation.Tags = new HashSet<OpenApiTagReference> { new(resource, context.Document) };
                 if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonBody>().LastOrDefault() is { } body)
                 {

@@ -10,10 +10,10 @@ namespace Workspaces.Bench;
 /// measured interleaved (ws, virsh, ws, virsh, ...) so the machine's load falls on both alike; and the
 /// daemon's RSS idle and loaded.
 ///
-/// The judged baseline is a libvirtd holding the 100 domains (LibvirtSession): a client asking a daemon, as
-/// ws does. Beside it, for reference only, libvirt's test driver (test:///FILE, a node file of the 100 domains,
-/// no daemon): each virsh run sets the driver up and parses the 100 definitions again, work a daemon did once,
-/// so it is slower than libvirtd and would flatter ws.
+/// The judged baseline is a libvirtd holding the 100 domains (LibvirtSession): a client asking a daemon over a
+/// Unix socket, as ws does. Beside it, for reference only, libvirt's test driver (test:///FILE, a node file of
+/// the 100 domains, no daemon): each virsh run sets the driver up in-process and parses the 100 definitions
+/// again, other work than asking a daemon (on this machine sometimes cheaper, sometimes dearer than libvirtd).
 /// </summary>
 public static class ListBench
 {

@@ -10,6 +10,10 @@ using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.Workspaces;
 
 // Host wiring only: configuration, services, systemd integration and Kestrel on the Unix socket.
+// Inert: the app is built and its routes read, nothing runs (`workspacesd --routes`; the build's OpenAPI generator).
+bool listRoutes = args.Contains(RouteTable.Flag);
+bool inert = listRoutes || ApiDocument.IsBeingGenerated;
+args = args.Where(a => a != RouteTable.Flag).ToArray();
 var builder = WebApplication.CreateSlimBuilder(args);
 
 string configPath = ConfigPathFrom(args) ?? WorkspacesOptions.DefaultConfigPath;
@@ -33,18 +37,25 @@ builder.Services.AddSingleton<IValidateOptions<WorkspacesOptions>, WorkspacesOpt
 builder.Services.AddSingleton(new ConfigFile(configPath, Optional: configPath == WorkspacesOptions.DefaultConfigPath));
 options.StateDir = Path.GetFullPath(options.StateDir);
 options.Socket = Path.GetFullPath(options.Socket);
+if (inert)
+{
+    // Never the configured state dir or socket: a daemon may be running on them.
+    string scratch = Directory.CreateTempSubdirectory("workspacesd-inert-").FullName;
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(scratch, recursive: true);
+    (options.StateDir, options.Socket) = (Path.Combine(scratch, "state"), Path.Combine(scratch, "workspaces.sock"));
+}
 builder.Services.PostConfigure<WorkspacesOptions>(o => (o.StateDir, o.Socket) = (options.StateDir, options.Socket));
 
 builder.Host.UseSystemd();
 
 // systemd over D-Bus when it runs the host: transient scopes for guests, machined registration
 // (ResourceControllerFactory decides; without a bus, cgroups written directly, or nothing).
-var (bus, busWhy) = await SystemBus.TryConnectAsync(CancellationToken.None);
+var (bus, busWhy) = inert ? (null, "inert") : await SystemBus.TryConnectAsync(CancellationToken.None);
 if (bus is not null) builder.Services.AddSingleton(bus);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
 Directory.CreateDirectory(options.StateDir);
-if (Environment.IsPrivilegedProcess) GuestFiles.CheckReachable(options.StateDir); // guests run as their own uids
+if (Environment.IsPrivilegedProcess && !inert) GuestFiles.CheckReachable(options.StateDir); // guests run as their own uids
 Directory.CreateDirectory(Path.GetDirectoryName(options.Socket)!);
 File.Delete(options.Socket); // a socket left by a daemon that died; a live one holds the state dir's database
 builder.Services.AddSingleton<ConnectionLimits>().AddSingleton<MemoryTrim>();
@@ -67,9 +78,9 @@ builder.Services
     .AddSingleton<OperationRegistry>()
     .AddSingleton<CallerResolver>()
     .AddSingleton<SocketAccess>()
-    .AddSingleton<ConfigReload>()
-    .AddHostedService<SystemdStatus>()
-    .AddHostedService<DaemonService>();
+    .AddSingleton<ConfigReload>();
+if (!inert) builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>();
+if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
 app.UseMiddleware<ProblemMiddleware>();
@@ -81,8 +92,14 @@ v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();
+v1.MapApiDocument();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(
     $"no endpoint answers {context.Request.Method} {Names.Quote(context.Request.Path)}; the API lives under /v1"));
+if (listRoutes)
+{
+    foreach (var route in RouteTable.Lines(app)) Console.Out.WriteLine(route);
+    return 0;
+}
 app.Run();
 return 0;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds artifacts/workspaces_VERSION_amd64.deb with dpkg-deb: the Native AOT daemon and ws,
-# the systemd unit, sysusers.d and tmpfiles.d entries and the default config.
+# the systemd unit, sysusers.d and tmpfiles.d entries, the default config and ws's bash completion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -x artifacts/workspacesd/workspacesd && -x artifacts/bin/ws ]] || packaging/build.sh
@@ -12,6 +12,7 @@ install -D -m 755 artifacts/workspacesd/workspacesd "$root/usr/lib/workspaces/wo
 install -D -m 644 artifacts/workspacesd/libe_sqlite3.so "$root/usr/lib/workspaces/libe_sqlite3.so"
 install -D -m 644 artifacts/workspacesd/libsodium.so "$root/usr/lib/workspaces/libsodium.so"
 install -D -m 755 artifacts/bin/ws "$root/usr/bin/ws"
+install -D -m 644 packaging/completion/ws.bash "$root/usr/share/bash-completion/completions/ws"
 install -D -m 644 packaging/systemd/workspaces.service "$root/lib/systemd/system/workspaces.service"
 install -D -m 644 packaging/sysusers.d/workspaces.conf "$root/usr/lib/sysusers.d/workspaces.conf"
 install -D -m 644 packaging/tmpfiles.d/workspaces.conf "$root/usr/lib/tmpfiles.d/workspaces.conf"

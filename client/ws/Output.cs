@@ -1,7 +1,7 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Spectre.Console;
 using Workspaces.Client;
 
 namespace Workspaces.Cli;
@@ -14,13 +14,30 @@ public static class Output
     public static void WriteJson<T>(T value, JsonTypeInfo<T> type) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(value, type));
 
+    /// <summary>
+    /// A plain table, as `docker ps` or `virsh list` print one: upper-case headers, columns padded to their
+    /// widest cell, two spaces apart, written in one piece. Control characters in a cell are shown as '?'
+    /// (names come from the daemon; none may move the cursor or colour the terminal).
+    /// </summary>
     public static void Table(string[] headers, IEnumerable<string[]> rows)
     {
-        var table = new Table().Border(TableBorder.Simple);
-        foreach (var h in headers) table.AddColumn(new TableColumn(h.ToUpperInvariant()));
-        foreach (var row in rows) table.AddRow(row.Select(c => new Text(c)).ToArray<Spectre.Console.Rendering.IRenderable>());
-        AnsiConsole.Write(table);
+        var cells = new List<string[]> { headers.Select(h => h.ToUpperInvariant()).ToArray() };
+        cells.AddRange(rows.Select(row => row.Select(Printable).ToArray()));
+        var widths = new int[headers.Length];
+        foreach (var row in cells)
+            for (int c = 0; c < widths.Length; c++) widths[c] = Math.Max(widths[c], row[c].Length);
+        var text = new StringBuilder(cells.Count * (widths.Sum() + 2 * widths.Length + 1));
+        foreach (var row in cells)
+        {
+            for (int c = 0; c < widths.Length - 1; c++) text.Append(row[c]).Append(' ', widths[c] - row[c].Length + 2);
+            text.Append(row[^1]).Append('\n');
+        }
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(Encoding.UTF8.GetBytes(text.ToString()));
     }
+
+    private static string Printable(string cell) =>
+        cell.Any(char.IsControl) ? string.Concat(cell.Select(ch => char.IsControl(ch) ? '?' : ch)) : cell;
 
     /// <summary>Key/value pairs, one a line, for `show`.</summary>
     public static void Fields(params (string Key, object? Value)[] fields)
@@ -51,10 +68,8 @@ public static class Output
     /// <summary>Waits for an operation with a spinner when a person is watching; fails with the operation's error.</summary>
     public static async Task<OperationInfo> WaitAsync(WorkspacesClient client, OperationInfo op, string message, CancellationToken ct)
     {
-        if (!Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-            op = await AnsiConsole.Status().StartAsync(message, _ => client.WaitOperationAsync(op.Id, ct: ct));
-        else
-            op = await client.WaitOperationAsync(op.Id, ct: ct);
-        return WorkspacesClient.EnsureDone(op);
+        var wait = client.WaitOperationAsync(op.Id, ct: ct);
+        if (Spinner.Wanted) await Spinner.ShowAsync(wait, message);
+        return WorkspacesClient.EnsureDone(await wait);
     }
 }

@@ -29,6 +29,7 @@ public static class EventEndpoints
             {
                 // The subscriber went away: the stream simply ends.
             }
-        });
+        }).WithSummary("lifecycle and operation events as they happen: one JSON object a line until the client leaves")
+            .Produces<EventInfo>(200, "application/x-ndjson");
     }
 }

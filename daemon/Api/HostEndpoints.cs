@@ -33,7 +33,7 @@ public static class HostEndpoints
                 resources.Mode, resources.Reason,
                 identity.SigningPublicKey, KeyText.Fingerprint(identity.SigningPublicKey),
                 identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey)), WorkspacesJson.Default.HostInfo);
-        });
+        }).WithSummary("version, accelerator and the reason for it, CPUs, memory, capacity, keys").Produces<HostInfo>();
     }
 
 

@@ -14,34 +14,43 @@ public static class ImageEndpoints
     public static void MapImageEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/images", (ImageService images) =>
-            Results.Json(images.List().Select(i => i.ToInfo()).ToArray(), WorkspacesJson.Default.ImageInfoArray));
+            Results.Json(images.List().Select(i => i.ToInfo()).ToArray(), WorkspacesJson.Default.ImageInfoArray))
+            .WithSummary("the image cache").Produces<ImageInfo[]>();
 
         v1.MapGet("/images/{image}", (string image, ImageService images) =>
-            Results.Json(images.Get(image).ToInfo(), WorkspacesJson.Default.ImageInfo));
+            Results.Json(images.Get(image).ToInfo(), WorkspacesJson.Default.ImageInfo))
+            .WithSummary("one image, by name or fingerprint").Produces<ImageInfo>();
 
-        v1.MapPost("/images", ImportAsync);
+        v1.MapPost("/images", ImportAsync)
+            .WithSummary("import an image (admins), hashed while it streams")
+            .WithDescription("multipart/form-data: fields name, cmdline, encrypt, tags and files disk, kernel, initrd; "
+                + "or application/x-tar: an archive from export; or application/json naming files on this host by descriptors passed on the socket.")
+            .Body<LocalImportRequest>()
+            .Produces<ImageInfo>(201);
 
         v1.MapGet("/images/{image}/manifest", (string image, ImageService images) =>
-            Results.Json(images.Manifest(images.Get(image)), WorkspacesJson.Default.ImageManifestInfo));
+            Results.Json(images.Manifest(images.Get(image)), WorkspacesJson.Default.ImageManifestInfo))
+            .WithSummary("the image's canonical manifest, its signatures and its chain").Produces<ImageManifestInfo>();
 
         v1.MapPost("/images/{image}/signatures", async (HttpContext context, string image, ImageService images) =>
         {
             context.RequireAdmin("sign images");
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SignImageRequest);
             return Results.Json(images.Sign(images.Get(image), request), WorkspacesJson.Default.SignatureInfo, statusCode: 201);
-        });
+        }).WithSummary("sign the manifest with the host's key, a given key, or attach a detached signature (admins)")
+            .Body<SignImageRequest>().Produces<SignatureInfo>(201);
 
         v1.MapPost("/images/{image}/verify", async (HttpContext context, string image, ImageService images) =>
         {
             context.RequireAdmin("verify images (it re-hashes them)");
             return Results.Json(await images.VerifyAsync(images.Get(image), context.RequestAborted), WorkspacesJson.Default.VerifyReport);
-        });
+        }).WithSummary("re-hash an image and check its signatures against the policy (admins)").Produces<VerifyReport>();
 
         v1.MapPost("/images/verify", async (HttpContext context, ImageService images) =>
         {
             context.RequireAdmin("verify images (it re-hashes them)");
             return Results.Json(await images.VerifyAllAsync(context.RequestAborted), WorkspacesJson.Default.VerifyReportArray);
-        });
+        }).WithSummary("verify every image (admins)").Produces<VerifyReport[]>();
 
         // Flatten reads and writes a whole disk: an operation (202), like every long action.
         v1.MapPost("/images/{image}/flatten", async (HttpContext context, string image, ImageService images, ImageFactory factory,
@@ -57,7 +66,8 @@ public static class ImageEndpoints
                 events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", null, null, made.Name, null));
             });
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
-        });
+        }).WithSummary("a standalone copy of the image's chain (admins; an operation)")
+            .Body<FlattenRequest>().Produces<OperationInfo>(202);
 
         v1.MapGet("/images/{image}/export", async (HttpContext context, string image, ImageService images, ImageArchive archive) =>
         {
@@ -66,7 +76,8 @@ public static class ImageEndpoints
             context.Response.ContentType = "application/x-tar";
             context.Response.Headers.ContentDisposition = $"attachment; filename=\"{row.Name}.tar\"";
             await archive.ExportAsync(row, context.Response.Body, context.RequestAborted);
-        });
+        }).WithSummary("the image's chain, manifests, signatures and sealed keys as a tar archive (admins)")
+            .Produces(200, contentType: "application/x-tar");
 
         v1.MapPost("/images/{image}/reseal", async (HttpContext context, string image, ImageService images) =>
         {
@@ -77,7 +88,8 @@ public static class ImageEndpoints
                 throw WorkspacesException.Conflict($"image '{row.Name}' is not sealed, so there is no key to reseal");
             string recipient = images.Reseal(row, request.To);
             return Results.Json(new ResealResult(row.Name, recipient, Trust.KeyText.Fingerprint(recipient)), WorkspacesJson.Default.ResealResult);
-        });
+        }).WithSummary("seal a sealed image's key to another host's X25519 key as well (admins)")
+            .Body<ResealRequest>().Produces<ResealResult>();
 
         v1.MapPost("/images/prune", (HttpContext context, ImageService images, EventBus events) =>
         {
@@ -86,7 +98,7 @@ public static class ImageEndpoints
             foreach (var image in removed)
                 events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.deleted", null, null, image.Name, null));
             return Results.Json(new PruneResult(removed.Select(i => i.Name).ToArray(), freed), WorkspacesJson.Default.PruneResult);
-        });
+        }).WithSummary("remove images no workspace or other image needs (admins)").Produces<PruneResult>();
 
         v1.MapDelete("/images/{image}", (HttpContext context, string image, ImageService images, EventBus events) =>
         {
@@ -94,7 +106,7 @@ public static class ImageEndpoints
             images.Delete(image);
             events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.deleted", null, null, image, null));
             return Results.NoContent();
-        });
+        }).WithSummary("delete an image; 409 while a workspace uses it (admins)").Produces(204);
     }
 
     /// <summary>Files on this host, named by descriptors the caller holds open (see LocalImportRequest).</summary>

@@ -9,7 +9,8 @@ public static class NetworkEndpoints
     public static void MapNetworkEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/networks", (NetworkService networks) =>
-            Results.Json(networks.List().Select(n => ToInfo(n)).ToArray(), WorkspacesJson.Default.NetworkInfoArray));
+            Results.Json(networks.List().Select(n => ToInfo(n)).ToArray(), WorkspacesJson.Default.NetworkInfoArray))
+            .WithSummary("the networks").Produces<NetworkInfo[]>();
 
         // A user sees the network and their own workspaces on it; the others' NICs, the leases and
         // the rules (which name every workspace's addresses) are for admins.
@@ -25,21 +26,21 @@ public static class NetworkEndpoints
                 Rules = (caller.IsAdmin ? networks.RulesOf($"network {name}") : [])
                     .Concat(nics.SelectMany(n => networks.RulesOf($"workspace {n.WorkspaceId}"))).ToArray(),
             }, WorkspacesJson.Default.NetworkInfo);
-        });
+        }).WithSummary("one network, the NICs the caller may see on it; leases and rules for admins").Produces<NetworkInfo>();
 
         v1.MapPost("/networks", async (HttpContext context, NetworkService networks) =>
         {
             context.RequireAdmin("create networks");
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateNetworkRequest);
             return Results.Json(ToInfo(await networks.CreateAsync(request, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo, statusCode: 201);
-        });
+        }).WithSummary("make a network: a bridge, its dnsmasq and rules (admins)").Body<CreateNetworkRequest>().Produces<NetworkInfo>(201);
 
         v1.MapDelete("/networks/{name}", async (HttpContext context, string name, NetworkService networks) =>
         {
             context.RequireAdmin("delete networks");
             await networks.DeleteAsync(name, context.RequestAborted);
             return Results.NoContent();
-        });
+        }).WithSummary("remove a network no workspace uses (admins)").Produces(204);
     }
 
     private static NetworkInfo ToInfo(NetworkRow n) => new(

@@ -22,23 +22,26 @@ public static class WorkspaceEndpoints
     public static void MapWorkspaceEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/workspaces", (HttpContext context, WorkspaceAccess access) =>
-            Results.Json(access.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray));
+            Results.Json(access.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray))
+            .WithSummary("the workspaces the caller may see: spec, state and reason (an admin's: everyone's, or ?owner=UID's)").Produces<WorkspaceInfo[]>();
 
         v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceAccess access, WorkspaceViews views) =>
-            Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo));
+            Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo))
+            .WithSummary("one workspace, with its limits' unit and its NIC").Produces<WorkspaceInfo>();
 
         v1.MapPost("/workspaces", async (HttpContext context, WorkspaceDefinitions definitions) =>
         {
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CreateWorkspaceRequest);
             var row = await definitions.CreateAsync(request, context.Caller(), context.RequestAborted);
             return Results.Json(row.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
-        });
+        }).WithSummary("define a workspace from an image (a qcow2 overlay on the cached image)")
+            .Body<CreateWorkspaceRequest>().Produces<WorkspaceInfo>(201);
 
         v1.MapDelete("/workspaces/{name}", async (HttpContext context, string name, bool? force, WorkspaceDefinitions definitions) =>
         {
             await definitions.DeleteAsync(name, context.Caller(), force ?? false, context.RequestAborted);
             return Results.NoContent();
-        });
+        }).WithSummary("delete a workspace, its disk and its record (force: stop it first)").Produces(204);
 
         // Renegotiate limits; applied live to a running workspace.
         v1.MapPatch("/workspaces/{name}/resources", async (HttpContext context, string name, WorkspaceDefinitions definitions, WorkspaceViews views) =>
@@ -46,7 +49,7 @@ public static class WorkspaceEndpoints
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SetResourcesRequest);
             var row = await definitions.SetResourcesAsync(name, request, context.Caller(), context.RequestAborted);
             return Results.Json(views.Full(row, withRules: false), WorkspacesJson.Default.WorkspaceInfo);
-        });
+        }).WithSummary("renegotiate limits; live when running").Body<SetResourcesRequest>().Produces<WorkspaceInfo>();
 
         // ws expose NAME HOSTPORT:GUESTPORT
         v1.MapPost("/workspaces/{name}/forwards", async (HttpContext context, string name, WorkspaceAccess access, NetworkService network,
@@ -56,7 +59,7 @@ public static class WorkspaceEndpoints
             var caller = context.Caller();
             await network.ExposeAsync(access.Get(name, caller), request.Protocol ?? "tcp", request.HostPort, request.GuestPort, caller, context.RequestAborted);
             return Results.Json(views.Full(access.Get(name, caller), withRules: false), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
-        });
+        }).WithSummary("forward a host port to a port of the workspace").Body<ExposeRequest>().Produces<WorkspaceInfo>(201);
 
         // Asks the hypervisor live (QMP query-status), next to the state SQLite records.
         v1.MapGet("/workspaces/{name}/status", async (HttpContext context, string name, WorkspaceAccess access, GuestSupervisor guests) =>
@@ -64,7 +67,7 @@ public static class WorkspaceEndpoints
             var row = access.Get(name, context.Caller());
             string? live = guests.TryGet(row.Id, out var guest) ? await guest.QueryStateAsync(context.RequestAborted) : null;
             return Results.Json(new GuestStatus(row.State, live, guest?.Pid), WorkspacesJson.Default.GuestStatus);
-        });
+        }).WithSummary("the recorded state beside QEMU's live query-status").Produces<GuestStatus>();
 
         // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
@@ -79,9 +82,13 @@ public static class WorkspaceEndpoints
             var how = new ActionOptions(force ?? false, wait, acceptOffer ?? false);
             var op = operations.Start(action, name, caller, (_, ct) => transitions.ActAsync(name, verb, caller, how, ct));
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
-        });
+        }).WithSummary("start, pause, resume, stop or reboot: checked at once, carried out as an operation")
+            .WithDescription("action is one of start, pause, resume, stop, reboot. stop takes force and timeout (seconds); start takes acceptOffer.")
+            .Produces<OperationInfo>(202);
 
-        v1.MapGet("/workspaces/{name}/console", ConsoleAsync);
+        v1.MapGet("/workspaces/{name}/console", ConsoleAsync)
+            .WithSummary("the serial console log; follow=true streams what the guest writes until the client leaves")
+            .Produces(200, contentType: "text/plain");
 
         // The Factory on a workspace: checkin (an operation: it reads the whole disk) and copy.
         v1.MapPost("/workspaces/{name}/checkin", async (HttpContext context, string name, WorkspaceAccess access, WorkspaceFactory factory,
@@ -97,14 +104,16 @@ public static class WorkspaceEndpoints
                 events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", name, null, image.Name, null, caller.Namespace));
             });
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
-        });
+        }).WithSummary("check a stopped workspace's disk in as a signed delta image (an operation)")
+            .Body<CheckinRequest>().Produces<OperationInfo>(202);
 
         v1.MapPost("/workspaces/{name}/copy", async (HttpContext context, string name, WorkspaceFactory factory) =>
         {
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.CopyWorkspaceRequest);
             var copy = await factory.CopyAsync(name, request.Name ?? "", context.Caller(), context.RequestAborted);
             return Results.Json(copy.ToInfo(), WorkspacesJson.Default.WorkspaceInfo, statusCode: 201);
-        });
+        }).WithSummary("a new workspace with the same disk state and a new identity")
+            .Body<CopyWorkspaceRequest>().Produces<WorkspaceInfo>(201);
     }
 
     /// <summary>The serial console log; with follow=true it keeps streaming what the guest writes until the client leaves.</summary>

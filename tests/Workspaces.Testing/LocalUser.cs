@@ -29,7 +29,7 @@ public sealed class LocalUser
             return new LocalUser(name, uid, [Path.Combine(dir, "ws")]);
         }
         foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory)
-                     .Where(f => Path.GetFileName(f) is var n && (n.StartsWith("ws.") || n is "Workspaces.Client.dll" or "System.CommandLine.dll" or "Spectre.Console.dll")))
+                     .Where(f => Path.GetFileName(f) is var n && (n.StartsWith("ws.") || n is "Workspaces.Client.dll" or "System.CommandLine.dll")))
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         return new LocalUser(name, uid, ["dotnet", Path.Combine(dir, "ws.dll")]);
     }

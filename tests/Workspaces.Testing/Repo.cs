@@ -21,5 +21,9 @@ public static class Repo
             ? (native, [])
             : ("dotnet", [Path.Combine(AppContext.BaseDirectory, "workspacesd.dll")]);
 
+    /// <summary>ws as tests run it: the Native AOT binary when WORKSPACES_CLI names it, else the build next to the tests.</summary>
+    public static (string File, string[] Args) Cli =>
+        NativeCli is { } native ? (native, []) : ("dotnet", [Path.Combine(AppContext.BaseDirectory, "ws.dll")]);
+
     public static string? NativeCli => Environment.GetEnvironmentVariable("WORKSPACES_CLI") is { Length: > 0 } cli ? cli : null;
 }

@@ -43,30 +43,46 @@ public static class WorkspaceCommands
         var egress = new Option<string?>("--egress") { Description = "egress allowlist: CIDR[:PORT,...] entries, space-separated (default: the network's)" };
         var rate = new Option<int?>("--rate-limit") { Description = "egress rate limit in kbit/s" };
 
-        var image = new Option<string>("--image") { Description = "the image to create it from", Required = true };
-        var create = new Command("create", "define a workspace from an image (its disk is a fresh overlay)")
-            { Name, image, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate };
+        // create and launch take the same shape, IMAGE NAME (as incus init|launch IMAGE NAME). create's old
+        // shape, NAME --image IMAGE, still works, with a hint on stderr: then its one argument is the name.
+        var createImage = new Argument<string>("image") { Description = "the image to create it from" };
+        var createName = new Argument<string?>("name") { Description = "the workspace's name", Arity = ArgumentArity.ZeroOrOne };
+        var imageOption = new Option<string?>("--image") { Description = "deprecated: ws create IMAGE NAME", Hidden = true };
+        var create = new Command("create", "define a workspace from an image: ws create IMAGE NAME (its disk is a fresh overlay)")
+            { createImage, createName, imageOption, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate };
+        create.Validators.Add(result =>
+        {
+            bool old = result.GetResult(imageOption) is { Implicit: false };
+            bool named = result.GetResult(createName) is { Tokens.Count: > 0 };
+            if (!old && !named) result.AddError("ws create needs an image and a name: ws create IMAGE NAME");
+            if (old && named) result.AddError("give the image once: ws create IMAGE NAME (--image is the old form, ws create NAME --image IMAGE)");
+        });
         create.Run(async (client, parse, ct) =>
         {
-            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(image)!), ct);
+            var (imageName, name) = parse.GetValue(imageOption) is { } old
+                ? (old, parse.GetValue(createImage)!)
+                : (parse.GetValue(createImage)!, parse.GetValue(createName)!);
+            if (parse.GetResult(imageOption) is { Implicit: false })
+                Console.Error.WriteLine($"ws: 'ws create NAME --image IMAGE' is deprecated; use 'ws create {imageName} {name}' (IMAGE NAME, as ws launch)");
+            var w = await client.CreateWorkspaceAsync(Request(parse, imageName, name), ct);
             Print(parse, w, $"Created {w.Name}");
         });
         root.Subcommands.Add(create);
 
         var imageArgument = new Argument<string>("image") { Description = "the image to launch" };
-        var launch = new Command("launch", "create a workspace and start it")
+        var launch = new Command("launch", "create a workspace and start it: ws launch IMAGE NAME")
             { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate };
         launch.Run(async (client, parse, ct) =>
         {
-            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!), ct);
+            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!, parse.GetValue(Name)!), ct);
             var op = await client.ActAsync(w.Name, "start", parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, ct);
             if (!parse.GetValue(NoWait)) await Output.WaitAsync(client, op, $"Starting {w.Name}", ct);
             Print(parse, await client.GetWorkspaceAsync(w.Name, ct), $"Launched {w.Name}");
         });
         root.Subcommands.Add(launch);
 
-        CreateWorkspaceRequest Request(ParseResult parse, string imageName) => new(
-            parse.GetValue(Name)!, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
+        CreateWorkspaceRequest Request(ParseResult parse, string imageName, string name) => new(
+            name, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
             parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer),
             // --network alone means the default network.
             parse.GetResult(network) is { Implicit: false } ? parse.GetValue(network) ?? "default" : null,

@@ -45,7 +45,7 @@ public sealed class AccessTests
         await GuestImages.ImportAsync(root);
         await root.CreateWorkspaceAsync(new CreateWorkspaceRequest("roots", "guest"));
 
-        var created = await user.WsAsync(daemon.Socket, "create", "mine", "--image", "guest");
+        var created = await user.WsAsync(daemon.Socket, "create", "guest", "mine");
         Assert.True(created.ExitCode == 0, created.Stderr);
         var listed = await user.WsAsync(daemon.Socket, "list", "--json");
         Assert.Equal(0, listed.ExitCode);

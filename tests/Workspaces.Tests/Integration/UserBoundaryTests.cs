@@ -26,7 +26,7 @@ public sealed class UserBoundaryTests
         await GuestImages.ImportAsync(root);
 
         // No "default" network yet: a user's workspace may not bring one (bridge, NAT, forwarding) into being.
-        var implicitNetwork = await user.WsAsync(daemon.Socket, "create", "mine", "--image", "guest", "--network");
+        var implicitNetwork = await user.WsAsync(daemon.Socket, "create", "guest", "mine", "--network");
         Assert.Equal(1, implicitNetwork.ExitCode);
         Assert.Contains("only root and the workspaces group may create networks", implicitNetwork.Stderr);
         Assert.Empty(await root.ListNetworksAsync());
@@ -34,7 +34,7 @@ public sealed class UserBoundaryTests
 
         await root.CreateNetworkAsync(new CreateNetworkRequest("lan", "10.61.0.0/24"));
         await root.CreateWorkspaceAsync(new CreateWorkspaceRequest("roots", "guest", Network: "lan"));
-        var created = await user.WsAsync(daemon.Socket, "create", "mine", "--image", "guest", "--network", "lan");
+        var created = await user.WsAsync(daemon.Socket, "create", "guest", "mine", "--network", "lan");
         Assert.True(created.ExitCode == 0, created.Stderr);
 
         async Task RefusedAsync(string ports, string why)

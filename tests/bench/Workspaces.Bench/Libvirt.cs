@@ -63,12 +63,6 @@ public sealed class Libvirt : IAsyncDisposable
 
     public async Task CreateAsync(string name) => await Measure.MustAsync("virsh", "-c", Uri, "create", await XmlAsync(name));
     public Task DestroyAsync(string name) => Measure.MustAsync("virsh", "-c", Uri, "destroy", name);
-    public async Task DefineAsync(string name)
-    {
-        await Measure.RunAsync("virsh", "-c", Uri, "undefine", name); // left by an interrupted run, if any
-        await Measure.MustAsync("virsh", "-c", Uri, "define", await XmlAsync(name));
-    }
-    public Task UndefineAsync(string name) => Measure.MustAsync("virsh", "-c", Uri, "undefine", name);
 
     public async ValueTask DisposeAsync()
     {

@@ -12,6 +12,8 @@ bool libvirt = !args.Contains("--no-libvirt");
 // The Factory moves 1 GiB per run; a few runs give a stable median.
 int factoryRuns = args.FirstOrDefault(a => a.StartsWith("--factory-runs=")) is { } fr ? int.Parse(fr["--factory-runs=".Length..]) : 5;
 bool onlyFactory = args.Contains("--only-factory");
+// Only `ws list` against `virsh list --all` (and the daemon's RSS).
+bool onlyList = args.Contains("--only-list");
 
 var guest = await TestGuest.GetAsync();
 var report = new Report();
@@ -19,17 +21,21 @@ if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {
     await GuestImages.ImportAsync(daemon.Client);
-    await using var virsh = libvirt ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
+    await using var virsh = libvirt && !onlyList ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
 
-    Console.Error.WriteLine($"launch: {runs} runs each of workspacesd, bare qemu{(libvirt ? ", virsh create" : "")}");
-    await LaunchBench.RunAsync(daemon, guest, virsh, runs, libvirtRuns, report);
+    if (!onlyList)
+    {
+        Console.Error.WriteLine($"launch: {runs} runs each of workspacesd, bare qemu{(libvirt ? ", virsh create" : "")}");
+        await LaunchBench.RunAsync(daemon, guest, virsh, runs, libvirtRuns, report);
 
-    Console.Error.WriteLine("create from cache: 64 MiB against 4 GiB images");
-    await CreateBench.RunAsync(daemon, runs * 2, report);
+        Console.Error.WriteLine("create from cache: 64 MiB against 4 GiB images");
+        await CreateBench.RunAsync(daemon, runs * 2, report);
+    }
 
     Console.Error.WriteLine("list with 100 workspaces defined, and daemon RSS");
-    await ListBench.RunAsync(daemon, virsh, runs * 3, libvirtDomains, report);
+    await ListBench.RunAsync(daemon, libvirt, runs * 3, libvirtDomains, report);
 }
+if (!onlyList)
 await using (var daemon = await DaemonProcess.StartAsync())
 {
     Console.Error.WriteLine($"factory: import 1 GiB, checkin of a 1 GiB delta, signature verification ({factoryRuns} runs)");

@@ -141,6 +141,7 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
             // The daemon trims 2 s after the last large body and again a minute later (MemoryTrim).
             await Wait.UntilAsync(() => Rss(daemon.Pid) <= rssBefore * 1.1, TimeSpan.FromSeconds(90),
                 $"the daemon's anonymous RSS back within 10% of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
+            output.WriteLine($"after the daemon's trims: anonymous RSS {Rss(daemon.Pid)} KiB ({(double)Rss(daemon.Pid) / rssBefore:0.00}x the baseline)");
             Assert.Equal(footprint, Footprint(daemon));
             Assert.Empty(await daemon.Client.ListWorkspacesAsync());
             Assert.Empty(await daemon.Client.ListNetworksAsync());

@@ -31,6 +31,22 @@ public sealed class RawHttp(string socket) : IDisposable
     public Task<Answer> PostJsonAsync(string path, string json) =>
         SendAsync(HttpMethod.Post, path, new StringContent(json, Encoding.UTF8, "application/json"));
 
+    /// <summary>
+    /// A GET whose answer streams (GET /v1/events): returns once the answer's headers have arrived,
+    /// with the body left to read. The caller disposes the stream.
+    /// </summary>
+    public async Task<Stream> OpenAsync(string path, CancellationToken ct)
+    {
+        var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            string body = await response.Content.ReadAsStringAsync(ct);
+            response.Dispose();
+            throw new HttpRequestException($"GET {path}: {(int)response.StatusCode} {body}");
+        }
+        return await response.Content.ReadAsStreamAsync(ct);
+    }
+
     /// <summary>Sends request headers promising more body than is sent, then hangs up: a truncated upload.</summary>
     public static async Task SendTruncatedAsync(string socket, string path, string contentType, byte[] head, long promisedLength)
     {

@@ -9,16 +9,28 @@ public sealed class LocalUser
     public string Name { get; }
     public uint Uid { get; }
 
+    /// <summary>The account is host-wide and test classes run in parallel: one useradd at a time in this process.</summary>
+    private static readonly SemaphoreSlim Adding = new(1, 1);
+
     public static async Task<LocalUser> EnsureAsync(string name)
     {
         Prerequisites.RequireRoot();
         Prerequisites.Require("useradd", "setpriv");
-        if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
+        await Adding.WaitAsync();
+        try
         {
-            var made = await Processes.RunAsync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
-            if (made.ExitCode != 0) throw new InvalidOperationException($"useradd {name} failed: {made.Stderr}");
+            if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
+            {
+                var made = await Processes.RunAsync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+                // 9: the name is taken, by another test run (another process) that got there first: as good as made.
+                if (made.ExitCode is not (0 or 9)) throw new InvalidOperationException($"useradd {name} failed: {made.Stderr}");
+            }
         }
-        uint uid = uint.Parse((await Processes.RunAsync("id", ["-u", name])).Stdout.Trim());
+        finally
+        {
+            Adding.Release();
+        }
+        uint uid = uint.Parse((await Processes.MustAsync("id", ["-u", name])).Stdout.Trim());
 
         // The CLI is copied where the user can read it: the checkout may sit under a private home.
         string dir = Directory.CreateTempSubdirectory("ws-cli-").FullName;

@@ -71,7 +71,7 @@ public sealed class QmpClientTests
             "system_powerdown reaching the fake");
         server.HangUp();
 
-        var hungUp = await Assert.ThrowsAsync<QmpDisconnectedException>(() => pending);
+        var hungUp = await Assert.ThrowsAsync<QmpDisconnectedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal("QEMU closed the QMP connection", hungUp.Message);
         await qmp.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         var events = new List<QmpEvent>();

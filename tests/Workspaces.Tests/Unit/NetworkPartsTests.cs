@@ -27,6 +27,14 @@ public sealed class NetworkPartsTests
     /// <summary>The rules of one subject in words close to nft's own (rendered here, by the test, from the JSON), so expectations read as rules.</summary>
     private static List<string> Described(string batch, string comment) => Rules(batch, comment).Select(Describe).ToList();
 
+    /// <summary>Rule by rule, so a failure shows the whole rule that differs (a collection diff cuts long strings short).</summary>
+    private static void AssertRules(string[] expected, IReadOnlyList<string> actual)
+    {
+        for (int i = 0; i < Math.Max(expected.Length, actual.Count); i++)
+            Assert.True(i < expected.Length && i < actual.Count && expected[i] == actual[i],
+                $"rule {i}:\n  expected: {(i < expected.Length ? expected[i] : "(none)")}\n  actual:   {(i < actual.Count ? actual[i] : "(none)")}");
+    }
+
     private static string Describe(JsonElement rule) =>
         $"{rule.GetProperty("family").GetString()} {rule.GetProperty("chain").GetString()}: " +
         string.Join(", ", rule.GetProperty("expr").EnumerateArray().Select(Expression));
@@ -79,8 +87,8 @@ public sealed class NetworkPartsTests
         // add-then-delete makes the delete safe when the table is absent; nobody else's tables are named.
         Assert.Equal(["add bridge workspaces", "delete bridge workspaces", "add bridge workspaces", "add inet workspaces", "delete inet workspaces", "add inet workspaces"], tables);
         var chains = commands.Where(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("chain", out _)).Select(c => c.GetProperty("add").GetProperty("chain"))
-            .Select(c => $"{c.GetProperty("family")} {c.GetProperty("name")}: {c.GetProperty("type")} hook {c.GetProperty("hook")} priority {c.GetProperty("prio")} policy {c.GetProperty("policy")}");
-        Assert.Equal([
+            .Select(c => $"{c.GetProperty("family")} {c.GetProperty("name")}: {c.GetProperty("type")} hook {c.GetProperty("hook")} priority {c.GetProperty("prio")} policy {c.GetProperty("policy")}").ToList();
+        AssertRules([
             "bridge prerouting: filter hook prerouting priority -200 policy accept",
             "inet forward: filter hook forward priority 0 policy accept",
             "inet prerouting: nat hook prerouting priority -100 policy accept",
@@ -89,19 +97,19 @@ public sealed class NetworkPartsTests
         ], chains);
 
         // Without a policy, a workspace's port admits only its own MAC, its own address (or DHCP's 0.0.0.0), and ARP for it.
-        Assert.Equal([
+        AssertRules([
             "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",
             "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, drop",
         ], Described(batch, "workspace a-id"));
-        Assert.Equal([
+        AssertRules([
             "bridge prerouting: meta iifname == wstb, ether saddr != 52:54:00:00:00:03, drop",
             "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
             "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr != 10.1.0.3, drop",
             "bridge prerouting: meta iifname == wstb, meta protocol == arp, arp saddr ip != { 10.1.0.3, 0.0.0.0 }, drop",
         ], Described(batch, "workspace b-id"));
-        Assert.Equal(["inet postrouting: ip saddr == 10.1.0.0/24, meta oifname != wsbr-lan, masquerade"], Described(batch, "network lan"));
+        AssertRules(["inet postrouting: ip saddr == 10.1.0.0/24, meta oifname != wsbr-lan, masquerade"], Described(batch, "network lan"));
         Assert.Equal(4 + 4 + 1, commands.Count(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("rule", out _))); // nothing else
     }
 
@@ -125,7 +133,7 @@ public sealed class NetworkPartsTests
         var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000, egress: "10.9.0.0/24:80,443", rate: 1000) };
         string batch = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics,
             [new PortForwardRow { WorkspaceId = "a-id", Protocol = "tcp", HostPort = 8080, GuestPort = 80 }]);
-        Assert.Equal([
+        AssertRules([
             "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",

@@ -9,26 +9,23 @@ public sealed class LocalUser
     public string Name { get; }
     public uint Uid { get; }
 
-    /// <summary>The account is host-wide and test classes run in parallel: one useradd at a time in this process.</summary>
-    private static readonly SemaphoreSlim Adding = new(1, 1);
+    /// <summary>
+    /// The account is host-wide, and test classes (and other test runs on the host) ensure it at the same
+    /// time: concurrent useradds of one name can fail ("already exists"), or leave `id -u` answering three
+    /// different uids for it (both seen on this host). So each useradd runs under one host-wide lock
+    /// (flock), and a name taken by the one before is as good as made.
+    /// </summary>
+    private const string AddLock = "/tmp/workspaces-tests-useradd.lock";
 
     public static async Task<LocalUser> EnsureAsync(string name)
     {
         Prerequisites.RequireRoot();
-        Prerequisites.Require("useradd", "setpriv");
-        await Adding.WaitAsync();
-        try
+        Prerequisites.Require("useradd", "setpriv", "flock");
+        if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
         {
-            if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
-            {
-                var made = await Processes.RunAsync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
-                // 9: the name is taken, by another test run (another process) that got there first: as good as made.
-                if (made.ExitCode is not (0 or 9)) throw new InvalidOperationException($"useradd {name} failed: {made.Stderr}");
-            }
-        }
-        finally
-        {
-            Adding.Release();
+            var made = await Processes.RunAsync("flock", [AddLock, "useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+            // 9: the name is in use: another test made it first.
+            if (made.ExitCode is not (0 or 9)) throw new InvalidOperationException($"useradd {name} failed ({made.ExitCode}): {made.Stderr}");
         }
         uint uid = uint.Parse((await Processes.MustAsync("id", ["-u", name])).Stdout.Trim());
 

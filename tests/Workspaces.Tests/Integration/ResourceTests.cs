@@ -39,26 +39,37 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         await client.ActAndWaitAsync("burn", "start");
         await daemon.WaitForConsoleAsync("burn", "WORKSPACE-BURNING");
         var burn = await client.GetWorkspaceAsync("burn");
-        var cpu = ProcessCgroup.Of(burn.Pid!.Value, "cpu");
-        var accounting = ProcessCgroup.Of(burn.Pid!.Value, "cpuacct") is var a && a.Version == 1 ? a : cpu; // v2 accounts in the cpu group
+        int pid = burn.Pid!.Value;
+        var cpu = ProcessCgroup.Of(pid, "cpu");
         AssertUnit(host, burn, cpu);
+        // What the guest used: v2 accounts in the cpu group itself; v1 in the cpuacct hierarchy, if the guest has its own
+        // group there (the daemon makes one; systemd makes none where cpu and cpuacct are mounted apart, as in
+        // tests/systemd/container.sh on this host), else the kernel's count for QEMU's threads (/proc/PID/stat).
+        ProcessCgroup? accounting = cpu.Version == 2 ? cpu : ProcessCgroup.Of(pid, "cpuacct") is var a && a.Path == cpu.Path ? a : null;
+        long ticksPerSecond = long.Parse((await Processes.MustAsync("getconf", ["CLK_TCK"])).Stdout.Trim());
+        Func<long> used = accounting is not null ? () => accounting.CpuUsageNanoseconds : () =>
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the 3rd on: utime is the 14th, stime the 15th
+            return (long.Parse(fields[11]) + long.Parse(fields[12])) * (1_000_000_000 / ticksPerSecond);
+        };
 
         // 20% of one CPU: 20 ms in every 100 ms period (the CFS default period, systemd's too).
         Assert.Equal((20_000L, 100_000L), cpu.CpuQuota);
-        double at20 = await CpuShareAsync(accounting);
-        output.WriteLine($"quota 20%: the guest used {at20:0.0}% of a CPU over 10 s ({host.Enforcement}, {cpu.Directory})");
+        double at20 = await CpuShareAsync(used);
+        output.WriteLine($"quota 20%: the guest used {at20:0.0}% of a CPU over 10 s ({host.Enforcement}, {cpu.Directory}, counted by {accounting?.Directory ?? $"/proc/{pid}/stat"})");
         Assert.InRange(at20, 15, 25);
 
         var changed = await client.SetResourcesAsync("burn", new SetResourcesRequest(CpuQuotaPercent: 50));
         Assert.Equal(50, changed.CpuQuotaPercent);
         Assert.Equal((50_000L, 100_000L), cpu.CpuQuota); // in the kernel before the answer
-        double at50 = await CpuShareAsync(accounting);
+        double at50 = await CpuShareAsync(used);
         output.WriteLine($"quota 50%: the guest used {at50:0.0}% of a CPU over 10 s");
         Assert.InRange(at50, 45, 55);
 
         await client.ActAndWaitAsync("burn", "stop", "force=true");
         // Written directly, the daemon removes the group before the stop ends; systemd removes an emptied scope's on its own.
-        await Wait.UntilAsync(() => !Directory.Exists(cpu.Directory) && !Directory.Exists(accounting.Directory), TimeSpan.FromSeconds(10),
+        await Wait.UntilAsync(() => !Directory.Exists(cpu.Directory) && (accounting is null || !Directory.Exists(accounting.Directory)), TimeSpan.FromSeconds(10),
             $"the workspace's cgroup {cpu.Directory} going with its guest");
     }
 
@@ -97,18 +108,20 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
 
         await Wait.UntilAsync(async () => (w = await client.GetWorkspaceAsync(name)).State == WorkspaceStates.Failed,
             TimeSpan.FromSeconds(60), "the OOM-killed guest being recorded as failed");
+        // Under systemd this fails today (seen in tests/systemd/container.sh): SystemdResourceController.OutOfMemoryKills
+        // always returns null, so the reason is "QEMU (pid N) exited unexpectedly, without a shutdown".
         Assert.Equal("out of memory: the kernel killed QEMU at the workspace's memory limit (400 MiB for 128 MiB of guest memory); give it more memory", w.Reason);
         await Wait.UntilAsync(() => !Directory.Exists(group.Directory), TimeSpan.FromSeconds(10), "the memory group going with its guest");
         await client.DeleteWorkspaceAsync(name);
     }
 
-    /// <summary>CPU used by the group over 10 s of wall time, in percent of one CPU.</summary>
-    private static async Task<double> CpuShareAsync(ProcessCgroup group)
+    /// <summary>CPU used (nanoseconds, as counted by used) over 10 s of wall time, in percent of one CPU.</summary>
+    private static async Task<double> CpuShareAsync(Func<long> used)
     {
-        long before = group.CpuUsageNanoseconds;
+        long before = used();
         var clock = Stopwatch.StartNew();
         await Task.Delay(10_000); // the measurement's window, not a wait for something to happen
-        return (group.CpuUsageNanoseconds - before) / (clock.Elapsed.TotalMilliseconds * 1e6) * 100;
+        return (used() - before) / (clock.Elapsed.TotalMilliseconds * 1e6) * 100;
     }
 
     [Fact]

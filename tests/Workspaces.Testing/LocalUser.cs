@@ -9,16 +9,25 @@ public sealed class LocalUser
     public string Name { get; }
     public uint Uid { get; }
 
+    /// <summary>
+    /// The account is host-wide, and test classes (and other test runs on the host) ensure it at the same
+    /// time: concurrent useradds of one name can fail ("already exists"), or leave `id -u` answering three
+    /// different uids for it (both seen on this host). So each useradd runs under one host-wide lock
+    /// (flock), and a name taken by the one before is as good as made.
+    /// </summary>
+    private const string AddLock = "/tmp/workspaces-tests-useradd.lock";
+
     public static async Task<LocalUser> EnsureAsync(string name)
     {
         Prerequisites.RequireRoot();
-        Prerequisites.Require("useradd", "setpriv");
+        Prerequisites.Require("useradd", "setpriv", "flock");
         if ((await Processes.RunAsync("id", ["-u", name])).ExitCode != 0)
         {
-            var made = await Processes.RunAsync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
-            if (made.ExitCode != 0) throw new InvalidOperationException($"useradd {name} failed: {made.Stderr}");
+            var made = await Processes.RunAsync("flock", [AddLock, "useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+            // 9: the name is in use: another test made it first.
+            if (made.ExitCode is not (0 or 9)) throw new InvalidOperationException($"useradd {name} failed ({made.ExitCode}): {made.Stderr}");
         }
-        uint uid = uint.Parse((await Processes.RunAsync("id", ["-u", name])).Stdout.Trim());
+        uint uid = uint.Parse((await Processes.MustAsync("id", ["-u", name])).Stdout.Trim());
 
         // The CLI is copied where the user can read it: the checkout may sit under a private home.
         string dir = Directory.CreateTempSubdirectory("ws-cli-").FullName;

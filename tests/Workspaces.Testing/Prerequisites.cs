@@ -8,8 +8,8 @@ public static class Prerequisites
     {
         ["qemu-system-x86_64"] = "qemu-system-x86", ["qemu-img"] = "qemu-utils", ["busybox"] = "busybox-static",
         ["ip"] = "iproute2", ["nft"] = "nftables", ["dnsmasq"] = "dnsmasq-base", ["openssl"] = "openssl",
-        ["systemd-nspawn"] = "systemd-container", ["nsenter"] = "util-linux", ["setpriv"] = "util-linux",
-        ["useradd"] = "passwd", ["dpkg"] = "dpkg", ["unshare"] = "util-linux", ["findmnt"] = "util-linux", ["socat"] = "socat",
+        ["systemd-nspawn"] = "systemd-container", ["nsenter"] = "util-linux", ["setpriv"] = "util-linux", ["flock"] = "util-linux",
+        ["useradd"] = "passwd", ["dpkg"] = "dpkg", ["unshare"] = "util-linux", ["findmnt"] = "util-linux", ["socat"] = "socat", ["curl"] = "curl", ["sha256sum"] = "coreutils",
     };
 
     public static void Require(params string[] commands)

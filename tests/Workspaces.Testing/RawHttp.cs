@@ -31,16 +31,55 @@ public sealed class RawHttp(string socket) : IDisposable
     public Task<Answer> PostJsonAsync(string path, string json) =>
         SendAsync(HttpMethod.Post, path, new StringContent(json, Encoding.UTF8, "application/json"));
 
-    /// <summary>Sends request headers promising more body than is sent, then hangs up: a truncated upload.</summary>
-    public static async Task SendTruncatedAsync(string socket, string path, string contentType, byte[] head, long promisedLength)
+    /// <summary>
+    /// A GET whose answer streams (GET /v1/events): returns once the answer's headers have arrived,
+    /// with the body left to read. The caller disposes the stream.
+    /// </summary>
+    public async Task<Stream> OpenAsync(string path, CancellationToken ct)
+    {
+        var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            string body = await response.Content.ReadAsStringAsync(ct);
+            response.Dispose();
+            throw new HttpRequestException($"GET {path}: {(int)response.StatusCode} {body}");
+        }
+        return await response.Content.ReadAsStreamAsync(ct);
+    }
+
+    /// <summary>
+    /// Sends request headers promising more body than is sent, then ends its side of the connection: a
+    /// truncated upload. beforeCut, if given, runs between the part sent and the cut (to wait until the
+    /// daemon has begun on the body). Returns once the daemon has reacted (answered and closed, or just
+    /// closed), with the status it answered, or null if it closed without an answer; a daemon that does
+    /// neither within the limit (30 s by default) is a TimeoutException.
+    /// </summary>
+    public static async Task<int?> SendTruncatedAsync(string socket, string path, string contentType, byte[] head, long promisedLength,
+        Func<Task>? beforeCut = null, TimeSpan? limit = null)
     {
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await s.ConnectAsync(new UnixDomainSocketEndPoint(socket));
         string headers = $"POST {path} HTTP/1.1\r\nHost: workspaces\r\nContent-Type: {contentType}\r\nContent-Length: {promisedLength}\r\n\r\n";
-        await s.SendAsync(Encoding.ASCII.GetBytes(headers));
-        await s.SendAsync(head);
-        await Task.Delay(200);
-        s.Shutdown(SocketShutdown.Both);
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        using var cut = new CancellationTokenSource(limit ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await s.SendAsync(Encoding.ASCII.GetBytes(headers));
+            await s.SendAsync(head);
+            if (beforeCut is not null) await beforeCut();
+            s.Shutdown(SocketShutdown.Send); // the body ends here, short of what was promised
+            int n;
+            while ((n = await s.ReceiveAsync(buffer, SocketFlags.None, cut.Token)) > 0) received.Write(buffer, 0, n);
+        }
+        catch (SocketException) { } // the daemon answered (or not) and reset the connection
+        catch (OperationCanceledException) when (cut.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the daemon neither answered nor closed a truncated upload to {path} within {(limit ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s");
+        }
+        string text = Encoding.ASCII.GetString(received.ToArray());
+        return text.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) && text.Split(' ') is [_, var code, ..] && int.TryParse(code, out int status)
+            ? status : null;
     }
 
     /// <summary>

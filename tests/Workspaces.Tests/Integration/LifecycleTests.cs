@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Workspaces.Client;
 using Workspaces.Testing;
@@ -69,47 +70,72 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task Events_stream_reports_state_changes()
+    public async Task Events_stream_reports_state_changes_in_order()
     {
         await using var daemon = await DaemonProcess.StartAsync();
         var client = daemon.Client;
         await GuestImages.ImportAsync(client);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var seen = new List<EventInfo>();
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var e in client.StreamEventsAsync(cts.Token))
-            {
-                lock (seen) seen.Add(e);
-                if (e is { Type: "workspace.state", State: WorkspaceStates.Running }) return;
-            }
-        });
-        await Task.Delay(300); // let the subscription open
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var raw = new RawHttp(daemon.Socket);
+        // The daemon subscribes before it sends the answer's headers: once they are here, nothing after is missed.
+        using var events = new StreamReader(await raw.OpenAsync("v1/events", cts.Token));
+
         await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("ev1", "guest"));
-        await client.ActAndWaitAsync("ev1", "start");
-        await reader.WaitAsync(cts.Token);
-        lock (seen)
+        var start = await client.ActAsync("ev1", "start");
+        var seen = new List<EventInfo>();
+        while (await events.ReadLineAsync(cts.Token) is { } line)
         {
-            Assert.Contains(seen, e => e is { Type: "workspace.state", Workspace: "ev1", State: WorkspaceStates.Defined });
-            Assert.Contains(seen, e => e.Operation is { Kind: "start", Status: OperationStatus.Done } || e.State == WorkspaceStates.Running);
+            if (line.Length == 0) continue;
+            var e = JsonSerializer.Deserialize(line, WorkspacesJson.Default.EventInfo)!;
+            seen.Add(e);
+            if (e.Operation is { } op && op.Id == start.Id && op.Status != OperationStatus.Running) break;
         }
+
+        // Exactly these, in this order: the state is committed (and published) before the operation ends.
+        Assert.Equal(
+            ["workspace.state Defined", $"operation start {OperationStatus.Running}", "workspace.state Running", $"operation start {OperationStatus.Done}"],
+            seen.Where(e => e.Workspace == "ev1").Select(e => e.Operation is { } op ? $"operation {op.Kind} {op.Status}" : $"{e.Type} {e.State}"));
+        Assert.All(seen.Where(e => e.Operation is not null), e => Assert.Equal(start.Id, e.Operation!.Id));
+        Assert.Equal("started (tcg)", seen.Single(e => e.State == WorkspaceStates.Running).Reason);
         await client.DeleteWorkspaceAsync("ev1", force: true);
     }
 
+    /// <summary>
+    /// A stop waits its timeout for the guest to power off after ACPI powerdown, then forces it off. The
+    /// same short timeout tells the two apart: a guest that hears the power button powers off within it,
+    /// one booted with workspaces.noacpi (no acpid: the button goes unheard) is forced off after it.
+    /// </summary>
     [Fact]
-    public async Task Stop_forces_off_a_guest_that_ignores_acpi()
+    public async Task Stop_forces_off_a_guest_that_ignores_acpi_after_its_timeout_and_a_listening_guest_stops_cleanly()
     {
         await using var daemon = await DaemonProcess.StartAsync();
         var client = daemon.Client;
-        await GuestImages.ImportAsync(client);
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("deaf", "guest"));
-        await client.ActAndWaitAsync("deaf", "start");
-        // Right after start the guest's acpid is not yet listening: the power button goes unheard.
-        await client.ActAndWaitAsync("deaf", "pause");
-        await client.ActAndWaitAsync("deaf", "stop", "timeout=0");
-        var w = await client.GetWorkspaceAsync("deaf");
-        Assert.Equal(WorkspaceStates.Stopped, w.State);
-        Assert.Contains("forced off", w.Reason);
+        var image = await GuestImages.ImportAsync(client);
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("deaf", "guest", Cmdline: image.Cmdline + " workspaces.noacpi"));
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("hears", "guest"));
+        foreach (var name in new[] { "deaf", "hears" }) await client.ActAndWaitAsync(name, "start");
+        // READY: the guest's power-button handling is in place (or, with the flag, for certain never will be).
+        string deafBoot = await daemon.WaitForConsoleAsync("deaf", "WORKSPACE-READY");
+        Assert.Contains("WORKSPACE-NOACPI the power button is ignored", deafBoot); // the flag reached the guest
+        await daemon.WaitForConsoleAsync("hears", "WORKSPACE-READY");
+
+        await client.ActAndWaitAsync("hears", "stop", "timeout=5");
+        var hears = await client.GetWorkspaceAsync("hears");
+        Assert.Equal((WorkspaceStates.Stopped, "stopped: the guest powered off after ACPI powerdown"), (hears.State, hears.Reason));
+        Assert.Contains("WORKSPACE-POWERDOWN", await ConsoleAsync(client, "hears"));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await client.ActAndWaitAsync("deaf", "stop", "timeout=5");
+        var deaf = await client.GetWorkspaceAsync("deaf");
+        Assert.Equal((WorkspaceStates.Stopped, "forced off: the guest did not power off within 5 s of ACPI powerdown"), (deaf.State, deaf.Reason));
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(5), $"the stop took {clock.Elapsed.TotalSeconds:0.0} s: it did not wait out its timeout");
+        Assert.DoesNotContain("WORKSPACE-POWERDOWN", await ConsoleAsync(client, "deaf"));
         Assert.Empty(daemon.QemuPids());
+    }
+
+    private static async Task<string> ConsoleAsync(WorkspacesClient client, string name)
+    {
+        await using var stream = await client.OpenConsoleAsync(name, follow: false);
+        return await new StreamReader(stream).ReadToEndAsync();
     }
 }

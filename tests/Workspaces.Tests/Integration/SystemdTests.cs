@@ -60,10 +60,13 @@ public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : 
         Assert.Contains($"ws-{id}", await ExecAsync("machinectl list --no-legend"));
         Assert.Equal("vm", await ExecAsync($"machinectl show ws-{id} -p Class --value"));
         Assert.Equal("Workspace web1 of uid 0", await ExecAsync($"systemctl show workspace-{id}.scope -p Description --value"));
+        // 20% of a CPU is 200 ms a second; MemoryMax is the guest's 256 MiB + 256 MiB + 256/8 = 32 MiB for QEMU itself:
+        // 544 MiB = 570425344 bytes.
         Assert.Equal("CPUQuotaPerSecUSec=200ms\nMemoryMax=570425344", await ExecAsync($"systemctl show workspace-{id}.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
 
         // Renegotiation, live: systemd's view and ws's agree.
         await ExecAsync("ws set web1 --cpu-quota 50 --memory 200");
+        // 50%: 500 ms a second; 200 MiB + 256 MiB + 200/8 = 25 MiB: 481 MiB = 504365056 bytes.
         Assert.Equal("CPUQuotaPerSecUSec=500ms\nMemoryMax=504365056", await ExecAsync($"systemctl show workspace-{id}.scope -p CPUQuotaPerSecUSec -p MemoryMax"));
         var shown = await ShowAsync("web1");
         Assert.Equal((50, 200), (shown.GetProperty("cpuQuotaPercent").GetInt32(), shown.GetProperty("memoryMiB").GetInt32()));
@@ -74,7 +77,10 @@ public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : 
         var after = await ShowAsync("web1");
         Assert.Equal(("Running", pid), (after.GetProperty("state").GetString(), after.GetProperty("pid").GetInt32()));
         Assert.Contains("running", await ExecAsync("curl -s --unix-socket /run/workspaces/workspaces.sock http://w/v1/workspaces/web1/status"));
-        Assert.Equal("1 running, 0 paused", await ExecAsync("sleep 6; systemctl show -p StatusText --value workspaces"));
+        // STATUS= is sent every 5 s: wait for the re-attached guest to be counted (up to 15 s), not a guessed time.
+        Assert.Equal("1 running, 0 paused", await ExecAsync(
+            "for i in $(seq 75); do [ \"$(systemctl show -p StatusText --value workspaces)\" = '1 running, 0 paused' ] && break; sleep 0.2; done; " +
+            "systemctl show -p StatusText --value workspaces"));
         // The daemon pings the watchdog: systemd records when it last heard from it.
         Assert.Equal("30s", await ExecAsync("systemctl show -p WatchdogUSec --value workspaces"));
         Assert.NotEqual("0", await ExecAsync("systemctl show -p WatchdogTimestampMonotonic --value workspaces"));

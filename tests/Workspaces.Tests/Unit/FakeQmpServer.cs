@@ -31,7 +31,12 @@ public sealed class FakeQmpServer : IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The commands received so far, in order (read under a lock on the list).</summary>
     public List<string> Received { get; } = [];
+
+    /// <summary>Each command as it arrived: its name, id and arguments (read under a lock on the list).</summary>
+    public List<(string Command, long Id, JsonElement Arguments)> Requests { get; } = [];
     public TaskCompletionSource Connected { get; } = new();
 
     private async Task ServeAsync()
@@ -45,7 +50,9 @@ public sealed class FakeQmpServer : IAsyncDisposable
             using var doc = JsonDocument.Parse(line);
             string command = doc.RootElement.GetProperty("execute").GetString()!;
             var id = doc.RootElement.GetProperty("id").Clone();
+            var arguments = doc.RootElement.TryGetProperty("arguments", out var a) ? a.Clone() : default;
             lock (Received) Received.Add(command);
+            lock (Requests) Requests.Add((command, id.GetInt64(), arguments));
             _ = Task.Run(async () =>
             {
                 string? reply = command == "qmp_capabilities" ? """{"return": {}}""" : await _handler(command, id);

@@ -37,8 +37,8 @@ public sealed partial class LayeringTests
                 foreach (Match m in Reference().Matches(File.ReadAllText(file)))
                 {
                     string target = m.Groups[1].Value;
-                    if (target == folder) continue;
-                    if (!Layers.TryGetValue(target, out int to) || to >= Layers[folder!])
+                    if (target == folder || !Layers.TryGetValue(target, out int to)) continue; // not a folder: a root-namespace type
+                    if (to >= Layers[folder!])
                         upward.Add($"{Path.GetRelativePath(daemon, file)} -> {target}");
                 }
         Assert.True(upward.Count == 0, "references that do not point down:\n" + string.Join("\n", upward.Distinct()));

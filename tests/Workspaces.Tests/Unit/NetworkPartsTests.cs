@@ -24,19 +24,93 @@ public sealed class NetworkPartsTests
             .Where(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("rule", out var r) && r.GetProperty("comment").GetString() == comment)
             .Select(c => c.GetProperty("add").GetProperty("rule")).ToList();
 
+    /// <summary>The rules of one subject in words close to nft's own (rendered here, by the test, from the JSON), so expectations read as rules.</summary>
+    private static List<string> Described(string batch, string comment) => Rules(batch, comment).Select(Describe).ToList();
+
+    /// <summary>Rule by rule, so a failure shows the whole rule that differs (a collection diff cuts long strings short).</summary>
+    private static void AssertRules(string[] expected, IReadOnlyList<string> actual)
+    {
+        for (int i = 0; i < Math.Max(expected.Length, actual.Count); i++)
+            Assert.True(i < expected.Length && i < actual.Count && expected[i] == actual[i],
+                $"rule {i}:\n  expected: {(i < expected.Length ? expected[i] : "(none)")}\n  actual:   {(i < actual.Count ? actual[i] : "(none)")}");
+    }
+
+    private static string Describe(JsonElement rule) =>
+        $"{rule.GetProperty("family").GetString()} {rule.GetProperty("chain").GetString()}: " +
+        string.Join(", ", rule.GetProperty("expr").EnumerateArray().Select(Expression));
+
+    private static string Expression(JsonElement e)
+    {
+        var (kind, body) = e.EnumerateObject().Single() is var p ? (p.Name, p.Value) : default;
+        return kind switch
+        {
+            "match" => $"{Left(body.GetProperty("left"))} {body.GetProperty("op").GetString()} {Value(body.GetProperty("right"))}",
+            "limit" => $"limit rate {(body.TryGetProperty("inv", out var inv) && inv.GetBoolean() ? "over " : "")}{body.GetProperty("rate")} " +
+                       $"{body.GetProperty("rate_unit").GetString()}/{body.GetProperty("per").GetString()} burst {body.GetProperty("burst")} {body.GetProperty("burst_unit").GetString()}",
+            "dnat" => $"dnat {body.GetProperty("family").GetString()} to {body.GetProperty("addr").GetString()}:{body.GetProperty("port")}",
+            "accept" or "drop" or "masquerade" => kind,
+            _ => e.ToString(),
+        };
+    }
+
+    private static string Left(JsonElement left)
+    {
+        var p = left.EnumerateObject().Single();
+        return p.Name switch
+        {
+            "payload" => $"{p.Value.GetProperty("protocol").GetString()} {p.Value.GetProperty("field").GetString()}",
+            "meta" or "ct" => $"{p.Name} {p.Value.GetProperty("key").GetString()}",
+            "fib" => $"fib {string.Join(' ', p.Value.GetProperty("flags").EnumerateArray().Select(f => f.GetString()))} {p.Value.GetProperty("result").GetString()}",
+            _ => left.ToString(),
+        };
+    }
+
+    private static string Value(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Number => value.ToString(),
+        JsonValueKind.Array => "{ " + string.Join(", ", value.EnumerateArray().Select(Value)) + " }",
+        JsonValueKind.Object when value.TryGetProperty("set", out var set) => Value(set),
+        JsonValueKind.Object when value.TryGetProperty("prefix", out var prefix) => $"{prefix.GetProperty("addr").GetString()}/{prefix.GetProperty("len")}",
+        _ => value.ToString(),
+    };
+
     [Fact]
-    public void The_ruleset_is_a_pure_function_of_the_state_and_rebuilds_only_our_tables()
+    public void The_ruleset_is_the_state_written_as_rules_and_rebuilds_only_our_tables()
     {
         var networks = new[] { Net("lan", "10.1.0.0/24") };
         var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000), Nic("b", "lan", "10.1.0.3", 1001) };
-        string once = FirewallRules.Build(networks, nics, []), again = FirewallRules.Build(networks, nics, []);
-        Assert.Equal(once, again);
-        var tables = JsonDocument.Parse(once).RootElement.GetProperty("nftables").EnumerateArray()
-            .SelectMany(c => c.EnumerateObject()).Where(p => p.Value.TryGetProperty("table", out _))
+        string batch = FirewallRules.Build(networks, nics, []);
+        var commands = JsonDocument.Parse(batch).RootElement.GetProperty("nftables").EnumerateArray().ToList();
+        var tables = commands.SelectMany(c => c.EnumerateObject()).Where(p => p.Value.TryGetProperty("table", out _))
             .Select(p => $"{p.Name} {p.Value.GetProperty("table").GetProperty("family")} {p.Value.GetProperty("table").GetProperty("name")}").ToList();
+        // add-then-delete makes the delete safe when the table is absent; nobody else's tables are named.
         Assert.Equal(["add bridge workspaces", "delete bridge workspaces", "add bridge workspaces", "add inet workspaces", "delete inet workspaces", "add inet workspaces"], tables);
-        Assert.Equal(4, Rules(once, "workspace a-id").Count); // MAC, DHCP, IP, ARP: nothing more without a policy
-        Assert.Single(Rules(once, "network lan")); // masquerade
+        var chains = commands.Where(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("chain", out _)).Select(c => c.GetProperty("add").GetProperty("chain"))
+            .Select(c => $"{c.GetProperty("family")} {c.GetProperty("name")}: {c.GetProperty("type")} hook {c.GetProperty("hook")} priority {c.GetProperty("prio")} policy {c.GetProperty("policy")}").ToList();
+        AssertRules([
+            "bridge prerouting: filter hook prerouting priority -200 policy accept",
+            "inet forward: filter hook forward priority 0 policy accept",
+            "inet prerouting: nat hook prerouting priority -100 policy accept",
+            "inet output: nat hook output priority -100 policy accept",
+            "inet postrouting: nat hook postrouting priority 100 policy accept",
+        ], chains);
+
+        // Without a policy, a workspace's port admits only its own MAC, its own address (or DHCP's 0.0.0.0), and ARP for it.
+        AssertRules([
+            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, drop",
+        ], Described(batch, "workspace a-id"));
+        AssertRules([
+            "bridge prerouting: meta iifname == wstb, ether saddr != 52:54:00:00:00:03, drop",
+            "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
+            "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr != 10.1.0.3, drop",
+            "bridge prerouting: meta iifname == wstb, meta protocol == arp, arp saddr ip != { 10.1.0.3, 0.0.0.0 }, drop",
+        ], Described(batch, "workspace b-id"));
+        AssertRules(["inet postrouting: ip saddr == 10.1.0.0/24, meta oifname != wsbr-lan, masquerade"], Described(batch, "network lan"));
+        Assert.Equal(4 + 4 + 1, commands.Count(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("rule", out _))); // nothing else
     }
 
     [Fact]
@@ -45,10 +119,12 @@ public sealed class NetworkPartsTests
         var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000), Nic("b", "lan", "10.1.0.3", 1001), Nic("c", "lan", "10.1.0.4", 1000) };
         string shared = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics, []);
         string apart = FirewallRules.Build([Net("lan", "10.1.0.0/24", isolateOwners: true)], nics, []);
-        Assert.DoesNotContain("obrname", shared);
-        var rule = Rules(apart, "workspace a-id").Single(r => r.GetProperty("expr").ToString().Contains("obrname"));
-        Assert.Contains("wstb", rule.ToString());      // the other owner's port
-        Assert.DoesNotContain("wstc", rule.ToString()); // not the same owner's
+        Assert.DoesNotContain(Described(shared, "workspace a-id"), r => r.Contains("obrname"));
+        // Owner 1000's a may not send to owner 1001's b; to its own owner's c it may.
+        Assert.Equal("bridge prerouting: meta iifname == wsta, meta obrname == wsbr-lan, meta oifname == { wstb }, drop",
+            Assert.Single(Described(apart, "workspace a-id"), r => r.Contains("obrname")));
+        Assert.Equal("bridge prerouting: meta iifname == wstb, meta obrname == wsbr-lan, meta oifname == { wsta, wstc }, drop",
+            Assert.Single(Described(apart, "workspace b-id"), r => r.Contains("obrname")));
     }
 
     [Fact]
@@ -57,12 +133,21 @@ public sealed class NetworkPartsTests
         var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000, egress: "10.9.0.0/24:80,443", rate: 1000) };
         string batch = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics,
             [new PortForwardRow { WorkspaceId = "a-id", Protocol = "tcp", HostPort = 8080, GuestPort = 80 }]);
-        var rules = Rules(batch, "workspace a-id").Select(r => r.ToString()).ToList();
-        Assert.Contains(rules, r => r.Contains("\"limit\"") && r.Contains("125000"));
-        Assert.Contains(rules, r => r.Contains("10.9.0.0") && r.Contains("443") && r.Contains("accept"));
-        Assert.Contains(rules, r => r.Contains("\"drop\"") && r.Contains("oifname") && r.Contains("!="));
-        Assert.Equal(2, rules.Count(r => r.Contains("dnat") && r.Contains("8080")));
-        Assert.DoesNotContain(rules, r => r.Contains("10.1.0.99"));
+        AssertRules([
+            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, drop",
+            // 1000 kbit/s = 125000 bytes a second; that second already holds a 64 KiB frame (80 KiB - 125000 < 0: no burst).
+            "bridge prerouting: meta iifname == wsta, limit rate over 125000 bytes/second burst 0 bytes, drop",
+            // Egress: answers to what it opened, then the allowlist, then nothing else off the bridge.
+            "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, ct state in { established, related }, accept",
+            "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, ip daddr == 10.9.0.0/24, meta l4proto == { tcp, udp }, th dport == { 80, 443 }, accept",
+            "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, meta oifname != wsbr-lan, drop",
+            // The host's port 8080 to the guest's 80, from outside (prerouting) and from the host itself (output).
+            "inet prerouting: fib daddr type == local, tcp dport == 8080, dnat ip to 10.1.0.2:80",
+            "inet output: fib daddr type == local, tcp dport == 8080, dnat ip to 10.1.0.2:80",
+        ], Described(batch, "workspace a-id"));
     }
 
     [Fact]

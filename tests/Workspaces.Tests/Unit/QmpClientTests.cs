@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Workspaces.Daemon.Hypervisor.Qemu;
+using Workspaces.Testing;
 
 namespace Workspaces.Tests.Unit;
 
@@ -23,20 +26,25 @@ public sealed class QmpClientTests
     [Fact]
     public async Task Replies_out_of_order_reach_the_command_that_asked()
     {
-        // The fake answers "slow" commands late, so replies cross on the wire.
-        await using var server = new FakeQmpServer(async (command, id) =>
-        {
-            if (id.GetInt64() % 2 == 0) await Task.Delay(50);
-            return "{\"return\": {\"status\": \"s" + id.GetInt64() + "\"}}";
-        });
+        // Every caller asks something of its own; the fake holds all replies until every command is in,
+        // then answers last first, each with what its own command asked: the replies cross for certain.
+        const int count = 40;
+        await using var server = new FakeQmpServer((_, _) => Task.FromResult<string?>(null)); // answered by hand below
         await using var qmp = await QmpClient.ConnectAsync(server.Path, None);
-        var calls = Enumerable.Range(0, 40).Select(async _ =>
+        var calls = Enumerable.Range(0, count).Select(async caller =>
         {
-            var result = await qmp.ExecuteAsync("query-status", null, None);
-            return result.GetProperty("status").GetString();
+            var result = await qmp.ExecuteAsync("human-monitor-command", new JsonObject { ["command-line"] = $"caller {caller}" }, None);
+            return (Caller: caller, Answer: result.GetString());
         }).ToArray();
-        var answers = await Task.WhenAll(calls);
-        Assert.Equal(40, answers.Distinct().Count()); // each caller got its own reply, none was lost or doubled
+        await Wait.UntilAsync(() => { lock (server.Requests) return server.Requests.Count == count + 1; }, TimeSpan.FromSeconds(10),
+            $"all {count} commands reaching the fake");
+        List<(string Command, long Id, JsonElement Arguments)> asked;
+        lock (server.Requests) asked = server.Requests.Where(r => r.Command == "human-monitor-command").OrderByDescending(r => r.Id).ToList();
+        foreach (var (_, id, arguments) in asked)
+            await server.SendAsync(new JsonObject { ["return"] = "answer to " + arguments.GetProperty("command-line").GetString(), ["id"] = id }.ToJsonString());
+
+        var answers = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(answers, a => Assert.Equal($"answer to caller {a.Caller}", a.Answer));
     }
 
     [Fact]
@@ -58,17 +66,21 @@ public sealed class QmpClientTests
         await server.EventAsync("STOP");
         await server.EventAsync("SHUTDOWN", """{"guest": true, "reason": "guest-shutdown"}""");
         var pending = qmp.PowerdownAsync(None);
-        await Task.Delay(100);
+        // Pending for certain (sent, not answered) when the peer hangs up.
+        await Wait.UntilAsync(() => { lock (server.Received) return server.Received.Contains("system_powerdown"); }, TimeSpan.FromSeconds(10),
+            "system_powerdown reaching the fake");
         server.HangUp();
 
-        await Assert.ThrowsAsync<QmpDisconnectedException>(() => pending);
+        var hungUp = await Assert.ThrowsAsync<QmpDisconnectedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("QEMU closed the QMP connection", hungUp.Message);
         await qmp.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         var events = new List<QmpEvent>();
         await foreach (var e in qmp.Events.ReadAllAsync()) events.Add(e);
         Assert.Equal(["STOP", "SHUTDOWN"], events.Select(e => e.Name));
         Assert.Equal("guest-shutdown", events[1].Data.GetProperty("reason").GetString());
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1700000000005), events[0].Time);
-        await Assert.ThrowsAsync<QmpDisconnectedException>(() => qmp.ContinueAsync(None)); // after close, at once
+        var afterClose = await Assert.ThrowsAsync<QmpDisconnectedException>(() => qmp.ContinueAsync(None)); // after close, at once
+        Assert.Equal("QMP connection is closed", afterClose.Message);
     }
 
     [Fact]
@@ -89,14 +101,20 @@ public sealed class QmpClientTests
         using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         listener.Listen();
+        // The peer stays connected until the client leaves: the client must refuse the greeting itself,
+        // not merely notice a hang-up.
         var serve = Task.Run(async () =>
         {
             using var peer = await listener.AcceptAsync();
             await peer.SendAsync("{\"hello\": 1}\n"u8.ToArray());
-            await Task.Delay(200);
+            var rest = new byte[4096];
+            int total = 0, n;
+            while ((n = await peer.ReceiveAsync(rest)) > 0) total += n;
+            return total; // what the client sent before it left
         });
-        await Assert.ThrowsAsync<QmpDisconnectedException>(() => QmpClient.ConnectAsync(path, None));
-        await serve;
+        var refused = await Assert.ThrowsAsync<QmpDisconnectedException>(() => QmpClient.ConnectAsync(path, None)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("not a QMP greeting: {\"hello\": 1}", refused.Message);
+        Assert.Equal(0, await serve.WaitAsync(TimeSpan.FromSeconds(10))); // no qmp_capabilities to a peer that is not QMP
         File.Delete(path);
     }
 }

@@ -4,11 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packaging/install-deps.sh
-tests/guest/build.sh >/dev/null
 # Test what ships: the Native AOT daemon and CLI.
-packaging/build.sh
-export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
+source tests/prepare.sh
 export WORKSPACES_DEB=$PWD/$(packaging/build-deb.sh)
 
 out=$(mktemp)

@@ -4,8 +4,5 @@
 # within 10%, nothing left behind. The test command runs it too; this runs it alone, with its report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-packaging/install-deps.sh
-tests/guest/build.sh >/dev/null
-packaging/build.sh
-export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
+source tests/prepare.sh
 exec dotnet test tests/Workspaces.Tests -c Release --nologo --filter "FullyQualifiedName~HostileReplayTests" --logger "console;verbosity=detailed"

@@ -5,9 +5,6 @@
 #   tests/soak/run.sh [MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-packaging/install-deps.sh
-tests/guest/build.sh >/dev/null
-packaging/build.sh
-export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
+source tests/prepare.sh
 export WORKSPACES_SOAK_MINUTES=${1:-30}
 exec dotnet test tests/Workspaces.Tests -c Release --nologo --filter "FullyQualifiedName~SoakTests" --logger "console;verbosity=detailed"

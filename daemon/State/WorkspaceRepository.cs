@@ -13,7 +13,7 @@ public sealed class WorkspaceRepository(Database db)
     {
         using var c = db.Open();
         return owner is null
-            ? c.Query<WorkspaceRow>($"{Select} ORDER BY w.name").AsList()
+            ? c.Query<WorkspaceRow>($"{Select} ORDER BY w.name, w.owner").AsList()
             : c.Query<WorkspaceRow>($"{Select} WHERE w.owner = @owner ORDER BY w.name", new { owner }).AsList();
     }
 

@@ -10,7 +10,7 @@ namespace Workspaces.Daemon.Api;
 /// a minute later is the collection at which the shared ArrayPool lets go of the buffers the burst
 /// rented (it drops arrays unused for 60 s, and only when a full collection runs).
 /// </summary>
-public sealed class MemoryTrim : IDisposable
+public sealed partial class MemoryTrim : IDisposable
 {
     /// <summary>Bodies from this size on count as large (the GC's large objects start at 85,000 bytes).</summary>
     public const long LargeBody = 256 << 10;
@@ -19,19 +19,30 @@ public sealed class MemoryTrim : IDisposable
     private readonly Timer _timer;
     private int _second; // 1 while the next trim is the follow-up a minute after a burst
 
-    public MemoryTrim() => _timer = new Timer(_ => Trim());
+    private readonly ILogger<MemoryTrim> _logger;
+
+    public MemoryTrim(ILogger<MemoryTrim> logger)
+    {
+        _logger = logger;
+        _timer = new Timer(_ => Trim());
+    }
 
     private void Trim()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Libc.TrimNativeHeap();
-        if (Interlocked.Exchange(ref _second, 0) == 0)
+        bool second = Interlocked.Exchange(ref _second, 0) == 1;
+        if (!second)
         {
             _timer.Change(PoolAge, Timeout.InfiniteTimeSpan);
             Volatile.Write(ref _second, 1);
         }
+        LogTrimmed(_logger, second ? "a minute after a burst of large requests" : "after a burst of large requests", Environment.WorkingSet >> 10);
     }
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Memory trimmed {When}: {ResidentKiB} KiB resident")]
+    private static partial void LogTrimmed(ILogger logger, string when, long residentKiB);
 
     /// <summary>A request has ended; if its body was large (or chunked, of unknown size), the trim waits for two quiet seconds from now.</summary>
     public void RequestEnded(HttpRequest request)

@@ -64,13 +64,26 @@ public sealed class GuestSupervisor(
             if (!WorkspaceStateMachine.IsActive(row.State))
             {
                 // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
-                if (pid is { } orphan && await hypervisor.AttachAsync(spec, orphan, ct) is { } stray)
+                if (pid is { } orphan)
                 {
-                    LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
-                    await stray.KillAsync(ct);
-                    await stray.DisposeAsync();
+                    bool ended;
+                    try
+                    {
+                        var stray = await hypervisor.AttachAsync(spec, orphan, ct);
+                        ended = stray is not null;
+                        if (stray is not null)
+                        {
+                            LifecycleLog.RemovingOrphan(logger, orphan, row.Name);
+                            await stray.KillAsync(ct);
+                            await stray.DisposeAsync();
+                        }
+                    }
+                    catch (HypervisorException)
+                    {
+                        ended = true; // its monitor did not answer, and the attach stopped it
+                    }
                     // The start's revert never ran: its group (made before QEMU was let run) goes with QEMU.
-                    await resources.ReleaseAsync(row.Id);
+                    if (ended) await resources.ReleaseAsync(row.Id);
                 }
                 continue;
             }

@@ -1,4 +1,5 @@
 using Workspaces.Daemon.Core;
+using Workspaces.Daemon.Federation;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Processes;
@@ -9,7 +10,7 @@ using Workspaces.Daemon.Workspaces;
 namespace Workspaces.Daemon;
 
 /// <summary>
-/// The daemon's domain, wired once: state, images and trust, networks, the lifecycle. The host
+/// The daemon's domain, wired once: state, images and trust, networks, the lifecycle, peers. The host
 /// binds the two seams to the machine (IHypervisor: QEMU; IResourceController: systemd, cgroups or
 /// none); the lifecycle unit tests bind them to fakes and use this same wiring.
 /// </summary>
@@ -48,5 +49,10 @@ public static class DomainServices
         .AddSingleton<GuestSupervisor>()
         .AddSingleton<WorkspaceDefinitions>()
         .AddSingleton<WorkspaceTransitions>()
-        .AddSingleton<WorkspaceFactory>();
+        .AddSingleton<WorkspaceFactory>()
+        .AddSingleton<PeerRepository>()
+        .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
+        .AddSingleton<PeerChannel>()
+        .AddSingleton<PeerDirectory>()
+        .AddSingleton<PeerMonitor>();
 }

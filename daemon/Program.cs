@@ -1,7 +1,15 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon;
 using Workspaces.Daemon.Api;
+using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Operations;
@@ -9,7 +17,8 @@ using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.Workspaces;
 
-// Host wiring only: configuration, services, systemd integration and Kestrel on the Unix socket.
+// Host wiring only: configuration, services, systemd integration, Kestrel on the Unix socket and,
+// when configured, on the peer listener.
 // Inert: the app is built and its routes read, nothing runs (`workspacesd --routes`; the build's OpenAPI generator).
 bool listRoutes = args.Contains(RouteTable.Flag);
 bool inert = listRoutes || ApiDocument.IsBeingGenerated;
@@ -68,6 +77,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     // A stalled upload is cut: below 4 KiB/s for longer than 10 s.
     kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 4096, gracePeriod: TimeSpan.FromSeconds(10));
     kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+    if (!inert && options.Peers.Listen is { Length: > 0 } peerListen) ListenForPeers(kestrel, IPEndPoint.Parse(peerListen));
 });
 
 builder.Services
@@ -77,9 +87,12 @@ builder.Services
     .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<CallerResolver>()
+    .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()
     .AddSingleton<ConfigReload>();
-if (!inert) builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>();
+if (!inert)
+    builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
+        .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>());
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
@@ -92,6 +105,8 @@ v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();
+v1.MapPeerEndpoints();
+v1.MapPeerApiEndpoints();
 v1.MapApiDocument();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(
     $"no endpoint answers {context.Request.Method} {Names.Quote(context.Request.Path)}; the API lives under /v1"));
@@ -102,6 +117,30 @@ if (listRoutes)
 }
 app.Run();
 return 0;
+
+// The peer listener: TLS 1.3, a client certificate required, and only peers' certificates (PeerGate)
+// get past the handshake. HTTP/1.1: pieces of a blob travel on parallel connections.
+static void ListenForPeers(KestrelServerOptions kestrel, IPEndPoint endpoint)
+{
+    var services = kestrel.ApplicationServices;
+    var certificate = services.GetRequiredService<PeerCertificate>().Certificate;
+    var gate = services.GetRequiredService<PeerGate>();
+    kestrel.Listen(endpoint, listen =>
+    {
+        listen.Protocols = HttpProtocols.Http1;
+        listen.UseHttps(new TlsHandshakeCallbackOptions
+        {
+            OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ClientCertificateRequired = true,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, presented, _, _) => gate.AdmitsHandshake(presented, context.Connection.RemoteEndPoint),
+            }),
+        });
+    });
+}
 
 static string? ConfigPathFrom(string[] args)
 {

@@ -61,6 +61,10 @@ public sealed class WorkspacesOptions
     [ValidateObjectMembers]
     public PolicyOptions Policy { get; set; } = new();
 
+    /// <summary>The peer listener and how peers are reached.</summary>
+    [ValidateObjectMembers]
+    public PeerOptions Peers { get; set; } = new();
+
     /// <summary>Open API connections one uid may hold at once (root has no cap).</summary>
     [Range(1, 100000)]
     public int MaxConnectionsPerUser { get; set; } = 64;

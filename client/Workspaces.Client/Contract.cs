@@ -25,7 +25,9 @@ public sealed record HostInfo(
     string? SigningKey = null,
     string? SigningKeyFingerprint = null,
     string? SealingKey = null,
-    string? SealingKeyFingerprint = null);
+    string? SealingKeyFingerprint = null,
+    string? TlsFingerprint = null,
+    string? PeerListen = null);
 
 /// <summary>An image in the content-addressed cache. Id is its SHA-256 fingerprint.</summary>
 public sealed record ImageInfo(
@@ -196,7 +198,8 @@ public sealed record EventInfo(
     string? State,
     string? Reason,
     OperationInfo? Operation,
-    uint? Owner = null);
+    uint? Owner = null,
+    string? Peer = null);
 
 /// <summary>RFC 9457 problem details, as every error of the API is answered.</summary>
 public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null, WorkspaceShape? Offer = null);

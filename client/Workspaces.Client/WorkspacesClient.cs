@@ -9,7 +9,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Workspaces.Client;
 
 /// <summary>Typed client of workspacesd's /v1 API over its Unix socket.</summary>
-public sealed class WorkspacesClient : IDisposable
+public sealed partial class WorkspacesClient : IDisposable
 {
     public const string DefaultSocket = "/run/workspaces/workspaces.sock";
 

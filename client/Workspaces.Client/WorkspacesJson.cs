@@ -40,4 +40,11 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(NetworkInfo))]
 [JsonSerializable(typeof(NetworkInfo[]))]
 [JsonSerializable(typeof(ExposeRequest))]
+[JsonSerializable(typeof(PeerInfo))]
+[JsonSerializable(typeof(PeerInfo[]))]
+[JsonSerializable(typeof(CreatePeerTokenRequest))]
+[JsonSerializable(typeof(PeerTokenInfo))]
+[JsonSerializable(typeof(AddPeerRequest))]
+[JsonSerializable(typeof(PeerJoinRequest))]
+[JsonSerializable(typeof(PeerHostSummary))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -14,4 +14,5 @@ WorkspaceCommands.Add(root);
 FactoryCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
+PeerCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -14,7 +14,7 @@ public static class HostEndpoints
     public static void MapHostEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, GuestSupervisor guests, IResourceController resources, Admission admission,
-            IOptions<WorkspacesOptions> options, HostIdentity identity) =>
+            IOptions<WorkspacesOptions> options, HostIdentity identity, PeerCertificate tls) =>
         {
             var accelerator = await kvm.Choice;
             var capacity = admission.Capacity;
@@ -32,8 +32,9 @@ public static class HostEndpoints
                 capacity.Vcpus, capacity.MemoryMiB, committed.Vcpus, committed.MemoryMiB,
                 resources.Mode, resources.Reason,
                 identity.SigningPublicKey, KeyText.Fingerprint(identity.SigningPublicKey),
-                identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey)), WorkspacesJson.Default.HostInfo);
-        }).WithSummary("version, accelerator and the reason for it, CPUs, memory, capacity, keys").Produces<HostInfo>();
+                identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey),
+                tls.Fingerprint, options.Value.Peers.Listen), WorkspacesJson.Default.HostInfo);
+        }).WithSummary("version, accelerator and the reason for it, CPUs, memory, capacity, keys, the peer TLS fingerprint").Produces<HostInfo>();
     }
 
 

@@ -7,9 +7,10 @@ namespace Workspaces.Daemon.Api;
 /// <summary>
 /// The one error path: exceptions become RFC 9457 problem+json (by type: Problems.cs); anything
 /// unexpected is a 500 that still says what happened, and is logged whole.
-/// It also authenticates the caller first, so every route below it has one.
+/// It also authenticates the caller first (a local user by SO_PEERCRED, a peer by its certificate:
+/// PeerGate), so every route below it has one.
 /// </summary>
-public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers, MemoryTrim trim,
+public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolver callers, PeerGate peers, MemoryTrim trim,
     Microsoft.Extensions.Options.IOptions<WorkspacesOptions> options, ILogger<ProblemMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -28,8 +29,11 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
     {
         try
         {
-            var caller = callers.Resolve(context)
-                ?? throw WorkspacesException.Forbidden("permission denied: only root and members of the workspaces group may use workspacesd here");
+            var caller = PeerGate.OnPeerListener(context) ? peers.Admit(context)
+                : context.Request.Path.StartsWithSegments(PeerGate.PeerPrefix)
+                    ? throw WorkspacesException.NotFound($"{PeerGate.PeerPrefix}/... is served to peers on the peer listener only")
+                    : callers.Resolve(context)
+                      ?? throw WorkspacesException.Forbidden("permission denied: only root and members of the workspaces group may use workspacesd here");
             context.SetCaller(caller);
             await next(context);
         }

@@ -11,6 +11,9 @@ public sealed record Caller(uint Uid, bool IsAdmin, int Pid = 0)
 
     public uint? ChosenOwner { get; init; }
 
+    /// <summary>A peer host acting through the peer listener (by name here): it acts as this host's admins do.</summary>
+    public string? Peer { get; init; }
+
     public uint Namespace => ChosenOwner ?? Uid;
 
     public bool CanSee(uint owner) => IsAdmin || owner == Uid;

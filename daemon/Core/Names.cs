@@ -21,6 +21,9 @@ public static partial class Names
     [GeneratedRegex(@"\A[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}\z")]
     private static partial Regex SignerName();
 
+    [GeneratedRegex(@"\A[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?\z")]
+    private static partial Regex PeerName();
+
     /// <summary>
     /// A caller's string as an error message may quote it: at most 64 characters, control characters
     /// escaped, so a huge or multi-line input is never echoed back whole.
@@ -62,5 +65,12 @@ public static partial class Names
         if (!SignerName().IsMatch(name))
             throw WorkspacesException.BadRequest(
                 $"invalid signer name {Quote(name)}: use up to 64 letters, digits, '.', '_', '@' and '-', starting with a letter or digit");
+    }
+
+    /// <summary>A peer's name is a host name: it shows in `ws list --peers` and in `ws --peer NAME`.</summary>
+    public static void CheckPeer(string name)
+    {
+        if (!PeerName().IsMatch(name ?? ""))
+            throw WorkspacesException.BadRequest($"invalid peer name {Quote(name)}: use 1-63 lowercase letters, digits, '.' and inner hyphens (a host name)");
     }
 }

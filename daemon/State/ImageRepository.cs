@@ -11,6 +11,12 @@ public sealed class ImageRepository(Database db)
         return c.Query<ImageRow>("SELECT * FROM images ORDER BY name").AsList();
     }
 
+    public int Count()
+    {
+        using var c = db.Open();
+        return c.ExecuteScalar<int>("SELECT COUNT(*) FROM images");
+    }
+
     /// <summary>By name, full fingerprint, or a unique fingerprint prefix of at least 12 characters.</summary>
     public ImageRow? Find(string reference)
     {

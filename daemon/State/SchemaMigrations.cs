@@ -168,6 +168,27 @@ public static class SchemaMigrations
         CREATE INDEX workspaces_owner ON workspaces(owner);
         CREATE UNIQUE INDEX workspaces_guest_uid ON workspaces(guest_uid);
         """,
+        // 9: peers (hosts recognised by a pinned TLS certificate), peers removed, join tokens (hashes only).
+        """
+        CREATE TABLE peers (
+            name            TEXT PRIMARY KEY,
+            address         TEXT NOT NULL,              -- host:port of its peer listener
+            tls_fingerprint TEXT NOT NULL UNIQUE,       -- SHA256:hex of its certificate's DER
+            signing_key     TEXT,                       -- ed25519:..., null until first contact when pinned by hand
+            sealing_key     TEXT,                       -- x25519:...
+            added_at        INTEGER NOT NULL
+        );
+        CREATE TABLE removed_peers (
+            tls_fingerprint TEXT PRIMARY KEY,
+            name            TEXT NOT NULL,
+            removed_at      INTEGER NOT NULL
+        );
+        CREATE TABLE peer_tokens (
+            secret_hash TEXT PRIMARY KEY,               -- SHA-256 of the token's secret; the secret itself is never stored
+            expires_at  INTEGER NOT NULL,
+            used_at     INTEGER
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -21,6 +21,7 @@ public static class HostCommands
                 ("Limits", h.Enforcement == "none" ? "NOT enforced" : $"enforced by {h.Enforcement}"), ("How", h.EnforcementReason),
                 ("Signing key", $"{h.SigningKey} ({h.SigningKeyFingerprint})"),
                 ("Sealing key", $"{h.SealingKey} ({h.SealingKeyFingerprint})"),
+                ("TLS fingerprint", h.TlsFingerprint), ("Peer listener", h.PeerListen ?? "off (peers.listen)"),
                 ("State dir", h.StateDir));
         });
         root.Subcommands.Add(host);

@@ -18,7 +18,8 @@ public sealed partial class LayeringTests
         ["Hypervisor"] = 2, ["Systemd"] = 2, ["Trust"] = 2, ["Network"] = 2, ["Operations"] = 2,
         ["Images"] = 3, ["Resources"] = 3,
         ["Workspaces"] = 4,                             // the lifecycle
-        ["Api"] = 5,
+        ["Federation"] = 5,                             // peers, pulls, placement
+        ["Api"] = 6,
     };
 
     [GeneratedRegex(@"\bWorkspaces\.Daemon\.([A-Z][A-Za-z]+)")]

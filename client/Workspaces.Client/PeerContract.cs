@@ -1,0 +1,53 @@
+using System.Text.Json.Serialization;
+
+namespace Workspaces.Client;
+
+/// <summary>A peer as `ws peer list|show` shows it: what was pinned, and how it was at the last check.</summary>
+public sealed record PeerInfo(
+    string Name,
+    string Address,
+    string Fingerprint,
+    string? SigningKey,
+    string? SealingKey,
+    DateTimeOffset AddedAt,
+    bool Reachable,
+    DateTimeOffset? Since = null,
+    double? RoundTripMs = null,
+    int? FreeVcpus = null,
+    int? FreeMemoryMiB = null,
+    int? Images = null,
+    string? Error = null);
+
+/// <summary>POST /v1/peers/tokens.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record CreatePeerTokenRequest(long? ExpiresSeconds = null);
+
+public sealed record PeerTokenInfo(string Token, DateTimeOffset ExpiresAt, string[] Addresses, string Fingerprint);
+
+/// <summary>POST /v1/peers: join with another host's token, or pin it by address and fingerprint.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record AddPeerRequest(string Name, string? Token = null, string? Address = null, string? Fingerprint = null);
+
+// The peer API (/v1/peer, daemon to daemon over mTLS).
+
+/// <summary>POST /v1/peer/join: a host redeeming this host's token; the certificate it presented is the one recorded.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PeerJoinRequest(string Secret, string Name, string[] Addresses, string SigningKey, string SealingKey, string Binding);
+
+/// <summary>
+/// GET /v1/peer/host, and the answer to a join: who this host is (its keys, and its Ed25519
+/// signature over its TLS fingerprint) and what it has free.
+/// </summary>
+public sealed record PeerHostSummary(
+    string Name,
+    string Version,
+    string[] Addresses,
+    string TlsFingerprint,
+    string SigningKey,
+    string SealingKey,
+    string Binding,
+    int CapacityVcpus,
+    int CapacityMemoryMiB,
+    int FreeVcpus,
+    int FreeMemoryMiB,
+    int Images);

@@ -1,0 +1,20 @@
+namespace Workspaces.Client;
+
+/// <summary>/v1/peers: the hosts this one federates with.</summary>
+public sealed partial class WorkspacesClient
+{
+    public Task<PeerTokenInfo> CreatePeerTokenAsync(TimeSpan? expires, CancellationToken ct = default) =>
+        PostAsync("v1/peers/tokens", new CreatePeerTokenRequest(expires is { } e ? (long)e.TotalSeconds : null),
+            Json.CreatePeerTokenRequest, Json.PeerTokenInfo, ct);
+
+    public Task<PeerInfo> AddPeerAsync(AddPeerRequest request, CancellationToken ct = default) =>
+        PostAsync("v1/peers", request, Json.AddPeerRequest, Json.PeerInfo, ct);
+
+    public Task<PeerInfo[]> ListPeersAsync(CancellationToken ct = default) => GetAsync("v1/peers", Json.PeerInfoArray, ct);
+
+    public Task<PeerInfo> GetPeerAsync(string name, CancellationToken ct = default) =>
+        GetAsync($"v1/peers/{Uri.EscapeDataString(name)}", Json.PeerInfo, ct);
+
+    public Task RemovePeerAsync(string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/peers/{Uri.EscapeDataString(name)}", ct);
+}

@@ -1,0 +1,27 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Trust;
+
+namespace Workspaces.Daemon.Api;
+
+/// <summary>/v1/peer on the peer listener (mTLS): what peers ask of this host.</summary>
+public static class PeerApiEndpoints
+{
+    public static void MapPeerApiEndpoints(this RouteGroupBuilder v1)
+    {
+        var peer = v1.MapGroup("/peer");
+
+        peer.MapPost("/join", async (HttpContext context, PeerDirectory directory) =>
+        {
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.PeerJoinRequest);
+            string fingerprint = PeerCertificate.FingerprintOf(context.Connection.ClientCertificate!);
+            return Results.Json(directory.AcceptJoin(request, fingerprint), WorkspacesJson.Default.PeerHostSummary);
+        }).WithSummary("peer API: redeem a join token with the certificate presented").Body<PeerJoinRequest>().Produces<PeerHostSummary>();
+
+        peer.MapGet("/host", (HttpContext context, PeerDirectory directory) =>
+        {
+            PeerGate.PeerName(context);
+            return Results.Json(directory.Summary(), WorkspacesJson.Default.PeerHostSummary);
+        }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Workspaces.Daemon.Trust;
+
+namespace Workspaces.Daemon.Federation;
+
+/// <summary>
+/// Sole owner of outbound connections to peers: one HttpClient per (address, pinned fingerprint),
+/// HTTPS with TLS 1.3, this host's certificate presented, and the server accepted only if its
+/// certificate is exactly the pinned one (no CA, no name check: the pin is the identity).
+/// </summary>
+public sealed class PeerChannel(PeerCertificate certificate) : IDisposable
+{
+    private readonly ConcurrentDictionary<(string Address, string Fingerprint), HttpClient> _clients = new();
+
+    public HttpClient For(string address, string fingerprint) =>
+        _clients.GetOrAdd((address, fingerprint), key => Create(key.Address, key.Fingerprint));
+
+    /// <summary>Closes pooled connections to a peer (removed or re-pinned): the next call handshakes again.</summary>
+    public void Forget(string address, string fingerprint)
+    {
+        if (_clients.TryRemove((address, fingerprint), out var client)) client.Dispose();
+    }
+
+    private HttpClient Create(string address, string fingerprint)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            MaxConnectionsPerServer = 32,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                TargetHost = "workspacesd",
+                EnabledSslProtocols = SslProtocols.Tls13,
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate.Certificate,
+                ClientCertificates = [certificate.Certificate],
+                RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                    presented is not null && PeerCertificate.FingerprintOf(presented) == fingerprint,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://{address}/"), Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values) client.Dispose();
+        _clients.Clear();
+    }
+}

@@ -127,6 +127,13 @@ public sealed class DaemonProcess : IAsyncDisposable
             })
             .ToList();
 
+    /// <summary>Runs ws against this daemon's socket, as a user on this host would.</summary>
+    public Task<Processes.Result> WsAsync(params string[] args)
+    {
+        var (file, prefix) = Repo.Cli;
+        return Processes.RunAsync(file, [.. prefix, "--socket", Socket, .. args], TimeSpan.FromMinutes(5));
+    }
+
     /// <summary>Waits until the console log of a workspace holds a line.</summary>
     public async Task<string> WaitForConsoleAsync(string workspace, string text, TimeSpan? timeout = null)
     {

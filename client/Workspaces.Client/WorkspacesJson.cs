@@ -40,4 +40,5 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(NetworkInfo))]
 [JsonSerializable(typeof(NetworkInfo[]))]
 [JsonSerializable(typeof(ExposeRequest))]
+[JsonSerializable(typeof(PieceListInfo))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

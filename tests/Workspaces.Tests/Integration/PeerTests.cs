@@ -62,8 +62,12 @@ public sealed class PeerTests
 
         string token = await TokenAsync(one);
         Assert.Equal(0, (await two.Daemon.WsAsync("peer", "add", "one", token)).ExitCode);
-        AssertRefused(await three.Daemon.WsAsync("peer", "add", "one", token), "the join token was used already");
+        // host3's certificate is unknown to host1 and no token is open there: refused at the handshake, and said so.
+        AssertRefused(await three.Daemon.WsAsync("peer", "add", "one", token), "it has no open join token (this one was used already");
         Assert.DoesNotContain(await one.Client.ListPeersAsync(), p => p.Name == "host3");
+        // With another token open, the handshake lets host3 in to redeem, and host1 itself refuses the used one.
+        await one.Client.CreatePeerTokenAsync(null);
+        AssertRefused(await three.Daemon.WsAsync("peer", "add", "one", token), "peer 'one': the join token was used already: a token works once");
 
         // Expired: the joiner says so before it dials; the inviting host would refuse it too.
         var shortLived = await one.Client.CreatePeerTokenAsync(TimeSpan.FromSeconds(1));
@@ -81,7 +85,7 @@ public sealed class PeerTests
             ["secret"] = json.GetProperty("secret").GetString()!,
             ["expiresAt"] = json.GetProperty("expiresAt").GetInt64(),
         })));
-        AssertRefused(await three.Daemon.WsAsync("peer", "add", "one", forged), "its certificate is not the pinned one");
+        AssertRefused(await three.Daemon.WsAsync("peer", "add", "one", forged), "presented a certificate that is not the one the token names");
         // The secret never reached the server: the genuine token still works.
         Assert.Equal(0, (await three.Daemon.WsAsync("peer", "add", "one", good.Token)).ExitCode);
 

@@ -143,6 +143,60 @@ public sealed class PeerTests
         AssertRefused(await one.Daemon.WsAsync("peer", "add", "again", two.Endpoint, "--fingerprint", hostTwo.TlsFingerprint!), "is a peer already, as 'two'");
     }
 
+    [Fact]
+    public async Task Joins_removals_and_reachability_changes_are_events()
+    {
+        await using var hosts = await PeerHosts.StartAsync(2);
+        var (one, two) = (hosts[0], hosts[1]);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var seen = new List<EventInfo>();
+        var following = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var e in one.Client.StreamEventsAsync(stop.Token))
+                    if (e.Type == "peer") lock (seen) seen.Add(e);
+            }
+            catch (OperationCanceledException) { }
+        });
+        bool Saw(string state, string peer = "host2") { lock (seen) return seen.Any(e => e.Peer == peer && e.State == state); }
+
+        // The stream is live once it shows an event made after it was opened: a pin of a host that is not there.
+        await one.Client.AddPeerAsync(new AddPeerRequest("probe", Address: $"{hosts.Subnet}.99:{PeerHosts.Port}", Fingerprint: "SHA256:" + new string('0', 64)));
+        await Wait.UntilAsync(() => Saw("joined", "probe"), TimeSpan.FromSeconds(10), "the probe's joined event");
+        await one.Client.RemovePeerAsync("probe");
+        await PeerHosts.JoinAsync(two, one); // two redeems one's token: one records host2
+        await Wait.UntilAsync(() => Saw("joined"), TimeSpan.FromSeconds(10), "a joined event");
+        await Wait.UntilAsync(() => Saw("reachable"), TimeSpan.FromSeconds(10), "a reachable event");
+
+        await hosts.SetLinkAsync(two, up: false); // the cable is cut: the next check (every 2 s here) finds it gone
+        await Wait.UntilAsync(() => Saw("unreachable"), TimeSpan.FromSeconds(20), "an unreachable event");
+        var listed = await one.Daemon.WsAsync("peer", "list");
+        Assert.Contains("UNREACHABLE", listed.Stdout);
+        await hosts.SetLinkAsync(two, up: true);
+        await Wait.UntilAsync(() => { lock (seen) return seen.Count(e => e.Peer == "host2" && e.State == "reachable") == 2; },
+            TimeSpan.FromSeconds(20), "a second reachable event");
+
+        Assert.Equal(0, (await one.Daemon.WsAsync("peer", "rm", "host2")).ExitCode);
+        await Wait.UntilAsync(() => Saw("removed"), TimeSpan.FromSeconds(10), "a removed event");
+        stop.Cancel();
+        await following;
+    }
+
+    [Fact]
+    public async Task Only_admins_manage_peers()
+    {
+        var user = await LocalUser.EnsureAsync("wstest");
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["allowUsers"] = true });
+        File.SetUnixFileMode(daemon.Dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        foreach (var args in new[] { new[] { "peer", "token" }, ["peer", "list"], ["peer", "add", "x", "10.0.0.1:8743", "--fingerprint", "SHA256:" + new string('a', 64)] })
+        {
+            var refused = await user.WsAsync(daemon.Socket, args);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("only root and the workspaces group may", refused.Stderr);
+        }
+    }
+
     /// <summary>An HTTPS GET of /v1/peer/host from one host's namespace to another's listener; "000" when no HTTP answer came.</summary>
     private static async Task<string> CurlAsync(PeerHosts.Host from, PeerHosts.Host to, string? certificate)
     {

@@ -165,7 +165,7 @@ public sealed record WorkspaceInfo(
     NicInfo? Nic = null);
 
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
-public sealed record NicInfo(string Network, string Mac, string Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);
+public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);
 
 /// <summary>POST /v1/networks.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -176,7 +176,8 @@ public sealed record NetworkInfo(
     string Name, string Bridge, string Subnet, string Gateway, bool Nat, bool Isolated, bool IsolateOwners, string Egress,
     DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null);
 
-public sealed record NetworkNic(string Workspace, string Mac, string Address, string Tap);
+/// <summary>A NIC on a network; Address is null while its workspace does not run (addresses are leased at start).</summary>
+public sealed record NetworkNic(string Workspace, string Mac, string? Address, string Tap);
 
 /// <summary>POST /v1/workspaces/{name}/forwards: a host port forwarded to a port of the workspace.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

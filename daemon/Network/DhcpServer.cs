@@ -22,9 +22,10 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
     private string PidFile(string network) => Path.Combine(Dir(network), "dnsmasq.pid");
 
     /// <summary>
-    /// Makes sure the network's dnsmasq runs with exactly these hosts. They are on its command line
-    /// (dnsmasq drops to an unprivileged user, which may not read the state dir), so a change of
-    /// hosts restarts it; the lease file carries over.
+    /// Makes sure the network's dnsmasq runs with exactly these hosts (the NICs leased an address:
+    /// running workspaces). They are on its command line (dnsmasq drops to an unprivileged user, which
+    /// may not read the state dir), so a change of hosts restarts it; the lease file carries over,
+    /// less the leases SQLite took back.
     /// </summary>
     public async Task EnsureAsync(NetworkRow network, IEnumerable<NicRow> nics, CancellationToken ct)
     {
@@ -37,7 +38,8 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
             $"--dhcp-option=option:router,{network.Gateway}", "--dhcp-authoritative",
             $"--dhcp-leasefile={Path.Combine(dir, "leases")}", $"--pid-file={PidFile(network.Name)}",
         };
-        args.AddRange(nics.OrderBy(n => n.Mac, StringComparer.Ordinal).Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
+        var hosts = nics.Where(n => n.Address is not null).OrderBy(n => n.Mac, StringComparer.Ordinal).ToList();
+        args.AddRange(hosts.Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
 
         await _gate.WaitAsync(ct);
         try
@@ -45,6 +47,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
             var running = ServersOf(network.Name).ToList();
             if (running is [var pid] && ProcessTable.CommandLine(pid) is { } current && current.Skip(1).SequenceEqual(args)) return;
             await EndAsync(running);
+            ForgetReturnedLeases(Path.Combine(dir, "leases"), hosts.Select(n => $"{n.Mac} {n.Address}").ToHashSet(StringComparer.Ordinal));
             // dnsmasq lists the host's interfaces as it starts, and fails if one vanishes meanwhile ("No such
             // device": a guest's tap going with its QEMU). That passes: try a few times before giving up.
             CommandResult? failed = null;
@@ -108,6 +111,23 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
         foreach (var pid in pids) Libc.SendSignal(pid, Libc.SIGTERM);
         await Poll.WaitUntilAsync(() => !pids.Any(ProcessTable.IsAlive), TimeSpan.FromSeconds(2));
         foreach (var pid in pids.Where(ProcessTable.IsAlive)) Libc.SendSignal(pid, Libc.SIGKILL);
+    }
+
+    /// <summary>
+    /// While dnsmasq is down: drops from its lease file every lease SQLite no longer grants. A stopped
+    /// workspace's address goes to the next start, and dnsmasq refuses to offer an address its file
+    /// still gives to another MAC until that lease expires (an hour).
+    /// </summary>
+    private static void ForgetReturnedLeases(string path, IReadOnlySet<string> granted)
+    {
+        if (!File.Exists(path)) return;
+        var lines = File.ReadAllLines(path);
+        // "EXPIRY MAC ADDRESS HOSTNAME CLIENT-ID" per lease (dnsmasq's lease file format).
+        var kept = lines.Where(l => l.Split(' ') is { Length: >= 3 } f && granted.Contains($"{f[1]} {f[2]}")).ToArray();
+        if (kept.Length == lines.Length) return;
+        string staging = path + ".new";
+        File.WriteAllLines(staging, kept);
+        File.Move(staging, path, overwrite: true);
     }
 
     /// <summary>The leases dnsmasq has handed out: "MAC address" per line.</summary>

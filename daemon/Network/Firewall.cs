@@ -19,8 +19,9 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
         try
         {
             var all = networks.List();
+            // Only running workspaces hold addresses: a stopped one's address is in no rule, so it can go to the next start.
             // No network left: no tables either, as before the first network was made.
-            string batch = all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Nics(), networks.Forwards());
+            string batch = all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Leased(), networks.Forwards());
             // The kernel answers EINTR when the rule set's generation moved while nft read it (the soak
             // test met it under load); the batch is whole and idempotent, so it is simply sent again.
             for (int attempt = 1; ; attempt++)

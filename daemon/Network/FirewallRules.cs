@@ -36,6 +36,8 @@ public static class FirewallRules
         var byNetwork = networks.ToDictionary(n => n.Name);
         foreach (var nic in nics)
         {
+            // Only leased NICs (running workspaces) are given; a NIC with no address has no tap and nothing to allow.
+            if (nic.Address is not { } address) continue;
             var network = byNetwork[nic.Network];
             string who = $"workspace {nic.WorkspaceId}";
             JsonObject From() => Match("meta", "iifname", nic.Tap); // a JSON node has one parent: a fresh one per rule
@@ -43,8 +45,8 @@ public static class FirewallRules
             // Before it has an address, a DHCP client sends from 0.0.0.0 (and probes with ARP from it).
             Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", "0.0.0.0"),
                 Match("udp", "sport", 68), Match("udp", "dport", 67), Accept());
-            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", nic.Address, "!="), Drop());
-            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [nic.Address, "0.0.0.0"], "!="), Drop());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", address, "!="), Drop());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [address, "0.0.0.0"], "!="), Drop());
             // nft's byte limit lets through one second of the rate plus the burst at once; that second
             // must hold the largest frame (segmentation offload hands over up to 64 KiB), so a burst
             // tops it up only for slow limits.
@@ -57,17 +59,17 @@ public static class FirewallRules
                         ["burst"] = Math.Max(0, 80 * 1024 - kbit * 1000 / 8), ["burst_unit"] = "bytes", ["inv"] = true,
                     },
                 }, Drop());
-            if (network.IsolateOwners && nics.Where(o => o.Network == nic.Network && o.Owner != nic.Owner).Select(o => o.Tap).ToArray() is { Length: > 0 } others)
+            if (network.IsolateOwners && nics.Where(o => o.Network == nic.Network && o.Owner != nic.Owner && o.Address is not null).Select(o => o.Tap).ToArray() is { Length: > 0 } others)
                 Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "obrname", network.Bridge), MatchSet("meta", "oifname", others), Drop());
 
             string egress = nic.Egress ?? network.Egress;
             if (egress.Length > 0)
             {
-                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", nic.Address),
+                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", address),
                     Match("ct", "state", new JsonArray("established", "related"), "in"), Accept());
                 foreach (var allowed in Egress.Parse(egress))
                 {
-                    var rule = new List<JsonObject> { Match("meta", "iifname", network.Bridge), Match("ip", "saddr", nic.Address), Match("ip", "daddr", Prefix(allowed.Cidr)) };
+                    var rule = new List<JsonObject> { Match("meta", "iifname", network.Bridge), Match("ip", "saddr", address), Match("ip", "daddr", Prefix(allowed.Cidr)) };
                     if (allowed.Ports.Length > 0)
                     {
                         rule.Add(MatchSet("meta", "l4proto", ["tcp", "udp"]));
@@ -76,7 +78,7 @@ public static class FirewallRules
                     rule.Add(Accept());
                     Rule(batch, "inet", "forward", who, [.. rule]);
                 }
-                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", nic.Address), Match("meta", "oifname", network.Bridge, "!="), Drop());
+                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", address), Match("meta", "oifname", network.Bridge, "!="), Drop());
             }
         }
 
@@ -99,7 +101,7 @@ public static class FirewallRules
                     new JsonObject { ["masquerade"] = null });
         }
 
-        var addresses = nics.ToDictionary(n => n.WorkspaceId);
+        var addresses = nics.Where(n => n.Address is not null).ToDictionary(n => n.WorkspaceId);
         foreach (var forward in forwards)
         {
             if (!addresses.TryGetValue(forward.WorkspaceId, out var nic)) continue;
@@ -107,7 +109,7 @@ public static class FirewallRules
                 Rule(batch, "inet", chain, $"workspace {nic.WorkspaceId}",
                     new JsonObject { ["match"] = new JsonObject { ["op"] = "==", ["left"] = new JsonObject { ["fib"] = new JsonObject { ["result"] = "type", ["flags"] = new JsonArray("daddr") } }, ["right"] = "local" } },
                     Match(forward.Protocol, "dport", forward.HostPort),
-                    new JsonObject { ["dnat"] = new JsonObject { ["family"] = "ip", ["addr"] = nic.Address, ["port"] = forward.GuestPort } });
+                    new JsonObject { ["dnat"] = new JsonObject { ["family"] = "ip", ["addr"] = nic.Address!, ["port"] = forward.GuestPort } });
         }
         return new JsonObject { ["nftables"] = batch }.ToJsonString();
     }

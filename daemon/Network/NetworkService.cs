@@ -11,8 +11,8 @@ using Workspaces.Daemon.State;
 namespace Workspaces.Daemon.Network;
 
 /// <summary>
-/// Networks as a resource: a bridge holding the gateway address, a dnsmasq pinned to the NICs
-/// SQLite allocated, and the traffic policy in nftables. SQLite holds intent; ReconcileAsync makes
+/// Networks as a resource: a bridge holding the gateway address, a dnsmasq pinned to the addresses
+/// SQLite leased to running workspaces, and the traffic policy in nftables. SQLite holds intent; ReconcileAsync makes
 /// the host match it at start, and every change re-applies the policy in one transaction.
 /// </summary>
 public sealed class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall,
@@ -111,37 +111,74 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         await links.DeleteAsync(network.Bridge, ct);
     }
 
-    /// <summary>Allocates a NIC for a new workspace: a locally administered MAC and the lowest free address.</summary>
+    /// <summary>
+    /// Makes a NIC for a new workspace: a locally administered MAC (its identity, fixed from now on)
+    /// and no address: that is leased when it starts (LeaseAsync), so a network's size bounds how
+    /// many of its workspaces run at once, not how many are defined. Nothing on the host changes.
+    /// </summary>
     public async Task<NicRow> AttachAsync(WorkspaceRow workspace, string networkName, string? egress, int? rateKbit, Caller caller, CancellationToken ct)
     {
         var network = await ResolveAsync(networkName, caller, ct);
         if (rateKbit is <= 0) throw WorkspacesException.BadRequest("a rate limit is a positive number of kbit/s");
-        var subnet = Subnet.Parse(network.Subnet);
         for (int attempt = 0; attempt < 8; attempt++)
         {
-            var taken = networks.AddressesIn(network.Name).ToHashSet();
-            var address = subnet.Hosts().Select(a => a.ToString()).FirstOrDefault(a => !taken.Contains(a))
-                ?? throw WorkspacesException.Conflict($"network '{network.Name}' ({network.Subnet}) has no free address left");
             var nic = new NicRow
             {
                 WorkspaceId = workspace.Id,
                 Network = network.Name,
                 Mac = $"52:54:00:{string.Join(':', RandomNumberGenerator.GetBytes(3).Select(b => b.ToString("x2")))}",
-                Address = address,
                 Tap = "wst" + workspace.Id[..12],
                 Egress = egress is null ? null : Egress.Normalize(egress),
                 RateKbit = rateKbit,
             };
-            if (networks.TryInsertNic(nic)) return nic;
+            if (networks.TryInsertNic(nic)) return nic; // a MAC drawn twice (1 in 16M) is drawn again
         }
-        throw WorkspacesException.Conflict($"could not allocate an address on network '{network.Name}' (too many at once); try again");
+        throw WorkspacesException.Conflict($"could not draw a free MAC address for a NIC on network '{network.Name}'; try again");
     }
 
-    /// <summary>After the workspace's row and NIC are committed: DHCP knows it, the policy covers it.</summary>
-    public async Task PublishAsync(NicRow nic, CancellationToken ct)
+    /// <summary>
+    /// At start: the workspace's NIC gets the lowest free address of its network (kept if it still
+    /// holds one), DHCP answers its MAC with it and the policy lets it through. Null: no NIC. A full
+    /// network refuses the start, naming itself and its size.
+    /// </summary>
+    public async Task<NicRow?> LeaseAsync(string workspaceId, CancellationToken ct)
     {
+        if (networks.NicOf(workspaceId) is not { } nic) return null;
         var network = Get(nic.Network);
-        await dhcp.EnsureAsync(network, networks.Nics(network.Name), ct);
+        if (nic.Address is null)
+        {
+            var subnet = Subnet.Parse(network.Subnet);
+            for (int attempt = 0; ; attempt++)
+            {
+                var address = subnet.FirstFree(networks.AddressesIn(network.Name))
+                    ?? throw WorkspacesException.Conflict($"network '{network.Name}' ({network.Subnet}) is full: all {subnet.Size} of its addresses are leased to running workspaces; stop one of them, or put this workspace on a larger network");
+                if (networks.TryLease(workspaceId, address.ToString())) break;
+                // Another start took that address between the read and the write: read again.
+                if (attempt == 7) throw WorkspacesException.Conflict($"could not lease an address on network '{network.Name}' (too many starts at once); try again");
+            }
+            nic = networks.NicOf(workspaceId)!;
+        }
+        await SyncAsync(network, ct);
+        return nic;
+    }
+
+    /// <summary>A lease given back (SQLite already says so): DHCP and the policy forget the address.</summary>
+    public async Task LeaseReturnedAsync(string workspaceId, CancellationToken ct)
+    {
+        if (networks.NicOf(workspaceId) is not { } nic) return;
+        await SyncAsync(Get(nic.Network), ct);
+    }
+
+    /// <summary>Gives the address back without a state change (a start that failed before it was recorded).</summary>
+    public async Task ReturnLeaseAsync(string workspaceId, CancellationToken ct)
+    {
+        networks.ReturnLease(workspaceId);
+        await LeaseReturnedAsync(workspaceId, ct);
+    }
+
+    private async Task SyncAsync(NetworkRow network, CancellationToken ct)
+    {
+        await dhcp.EnsureAsync(network, networks.Leased(network.Name), ct);
         await firewall.ApplyAsync(ct);
     }
 
@@ -152,8 +189,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     {
         if (networks.NicOf(workspaceId) is not { } nic) return;
         networks.DeleteNic(workspaceId);
-        await dhcp.EnsureAsync(Get(nic.Network), networks.Nics(nic.Network), ct);
-        await firewall.ApplyAsync(ct);
+        if (nic.Address is not null) await SyncAsync(Get(nic.Network), ct); // only a running NIC had rules or a DHCP host
     }
 
     /// <summary>
@@ -219,6 +255,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     public async Task ReconcileAsync(CancellationToken ct)
     {
         var all = networks.List();
+        networks.ReturnStaleLeases();
         await dhcp.ReapStraysAsync(all.Select(n => n.Name).ToList());
         if (all.Count == 0) return;
         foreach (var network in all) await RealizeAsync(network, ct);
@@ -229,7 +266,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     {
         await links.EnsureBridgeAsync(network.Bridge, $"{network.Gateway}/{network.PrefixLength}", ct);
         if (!network.Isolated) EnableForwarding();
-        await dhcp.EnsureAsync(network, networks.Nics(network.Name), ct);
+        await dhcp.EnsureAsync(network, networks.Leased(network.Name), ct);
     }
 
     /// <summary>Routing between bridges and out of the host needs IPv4 forwarding, as libvirt's NAT networks do.</summary>

@@ -41,6 +41,29 @@ public sealed record Subnet(IPNetwork Network)
         for (long i = 2; i < count - 1; i++) yield return At(i);
     }
 
+    /// <summary>How many addresses workspaces may have at once: all but the network, the gateway and the broadcast address.</summary>
+    public long Size => (1L << (32 - PrefixLength)) - 3;
+
+    /// <summary>
+    /// The lowest address not in use, or null when every one is. Works on offsets, not on a list of
+    /// every host, so a /16 (or a /8) costs what its leases cost, not what its size does.
+    /// </summary>
+    public IPAddress? FirstFree(IEnumerable<string> taken)
+    {
+        uint baseValue = ToUInt(Network.BaseAddress);
+        var used = taken.Select(a => (long)ToUInt(IPAddress.Parse(a)) - baseValue).Where(o => o >= 2).Order().ToList();
+        long candidate = 2, last = (1L << (32 - PrefixLength)) - 2;
+        foreach (var offset in used)
+        {
+            if (offset > candidate) break;
+            if (offset == candidate) candidate++;
+        }
+        return candidate <= last ? At(candidate) : null;
+    }
+
+    private static uint ToUInt(IPAddress address) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
+
     private IPAddress At(long offset)
     {
         byte[] b = Network.BaseAddress.GetAddressBytes();

@@ -60,6 +60,18 @@ public sealed class NetworkRepository(Database db)
             : c.Query<NicRow>($"{SelectNics} WHERE n.network = @network ORDER BY w.name", new { network }).AsList();
     }
 
+    /// <summary>
+    /// The NICs that hold an address now (their workspaces run): all DHCP answers and all the policy
+    /// allows. A defined or stopped workspace's NIC is only its MAC.
+    /// </summary>
+    public IReadOnlyList<NicRow> Leased(string? network = null)
+    {
+        using var c = db.Open();
+        return network is null
+            ? c.Query<NicRow>($"{SelectNics} WHERE n.address IS NOT NULL ORDER BY w.name").AsList()
+            : c.Query<NicRow>($"{SelectNics} WHERE n.network = @network AND n.address IS NOT NULL ORDER BY w.name", new { network }).AsList();
+    }
+
     public NicRow? NicOf(string workspaceId)
     {
         using var c = db.Open();
@@ -69,10 +81,10 @@ public sealed class NetworkRepository(Database db)
     public IReadOnlyList<string> AddressesIn(string network)
     {
         using var c = db.Open();
-        return c.Query<string>("SELECT address FROM nics WHERE network = @network", new { network }).AsList();
+        return c.Query<string>("SELECT address FROM nics WHERE network = @network AND address IS NOT NULL", new { network }).AsList();
     }
 
-    /// <summary>Records a NIC; false when its address or MAC was taken meanwhile (the constraints decide).</summary>
+    /// <summary>Records a NIC (its MAC; no address until it starts); false when its MAC or tap was taken meanwhile.</summary>
     public bool TryInsertNic(NicRow nic)
     {
         using var c = db.Open();
@@ -81,6 +93,37 @@ public sealed class NetworkRepository(Database db)
             VALUES (@WorkspaceId, @Network, @Mac, @Address, @Tap, @Egress, @RateKbit)
             ON CONFLICT DO NOTHING
             """, nic) == 1;
+    }
+
+    /// <summary>
+    /// Leases an address to a NIC that has none; false when another NIC took that address meanwhile
+    /// (UNIQUE (network, address) decides races; OR IGNORE turns the violation into no change).
+    /// </summary>
+    public bool TryLease(string workspaceId, string address)
+    {
+        using var c = db.Open();
+        return c.Execute("UPDATE OR IGNORE nics SET address = @address WHERE workspace_id = @workspaceId AND address IS NULL",
+            new { workspaceId, address }) == 1;
+    }
+
+    /// <summary>Gives a NIC's address back to the pool (a start that failed before it was recorded).</summary>
+    public void ReturnLease(string workspaceId)
+    {
+        using var c = db.Open();
+        c.Execute("UPDATE nics SET address = NULL WHERE workspace_id = @workspaceId", new { workspaceId });
+    }
+
+    /// <summary>
+    /// At daemon start: addresses held by workspaces that are not running or paused (a daemon that
+    /// died between a lease and the start it was for) go back to the pool. Returns how many.
+    /// </summary>
+    public int ReturnStaleLeases()
+    {
+        using var c = db.Open();
+        return c.Execute("""
+            UPDATE nics SET address = NULL
+            WHERE address IS NOT NULL AND workspace_id IN (SELECT id FROM workspaces WHERE state NOT IN ('Running', 'Paused'))
+            """);
     }
 
     public void DeleteNic(string workspaceId) => db.Freeing(() =>

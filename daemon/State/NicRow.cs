@@ -1,12 +1,13 @@
 namespace Workspaces.Daemon.State;
 
-/// <summary>A workspace's NIC: where it is plugged, who it is (MAC and address), and its own policy.</summary>
+/// <summary>A workspace's NIC: where it is plugged, who it is (its MAC, fixed at create; its address, leased while it runs), and its own policy.</summary>
 public sealed class NicRow
 {
     public string WorkspaceId { get; set; } = "";
     public string Network { get; set; } = "";
     public string Mac { get; set; } = "";
-    public string Address { get; set; } = "";
+    /// <summary>Leased at start, returned at stop: null while the workspace does not run.</summary>
+    public string? Address { get; set; }
     public string Tap { get; set; } = "";
     public string? Egress { get; set; }
     public int? RateKbit { get; set; }

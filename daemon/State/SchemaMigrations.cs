@@ -212,6 +212,34 @@ public static class SchemaMigrations
             hashes     BLOB NOT NULL                 -- the pieces' 32-byte digests, concatenated in order
         );
         """,
+        // 12: addresses leased at start, not at create. A NIC's MAC stays its identity from create, but its address
+        // belongs to a running guest: null while the workspace is defined, stopped or failed (UNIQUE ignores NULLs), so a
+        // /24 holds 253 running workspaces, not 253 defined. NOT NULL cannot be dropped in place: the table is rebuilt.
+        // Workspaces not running or paused give their address back now. Listing reads by state, image and name
+        // (keyset pages ordered by name, owner) get indexes.
+        """
+        CREATE TABLE nics_new (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            network      TEXT NOT NULL REFERENCES networks(name),
+            mac          TEXT NOT NULL UNIQUE,
+            address      TEXT,                      -- leased while it runs (null: not running)
+            tap          TEXT NOT NULL UNIQUE,
+            egress       TEXT,                      -- this workspace's allowlist (null: the network's)
+            rate_kbit    INTEGER,                   -- egress rate limit (null: none)
+            UNIQUE (network, address)
+        );
+        INSERT INTO nics_new (workspace_id, network, mac, address, tap, egress, rate_kbit)
+            SELECT n.workspace_id, n.network, n.mac,
+                   CASE WHEN w.state IN ('Running', 'Paused') THEN n.address END,
+                   n.tap, n.egress, n.rate_kbit
+            FROM nics n JOIN workspaces w ON w.id = n.workspace_id;
+        DROP TABLE nics;
+        ALTER TABLE nics_new RENAME TO nics;
+        CREATE INDEX nics_network ON nics(network);
+        CREATE INDEX workspaces_name_owner ON workspaces(name, owner);
+        CREATE INDEX workspaces_state_name ON workspaces(state, name, owner);
+        CREATE INDEX workspaces_image_name ON workspaces(image_id, name, owner);
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -83,14 +83,22 @@ public sealed class WorkspaceRepository(Database db)
         return true;
     }
 
-    /// <summary>Records a state change (with its reason and the QEMU pid, if any) in one statement.</summary>
+    /// <summary>
+    /// Records a state change (with its reason and the QEMU pid, if any) in one transaction. Leaving
+    /// Running/Paused returns the workspace's address to its network's pool in the same transaction:
+    /// an address belongs to a running guest, so the lease and the state can never disagree.
+    /// </summary>
     public void SetState(string id, string state, string? reason, int? pid, string? accelerator)
     {
         using var c = db.Open();
+        using var tx = c.BeginTransaction();
         c.Execute("""
             UPDATE workspaces SET state = @state, reason = @reason, pid = @pid, accelerator = @accelerator, updated_at = @now
             WHERE id = @id
-            """, new { id, state, reason, pid, accelerator, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+            """, new { id, state, reason, pid, accelerator, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+        if (state is not ("Running" or "Paused"))
+            c.Execute("UPDATE nics SET address = NULL WHERE workspace_id = @id", new { id }, tx);
+        tx.Commit();
     }
 
     /// <summary>Records a renegotiated shape and resource controls in one statement.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Workspaces.Client;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Images;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
 
@@ -21,6 +22,7 @@ public sealed class GuestSupervisor(
     IResourceController resources,
     WorkspaceRecorder recorder,
     WorkspaceLocks locks,
+    NetworkService network,
     ILogger<GuestSupervisor> logger)
 {
     private readonly ConcurrentDictionary<string, IGuest> _guests = new();
@@ -97,12 +99,14 @@ public sealed class GuestSupervisor(
                 // Alive but out of reach, and stopped for it: said as such, not as an exit.
                 recorder.SetState(row, WorkspaceStates.Failed, e.Message, null, row.Accelerator);
                 await resources.ReleaseAsync(row.Id);
+                await network.LeaseReturnedAsync(row.Id, ct);
                 continue;
             }
             if (guest is null)
             {
                 recorder.SetState(row, WorkspaceStates.Failed, OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
                 await resources.ReleaseAsync(row.Id);
+                await network.LeaseReturnedAsync(row.Id, ct);
                 continue;
             }
             string status;
@@ -159,6 +163,8 @@ public sealed class GuestSupervisor(
                 recorder.SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed,
                     exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason, null, row.Accelerator);
                 await resources.ReleaseAsync(id);
+                await network.LeaseReturnedAsync(id, CancellationToken.None); // the state change gave its address back
+
             });
             await guest.DisposeAsync();
         }

@@ -84,12 +84,11 @@ public sealed class WorkspaceDefinitions(
         };
     }
 
-    /// <summary>A NIC on the network with its address published to DHCP; undone with the create that asked for it.</summary>
+    /// <summary>A NIC on the network (its MAC; the address comes at start); undone with the create that asked for it.</summary>
     public async Task AttachNicAsync(WorkspaceRow row, string networkName, string? egress, int? rateKbit, Caller caller, Reverter revert, CancellationToken ct)
     {
-        var nic = await network.AttachAsync(row, networkName, egress, rateKbit, caller, ct);
+        await network.AttachAsync(row, networkName, egress, rateKbit, caller, ct);
         revert.Add(() => network.ReleaseAsync(row.Id, CancellationToken.None));
-        await network.PublishAsync(nic, ct);
     }
 
     /// <summary>Renegotiation: the limits change in SQLite and, when it runs, live on the host (its group or unit, its memory through the balloon).</summary>

@@ -156,12 +156,11 @@ public sealed class WorkspaceFactory(
         }
         if (!workspaces.TryInsert(copy)) throw WorkspaceAccess.NameTaken(copy.Name, copy.Owner); // the source holds the image: it cannot go meanwhile
         revert.Add(() => workspaces.Delete(copy.Id));
-        // Same network and policy, its own MAC and address: a copy is a new identity on the wire too.
+        // Same network and policy, its own MAC (and an address of its own when it runs): a copy is a new identity on the wire too.
         if (network.NicOf(source.Id) is { } nic)
         {
-            var own = await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, caller, ct);
+            await network.AttachAsync(copy, nic.Network, nic.Egress, nic.RateKbit, caller, ct);
             revert.Add(() => network.ReleaseAsync(copy.Id, CancellationToken.None));
-            await network.PublishAsync(own, ct);
         }
         revert.Success();
         recorder.Publish(copy);

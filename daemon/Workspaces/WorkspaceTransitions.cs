@@ -87,11 +87,13 @@ public sealed class WorkspaceTransitions(
                 SealedDisk = chain.On(new DiskLayer(layout.Overlay(row.Id), "qcow2", Encrypted: true)),
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
-        var nic = network.NicOf(row.Id);
         GuestFiles.GiveTo(row.GuestUid, layout.Dir(row.Id), image.Disk is null ? null : layout.Overlay(row.Id));
         await using var revert = new Reverter(logger);
         // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
         revert.Add(() => resources.ReleaseAsync(row.Id));
+        // An address is leased only for a run: a start that fails gives it back (a full network refuses here, before QEMU).
+        var nic = await network.LeaseAsync(row.Id, ct);
+        if (nic is not null) revert.Add(() => network.ReturnLeaseAsync(row.Id, CancellationToken.None));
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
         using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
         if (nic is not null)
@@ -145,6 +147,7 @@ public sealed class WorkspaceTransitions(
         guests.TryDetach(row.Id, out _);
         await guest.DisposeAsync();
         await resources.ReleaseAsync(row.Id);
-        recorder.SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator);
+        recorder.SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator); // its address back to the pool, with the state
+        await network.LeaseReturnedAsync(row.Id, ct);
     }
 }

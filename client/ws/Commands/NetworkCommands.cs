@@ -44,7 +44,7 @@ public static class NetworkCommands
             Output.Fields(("Name", n.Name), ("Bridge", n.Bridge), ("Subnet", n.Subnet), ("Gateway", n.Gateway),
                 ("Mode", n.Isolated ? "isolated" : n.Nat ? "nat" : "routed"), ("Owners isolated", n.IsolateOwners ? "yes" : "no"),
                 ("Egress", n.Egress.Length == 0 ? "anything" : n.Egress),
-                ("NICs", string.Join("\n", (n.Nics ?? []).Select(c => $"{c.Workspace}: {c.Address} {c.Mac} ({c.Tap})"))),
+                ("NICs", string.Join("\n", (n.Nics ?? []).Select(c => $"{c.Workspace}: {c.Address ?? "-"} {c.Mac} ({c.Tap})"))),
                 ("Leases", string.Join("\n", n.Leases ?? [])), ("Rules", string.Join("\n", n.Rules ?? [])));
         });
         network.Subcommands.Add(show);

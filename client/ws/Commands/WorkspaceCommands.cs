@@ -121,7 +121,7 @@ public static class WorkspaceCommands
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
                 ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
                 ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")),
-                ("Network", w.Nic is { } n ? $"{n.Network}: {n.Address} ({n.Mac}, tap {n.Tap})" : null),
+                ("Network", w.Nic is { } n ? $"{n.Network}: {n.Address ?? "no address until it starts"} ({n.Mac}, tap {n.Tap})" : null),
                 ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),
                 ("Rate limit", w.Nic?.RateKbit is { } r ? $"{r} kbit/s" : null),
                 ("Forwards", w.Nic is { Forwards.Length: > 0 } f ? string.Join(", ", f.Forwards) : null),

@@ -36,7 +36,7 @@ public static class Output
         stdout.Write(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    private static string Printable(string cell) =>
+    public static string Printable(string cell) =>
         cell.Any(char.IsControl) ? string.Concat(cell.Select(ch => char.IsControl(ch) ? '?' : ch)) : cell;
 
     /// <summary>Key/value pairs, one a line, for `show`.</summary>

@@ -21,9 +21,20 @@ public static class WorkspaceEndpoints
 
     public static void MapWorkspaceEndpoints(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/workspaces", (HttpContext context, WorkspaceAccess access) =>
-            Results.Json(access.List(context.Caller()).Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray))
-            .WithSummary("the workspaces the caller may see: spec, state and reason (an admin's: everyone's, or ?owner=UID's)").Produces<WorkspaceInfo[]>();
+        v1.MapGet("/workspaces", (HttpContext context, WorkspaceAccess access, string? state, string? image, string? prefix, int? limit, string? cursor) =>
+        {
+            var query = WorkspaceListing.Parse(state, image, prefix, limit, cursor);
+            // One row past the page says whether another page follows, without a count.
+            var rows = access.Page(context.Caller(), query with { Limit = query.Limit + 1 });
+            if (query.Limit is { } size && rows.Count > size)
+            {
+                rows = rows.Take(size).ToList();
+                context.Response.Headers[WorkspaceListing.NextCursorHeader] = WorkspaceListing.Encode(rows[^1]);
+            }
+            return Results.Json(rows.Select(w => w.ToInfo()).ToArray(), WorkspacesJson.Default.WorkspaceInfoArray);
+        }).WithSummary("the workspaces the caller may see, by name (an admin's: everyone's, or ?owner=UID's); filters: state, image (name or id), "
+                + "prefix (of the name); pages: limit (1-1000; none: all) and cursor (from the Next-Cursor header, absent on the last page)")
+            .Produces<WorkspaceInfo[]>();
 
         v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceAccess access, WorkspaceViews views) =>
             Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo))

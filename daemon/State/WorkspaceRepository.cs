@@ -17,6 +17,30 @@ public sealed class WorkspaceRepository(Database db)
             : c.Query<WorkspaceRow>($"{Select} WHERE w.owner = @owner ORDER BY w.name", new { owner }).AsList();
     }
 
+    /// <summary>
+    /// One page of a listing, in (name, owner) order; each filter narrows through an index
+    /// (workspaces_name_owner, workspaces_state_name, workspaces_image_name; schema step 12).
+    /// </summary>
+    public IReadOnlyList<WorkspaceRow> Page(WorkspaceQuery query)
+    {
+        var sql = new System.Text.StringBuilder(Select).Append(" WHERE 1 = 1");
+        if (query.Owner is not null) sql.Append(" AND w.owner = @owner");
+        if (query.State is not null) sql.Append(" AND w.state = @state");
+        if (query.Image is not null) sql.Append(" AND w.image_id IN (SELECT id FROM images WHERE name = @image OR id = @image)");
+        // A range rather than LIKE, so the (name, owner) index serves it; names are ASCII, all below U+FFFF.
+        if (query.NamePrefix is not null) sql.Append(" AND w.name >= @prefix AND w.name < @prefixEnd");
+        if (query.After is not null) sql.Append(" AND (w.name, w.owner) > (@afterName, @afterOwner)");
+        sql.Append(" ORDER BY w.name, w.owner");
+        if (query.Limit is not null) sql.Append(" LIMIT @limit");
+        using var c = db.Open();
+        return c.Query<WorkspaceRow>(sql.ToString(), new
+        {
+            owner = (long?)query.Owner, state = query.State, image = query.Image,
+            prefix = query.NamePrefix, prefixEnd = query.NamePrefix + '\uffff',
+            afterName = query.After?.Name, afterOwner = (long?)query.After?.Owner, limit = query.Limit,
+        }).AsList();
+    }
+
     /// <summary>Names are per owner: one of this owner's workspaces.</summary>
     public WorkspaceRow? Find(uint owner, string name)
     {

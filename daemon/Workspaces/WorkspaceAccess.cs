@@ -15,6 +15,10 @@ public sealed class WorkspaceAccess(WorkspaceRepository workspaces)
     public IReadOnlyList<WorkspaceRow> List(Caller caller) =>
         workspaces.List(caller.IsAdmin && caller.ChosenOwner is null ? null : caller.Namespace);
 
+    /// <summary>One page of what List gives, filtered: the owner is decided here, by the same rule.</summary>
+    public IReadOnlyList<WorkspaceRow> Page(Caller caller, WorkspaceQuery query) =>
+        workspaces.Page(query with { Owner = caller.IsAdmin && caller.ChosenOwner is null ? null : caller.Namespace });
+
     public WorkspaceRow Get(string name, Caller caller)
     {
         var row = workspaces.Find(caller.Namespace, name);

@@ -99,13 +99,8 @@ public static class WorkspaceCommands
     {
         var list = new Command("list", "list workspaces");
         list.Aliases.Add("ls");
-        list.Run(async (client, parse, ct) =>
-        {
-            var all = await client.ListWorkspacesAsync(ct);
-            if (Output.Json(parse)) { Output.WriteJson(all, WorkspacesJson.Default.WorkspaceInfoArray); return; }
-            Output.Table(["name", "state", "image", "vcpus", "memory", "pid", "owner"],
-                all.Select(w => new[] { w.Name, w.State, w.ImageName, w.Vcpus.ToString(), $"{w.MemoryMiB} MiB", w.Pid?.ToString() ?? "-", w.Owner.ToString() }));
-        });
+        WorkspaceList.AddFilters(list);
+        list.Run(WorkspaceList.PrintAsync); // page by page, printed as they come
         root.Subcommands.Add(list);
     }
 

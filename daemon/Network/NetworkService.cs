@@ -137,6 +137,21 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
     }
 
     /// <summary>
+    /// Before a start is accepted: refuses it at once (409, before an operation is made) when the
+    /// workspace's network has no address left. The lease itself decides races (LeaseAsync).
+    /// </summary>
+    public void CheckRoom(string workspaceId)
+    {
+        if (networks.NicOf(workspaceId) is not { Address: null } nic) return;
+        var network = Get(nic.Network);
+        var subnet = Subnet.Parse(network.Subnet);
+        if (subnet.FirstFree(networks.AddressesIn(network.Name)) is null) throw Full(network, subnet);
+    }
+
+    private static WorkspacesException Full(NetworkRow network, Subnet subnet) =>
+        WorkspacesException.Conflict($"network '{network.Name}' ({network.Subnet}) is full: all {subnet.Size} of its addresses are leased to running workspaces; stop one of them, or put this workspace on a larger network");
+
+    /// <summary>
     /// At start: the workspace's NIC gets the lowest free address of its network (kept if it still
     /// holds one), DHCP answers its MAC with it and the policy lets it through. Null: no NIC. A full
     /// network refuses the start, naming itself and its size.
@@ -150,8 +165,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
             var subnet = Subnet.Parse(network.Subnet);
             for (int attempt = 0; ; attempt++)
             {
-                var address = subnet.FirstFree(networks.AddressesIn(network.Name))
-                    ?? throw WorkspacesException.Conflict($"network '{network.Name}' ({network.Subnet}) is full: all {subnet.Size} of its addresses are leased to running workspaces; stop one of them, or put this workspace on a larger network");
+                var address = subnet.FirstFree(networks.AddressesIn(network.Name)) ?? throw Full(network, subnet);
                 if (networks.TryLease(workspaceId, address.ToString())) break;
                 // Another start took that address between the read and the write: read again.
                 if (attempt == 7) throw WorkspacesException.Conflict($"could not lease an address on network '{network.Name}' (too many starts at once); try again");

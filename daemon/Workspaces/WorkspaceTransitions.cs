@@ -64,8 +64,11 @@ public sealed class WorkspaceTransitions(
     }
 
     /// <summary>Answers a start that would not fit with its counter-offer now, before an operation is made.</summary>
-    public void CheckAdmission(WorkspaceRow row, bool acceptOffer) =>
+    public void CheckAdmission(WorkspaceRow row, bool acceptOffer)
+    {
         admission.CheckStart(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer);
+        network.CheckRoom(row.Id); // a full network says so now, not in a failed operation
+    }
 
     private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-scale]
+# --only-scale: ws list at 100, 1,000 and 10,000 defined, the daemon's RSS, restart to list (ScaleBench; needs root for its netns).
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
 set -euo pipefail

@@ -39,12 +39,14 @@ public sealed class ScaleTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // A stopped workspace's address goes back to the pool and out of the policy; the next start gets it (over DHCP:
         // dnsmasq's lease file no longer gives it to the stopped one's MAC).
-        await GuestShell.RunAsync(daemon, "t3", "ip addr show eth0"); // t3 has run DHCP
+        await daemon.WaitForConsoleAsync("t3", "WORKSPACE-COMMANDS");
+        await WaitForAddressAsync(daemon, "t3", "10.88.0.4"); // t3 holds a DHCP lease on it
         await client.ActAndWaitAsync("t3", "stop", "force=true");
         Assert.Null((await client.GetWorkspaceAsync("t3")).Nic!.Address);
         await AssertAllowedAsync(client, allowed: ["10.88.0.2", "10.88.0.3", "10.88.0.5", "10.88.0.6"], denied: ["10.88.0.4"]);
         await client.ActAndWaitAsync("t6", "start");
         Assert.Equal("10.88.0.4", (await client.GetWorkspaceAsync("t6")).Nic!.Address);
+        await daemon.WaitForConsoleAsync("t6", "WORKSPACE-COMMANDS");
         await WaitForAddressAsync(daemon, "t6", "10.88.0.4");
         await GuestShell.RunAsync(daemon, "t6", "ping -c 1 -W 3 10.88.0.1");
 
@@ -125,7 +127,7 @@ public sealed class ScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("NAME", lines[0]);
         Assert.Equal(Defined + added + 1, lines.Length);
-        var filtered = await daemon.WsAsync("list", "--prefix", "s000", "--state", "defined");
+        var filtered = await daemon.WsAsync("list", "--prefix", "s0000", "--state", "defined"); // s00000..s00009
         Assert.Equal(11, filtered.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         // A daemon killed and started again answers a listing within 2 s.

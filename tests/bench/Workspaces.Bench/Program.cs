@@ -14,9 +14,19 @@ int factoryRuns = args.FirstOrDefault(a => a.StartsWith("--factory-runs=")) is {
 bool onlyFactory = args.Contains("--only-factory");
 // Only `ws list` against `virsh list --all` (and the daemon's RSS).
 bool onlyList = args.Contains("--only-list");
+// Only issue 16's scale figures: ws list at 100, 1,000 and 10,000 defined, RSS, restart to list (ScaleBench).
+bool onlyScale = args.Contains("--only-scale");
 
 var guest = await TestGuest.GetAsync();
 var report = new Report();
+if (onlyScale)
+{
+    Console.Error.WriteLine($"scale: ws list at 100, 1,000 and 10,000 defined ({runs} runs each), daemon RSS, restart to list");
+    await ScaleBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {

@@ -60,6 +60,9 @@ public sealed class GuestSupervisor(
     {
         foreach (var row in workspaces.List())
         {
+            // Neither recorded as running nor left a pid file (QEMU removes its own when it exits): nothing of it can
+            // run, so nothing to look at. 10,000 defined workspaces then cost one query here, not 10,000 image reads.
+            if (!WorkspaceStateMachine.IsActive(row.State) && row.Pid is null && !File.Exists(specs.Paths(row.Id).PidFile)) continue;
             using var _ = await locks.TakeAsync(row.Id, ct);
             var spec = specs.For(row, images.Get(row.ImageId), row.Accelerator ?? "tcg");
             int? pid = row.Pid ?? spec.ReadPid();

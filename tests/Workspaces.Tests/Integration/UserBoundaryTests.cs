@@ -62,8 +62,9 @@ public sealed class UserBoundaryTests
         Assert.DoesNotContain("roots", shown.Stdout);
         Assert.DoesNotContain((await root.GetWorkspaceAsync("roots")).Nic!.Mac, shown.Stdout);
 
-        // Rules read as nft prints them, not as its JSON.
+        // Rules read as nft prints them, not as its JSON; a workspace has rules while it runs (its address is leased at start).
         using var asUser = new WorkspacesClient(daemon.Socket) { Owner = user.Uid }; // names are per owner
+        await asUser.ActAndWaitAsync("mine", "start");
         var rules = (await asUser.GetWorkspaceAsync("mine")).Nic!.Rules!;
         Assert.Contains(rules, r => r.StartsWith("bridge prerouting: ", StringComparison.Ordinal) && r.Contains("ether saddr != "));
         Assert.Contains(rules, r => r.Contains("dport 20002 dnat"));

@@ -166,10 +166,11 @@ public sealed class GuestSupervisor(
                 recorder.SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed,
                     exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason, null, row.Accelerator);
                 await resources.ReleaseAsync(id);
-                await network.LeaseReturnedAsync(id, CancellationToken.None); // the state change gave its address back
-
             });
             await guest.DisposeAsync();
+            // The state change gave its address back in SQLite; DHCP and the policy follow (outside the lock: they
+            // read SQLite as it is then, so a start that came first is not undone).
+            await network.LeaseReturnedAsync(id, CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

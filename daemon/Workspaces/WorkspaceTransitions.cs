@@ -72,6 +72,7 @@ public sealed class WorkspaceTransitions(
 
     private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
     {
+        var trace = new StartTrace(logger, row.Name);
         var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer, ct);
         using var _ = lease; // held until the start is recorded, so concurrent starts see each other
         if (shape.Vcpus != row.Vcpus || shape.MemoryMiB != row.MemoryMib)
@@ -79,8 +80,10 @@ public sealed class WorkspaceTransitions(
             (row.Vcpus, row.MemoryMib, row.UpdatedAt) = (shape.Vcpus, shape.MemoryMiB, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             workspaces.SetResources(row); // the accepted counter-offer becomes the spec
         }
+        trace.Step("admission");
         var image = images.Get(row.ImageId);
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
+        trace.Step("image check");
         var accelerator = (await kvm.Choice).Accelerator;
         var spec = specs.For(row, image, accelerator);
         var chain = images.DiskChain(image);
@@ -90,13 +93,16 @@ public sealed class WorkspaceTransitions(
                 SealedDisk = chain.On(new DiskLayer(layout.Overlay(row.Id), "qcow2", Encrypted: true)),
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
+        trace.Step("spec");
         GuestFiles.GiveTo(row.GuestUid, layout.Dir(row.Id), image.Disk is null ? null : layout.Overlay(row.Id));
         await using var revert = new Reverter(logger);
         // Undone last (after QEMU is gone): whatever part of its cgroups an attach made, even one that failed half-way.
         revert.Add(() => resources.ReleaseAsync(row.Id));
         // An address is leased only for a run: a start that fails gives it back (a full network refuses here, before QEMU).
+        trace.Step("files");
         var nic = await network.LeaseAsync(row.Id, ct);
         if (nic is not null) revert.Add(() => network.ReturnLeaseAsync(row.Id, CancellationToken.None));
+        trace.Step("address lease");
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
         using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
         if (nic is not null)
@@ -106,7 +112,9 @@ public sealed class WorkspaceTransitions(
             if (spec.KernelPath is not null && !(spec.Cmdline ?? "").Split(' ').Any(a => a.StartsWith("ip=", StringComparison.Ordinal)))
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
+        trace.Step("tap");
         var guest = await hypervisor.LaunchAsync(spec, ct);
+        trace.Step("qemu launch");
         revert.Add(async () =>
         {
             await guest.KillAsync(CancellationToken.None);
@@ -114,10 +122,14 @@ public sealed class WorkspaceTransitions(
         });
         // Under its limits before its first instruction runs.
         await resources.AttachAsync(row.Id, $"Workspace {row.Name} of uid {row.Owner}", guest.Pid, ResourceLimits.For(row), ct);
+        trace.Step("limits");
         await guest.RunAsync(ct);
+        trace.Step("qmp cont");
         recorder.SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
         guests.Attach(row.Id, guest);
         revert.Success();
+        trace.Step("recorded");
+        trace.Done();
     }
 
     /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>

@@ -65,6 +65,16 @@ public sealed class ScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         var stillFull = await Assert.ThrowsAsync<ApiException>(() => client.ActAsync("t7", "start"));
         Assert.Contains("is full", stillFull.Message);
         foreach (var name in new[] { "t1", "t2", "t4", "t5", "t6" }) await client.ActAndWaitAsync(name, "stop", "force=true");
+
+        // A /16 works as a /29 does: the lowest address, DHCP and the gateway.
+        await client.CreateNetworkAsync(new CreateNetworkRequest("wide", "10.90.0.0/16"));
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("w1", "guest", Cmdline: dhcp, Network: "wide"));
+        await client.ActAndWaitAsync("w1", "start");
+        Assert.Equal("10.90.0.2", (await client.GetWorkspaceAsync("w1")).Nic!.Address);
+        await daemon.WaitForConsoleAsync("w1", "WORKSPACE-COMMANDS");
+        await Wait.UntilAsync(async () => (await GuestShell.RunAsync(daemon, "w1", "ip addr show eth0")).Contains("inet 10.90.0.2/16"),
+            TimeSpan.FromSeconds(30), "w1 configured 10.90.0.2/16 over DHCP");
+        await GuestShell.RunAsync(daemon, "w1", "ping -c 1 -W 3 10.90.0.1");
     }
 
     [Fact]

@@ -47,4 +47,5 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(AddPeerRequest))]
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerHostSummary))]
+[JsonSerializable(typeof(PieceListInfo))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

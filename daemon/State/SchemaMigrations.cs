@@ -189,6 +189,15 @@ public static class SchemaMigrations
             used_at     INTEGER
         );
         """,
+        // 10: piece lists of blobs, computed once for peers.
+        """
+        CREATE TABLE blob_pieces (                   -- SHA-256 of each piece of a blob, as peers check what they fetch
+            sha256     TEXT PRIMARY KEY,             -- the blob
+            piece_size INTEGER NOT NULL,             -- bytes per piece (the last one is short)
+            size       INTEGER NOT NULL,             -- the blob's size
+            hashes     BLOB NOT NULL                 -- the pieces' 32-byte digests, concatenated in order
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

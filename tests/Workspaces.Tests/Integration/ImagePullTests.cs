@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using Workspaces.Client;
+using Workspaces.Testing;
+
+namespace Workspaces.Tests.Integration;
+
+/// <summary>
+/// Three hosts shared by the pull tests: host1 an honest peer, host2 a peer that flips a byte in every
+/// piece it serves (WORKSPACES_FAULT_CORRUPT_PIECES), host3 the receiver. Each test brings its own images.
+/// </summary>
+public sealed class PullHosts : IAsyncLifetime
+{
+    public PeerHosts Hosts { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Hosts = await PeerHosts.StartAsync(3, perHost: i => i == 2
+            ? new PeerHosts.HostOptions(Environment: new() { ["WORKSPACES_FAULT_CORRUPT_PIECES"] = "1" })
+            : null);
+        await Hosts.JoinAllAsync();
+    }
+
+    public async Task DisposeAsync() => await Hosts.DisposeAsync();
+}
+
+/// <summary>Images pulled from peers by hash: only what is missing travels, in checked pieces, resumable, under the receiver's policy.</summary>
+public sealed class ImagePullTests(PullHosts fixture) : IClassFixture<PullHosts>
+{
+    private const long BigSize = 512L << 20;
+    private PeerHosts Hosts => fixture.Hosts;
+
+    [Fact]
+    public async Task Launching_a_delta_chain_whose_base_is_here_pulls_only_the_two_deltas_and_the_workspace_boots()
+    {
+        var (sender, receiver) = (Hosts[0], Hosts[2]);
+        // On the sender: base, a checked-in delta, and a second delta on that one.
+        await GuestImages.ImportAsync(sender.Client, "chain-base");
+        await sender.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("maker", "chain-base", Cmdline: await GuestImages.CmdlineWithMarkAsync("one")));
+        await sender.Client.ActAndWaitAsync("maker", "start");
+        await sender.Daemon.WaitForConsoleAsync("maker", "WORKSPACE-READY boot=1");
+        await sender.Client.ActAndWaitAsync("maker", "stop");
+        var delta1 = await sender.Client.CheckinAsync("maker", new CheckinRequest("chain-one"));
+        await sender.Client.ActAndWaitAsync("maker", "start");
+        await sender.Daemon.WaitForConsoleAsync("maker", "WORKSPACE-READY boot=2");
+        await sender.Client.ActAndWaitAsync("maker", "stop");
+        var delta2 = await sender.Client.CheckinAsync("maker", new CheckinRequest("chain-two"));
+        Assert.Equal(delta1.Id, delta2.Parent);
+
+        // The receiver has the base (the same files make the same image), not the deltas.
+        var @base = await GuestImages.ImportAsync(receiver.Client, "chain-base");
+        Assert.Equal(delta1.Parent, @base.Id);
+        long deltas = delta1.Size + delta2.Size;
+        long[] baseBlobs = [new FileInfo((await TestGuest.GetAsync()).Disk).Length, new FileInfo((await TestGuest.GetAsync()).Initrd).Length,
+            new FileInfo((await TestGuest.GetAsync()).Kernel).Length];
+        long disk1 = BlobSize(sender, delta1.Disk!), disk2 = BlobSize(sender, delta2.Disk!);
+
+        long before = await PeerHosts.ReceivedBytesAsync(receiver);
+        var clock = Stopwatch.StartNew();
+        var launch = await receiver.Daemon.WsAsync("launch", "chain-two", "w");
+        clock.Stop();
+        long received = await PeerHosts.ReceivedBytesAsync(receiver) - before;
+        Assert.True(launch.ExitCode == 0, $"ws launch failed: {launch.Stderr}\n{receiver.Daemon.Log}");
+        Assert.Contains("Image chain-two is not here; pulling it from host1...", launch.Stderr);
+
+        // Only the two delta disks crossed: at least their bytes, and less than the smallest base blob on top.
+        long allowance = (long)((disk1 + disk2) * 0.1) + (256 << 10);
+        Assert.True(allowance < baseBlobs.Min(), "the test could not tell a base blob crossing from overhead");
+        Assert.InRange(received, disk1 + disk2, disk1 + disk2 + allowance);
+        Console.WriteLine($"chain pull: delta disks {disk1} + {disk2} bytes, {received} bytes received by host3, launch took {clock.Elapsed.TotalSeconds:0.0} s (images {deltas} bytes)");
+
+        foreach (var name in new[] { "chain-one", "chain-two" })
+        {
+            var report = await receiver.Client.VerifyImageAsync(name);
+            Assert.True(report.Intact, string.Join("; ", report.Problems));
+            Assert.NotEmpty(report.Signatures); // the checkin's signature by host1 came along
+            Assert.All(report.Signatures, s => Assert.True(s.Valid));
+        }
+        var verify = await receiver.Daemon.WsAsync("image", "verify", "chain-two");
+        Assert.True(verify.ExitCode == 0, verify.Stderr);
+        Assert.Contains("intact", verify.Stdout);
+
+        // And it boots with the sender's disk: two boots there, this is the third.
+        await receiver.Daemon.WaitForConsoleAsync("w", "WORKSPACE-READY boot=3");
+    }
+
+    [Fact]
+    public async Task A_pull_cut_by_the_senders_death_and_then_by_its_own_resumes_from_the_pieces_on_disk()
+    {
+        var (sender, receiver) = (Hosts[0], Hosts[2]);
+        var image = await ImportBigAsync("big-resume", sender);
+        string part = Path.Combine(receiver.Daemon.StateDir, "images", ".pulls", image.Disk + ".part");
+        await Hosts.LimitAsync(receiver, "400mbit"); // about 10 s for the blob: "halfway" is a moment a test can catch
+        try
+        {
+            long before = await PeerHosts.ReceivedBytesAsync(receiver);
+
+            // 1: the sender dies past 40%.
+            var first = await receiver.Client.StartPullAsync(new PullImageRequest("big-resume", From: "host1"));
+            await WaitForProgressAsync(receiver.Client, first.Id, 0.4);
+            await sender.Daemon.KillAsync();
+            var cut = await receiver.Client.WaitOperationAsync(first.Id);
+            Assert.Equal(OperationStatus.Failed, cut.Status);
+            Assert.Contains("host1", cut.Error);
+            Assert.True(File.Exists(part), "the partial blob should be kept for a resume");
+            long afterFirst = await PeerHosts.ReceivedBytesAsync(receiver) - before;
+
+            // 2: the sender is back; the pull again resumes, and past 70% the receiver itself dies.
+            await sender.Daemon.StartAsync();
+            var second = await receiver.Client.StartPullAsync(new PullImageRequest("big-resume"));
+            var resumed = await WaitForProgressAsync(receiver.Client, second.Id, 0.7);
+            Assert.True(resumed.Transfer!.BytesResumed >= BigSize * 0.4, $"only {resumed.Transfer.BytesResumed} bytes were resumed");
+            await receiver.Daemon.KillAsync();
+
+            // 3: at its start the receiver resumes the recorded pull by itself.
+            await receiver.Daemon.StartAsync();
+            var auto = (await receiver.Client.ListOperationsAsync()).Single(o => o.Kind == "pull" && o.Target == "big-resume");
+            var done = await receiver.Client.WaitOperationAsync(auto.Id);
+            Assert.True(done.Status == OperationStatus.Done, $"{done.Error}\n{receiver.Daemon.Log}");
+            Assert.True(done.Transfer!.BytesResumed >= BigSize * 0.7, $"only {done.Transfer.BytesResumed} bytes were resumed at start");
+            long total = await PeerHosts.ReceivedBytesAsync(receiver) - before;
+
+            // Over three attempts the blob crossed about once: nothing on disk was fetched again.
+            Console.WriteLine($"resume: {afterFirst} bytes before the sender died, {total} bytes in all for a {BigSize}-byte blob; {done.Detail}");
+            Assert.InRange(total, BigSize, (long)(BigSize * 1.06));
+            Assert.False(File.Exists(part));
+            Assert.True((await receiver.Client.VerifyImageAsync("big-resume")).Intact);
+        }
+        finally
+        {
+            await Hosts.UnlimitAsync(receiver);
+        }
+    }
+
+    [Fact]
+    public async Task A_blob_two_peers_hold_comes_from_both_and_the_one_serving_corrupt_pieces_is_caught_and_reported()
+    {
+        var (honest, liar, receiver) = (Hosts[0], Hosts[1], Hosts[2]);
+        string file = await RandomDiskAsync();
+        try
+        {
+            await honest.Client.ImportLocalImageAsync(new ImageUpload("big-shared", file));
+            var image = await liar.Client.ImportLocalImageAsync(new ImageUpload("big-shared", file));
+            using var watching = new CancellationTokenSource();
+            var transfers = new List<EventInfo>();
+            var events = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var e in receiver.Client.StreamEventsAsync(watching.Token))
+                        if (e.Type == "transfer") lock (transfers) transfers.Add(e);
+                }
+                catch (OperationCanceledException) { }
+            });
+            long liarSent = await PeerHosts.SentBytesAsync(liar), honestSent = await PeerHosts.SentBytesAsync(honest);
+
+            var pull = await receiver.Daemon.WsAsync("image", "pull", "big-shared");
+            Assert.True(pull.ExitCode == 0, $"{pull.Stderr}\n{receiver.Daemon.Log}");
+            liarSent = await PeerHosts.SentBytesAsync(liar) - liarSent;
+            honestSent = await PeerHosts.SentBytesAsync(honest) - honestSent;
+
+            // Both served: the liar at least one piece (corrupt), the honest one the rest.
+            Assert.True(liarSent >= 4 << 20, $"host2 sent only {liarSent} bytes: it served no piece");
+            Assert.True(honestSent >= BigSize - liarSent, $"host1 sent only {honestSent} bytes");
+            // Caught and reported: in the command's output, the operation, an event and the log.
+            Assert.Contains("peer 'host2' dropped: it served a corrupt piece", pull.Stdout);
+            var op = (await receiver.Client.ListOperationsAsync()).Last(o => o.Kind == "pull" && o.Target == "big-shared");
+            Assert.Equal(["host2"], op.Transfer!.BadPeers);
+            Assert.Contains("Peer host2 dropped", receiver.Daemon.Log);
+            await watching.CancelAsync();
+            await events;
+            lock (transfers)
+            {
+                Assert.Contains(transfers, e => e.State == "bad-peer" && e.Peer == "host2");
+                Assert.Contains(transfers, e => e.State == "done");
+            }
+            Assert.Equal(image.Id, (await receiver.Client.GetImageAsync("big-shared")).Id);
+            Assert.True((await receiver.Client.VerifyImageAsync("big-shared")).Intact);
+            Console.WriteLine($"two peers: host1 sent {honestSent} bytes, host2 sent {liarSent} bytes; {op.Detail}");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Under_requireSignedImages_an_unsigned_image_pulled_from_a_peer_is_refused_at_launch_as_a_local_one_is()
+    {
+        await using var hosts = await PeerHosts.StartAsync(2, new() { ["policy"] = new Dictionary<string, object> { ["requireSignedImages"] = true } });
+        await hosts.JoinAllAsync();
+        var (sender, receiver) = (hosts[0], hosts[1]);
+        await GuestImages.ImportAsync(sender.Client, "plain");
+
+        var local = await sender.Daemon.WsAsync("launch", "plain", "w");
+        var pulled = await receiver.Daemon.WsAsync("launch", "plain", "w");
+
+        Assert.NotEqual(0, local.ExitCode);
+        Assert.NotEqual(0, pulled.ExitCode);
+        Assert.Contains("it is unsigned", local.Stderr);
+        Assert.Contains("Image plain is not here; pulling it from host1...", pulled.Stderr);
+        // The same refusal, word for word, as the last line each printed.
+        Assert.Equal(local.Stderr.Trim().Split('\n')[^1], pulled.Stderr.Trim().Split('\n')[^1]);
+        // The image itself came: pulled, registered, and refused only by policy.
+        var report = await receiver.Client.VerifyImageAsync("plain");
+        Assert.True(report.Intact);
+        Assert.False(report.Admitted);
+        Assert.Empty(await receiver.Client.ListWorkspacesAsync());
+    }
+
+    private static long BlobSize(PeerHosts.Host host, string sha) => new FileInfo(Path.Combine(host.Daemon.StateDir, "images", sha)).Length;
+
+    private static async Task<ImageInfo> ImportBigAsync(string name, PeerHosts.Host host)
+    {
+        string file = await RandomDiskAsync();
+        try { return await host.Client.ImportLocalImageAsync(new ImageUpload(name, file)); }
+        finally { File.Delete(file); }
+    }
+
+    /// <summary>A raw disk of random bytes: nothing in it compresses or repeats, so every byte must cross.</summary>
+    private static async Task<string> RandomDiskAsync()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"ws-pull-{Guid.NewGuid():N}.raw");
+        var result = await Processes.RunAsync("bash", ["-c", $"head -c {BigSize} /dev/urandom > {file}"]);
+        Assert.Equal(0, result.ExitCode);
+        return file;
+    }
+
+    /// <summary>Polls the operation until its progress passes the mark (failing if it ends first).</summary>
+    private static async Task<OperationInfo> WaitForProgressAsync(WorkspacesClient client, string id, double mark)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var op = await client.GetOperationAsync(id);
+            if (op.Progress >= mark) return op;
+            if (op.Status != OperationStatus.Running) throw new InvalidOperationException($"the pull ended ({op.Status}: {op.Error}) before {mark:P0}");
+            if (clock.Elapsed > TimeSpan.FromMinutes(3)) throw new TimeoutException($"the pull stayed at {op.Progress:P0}");
+            await Task.Delay(100); // the next look at a condition, not a guess at how long it takes
+        }
+    }
+}

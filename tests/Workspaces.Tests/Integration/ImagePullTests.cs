@@ -165,7 +165,7 @@ public sealed class ImagePullTests(PullHosts fixture) : IClassFixture<PullHosts>
             Assert.Contains("peer 'host2' dropped: it served a corrupt piece", pull.Stdout);
             var op = (await receiver.Client.ListOperationsAsync()).Last(o => o.Kind == "pull" && o.Target == "big-shared");
             Assert.Equal(["host2"], op.Transfer!.BadPeers);
-            Assert.Contains("Peer host2 dropped", receiver.Daemon.Log);
+            Assert.Contains("Pull of big-shared: peer host2 dropped for the rest of the pull", receiver.Daemon.Log);
             await watching.CancelAsync();
             await events;
             lock (transfers)

@@ -207,6 +207,71 @@ public sealed class ImagePullTests(PullHosts fixture) : IClassFixture<PullHosts>
         Assert.Empty(await receiver.Client.ListWorkspacesAsync());
     }
 
+    [Fact]
+    public async Task The_blob_endpoints_serve_peers_by_range_and_refuse_hostile_input()
+    {
+        var (server, peer) = (Hosts[0], Hosts[2]);
+        string file = Path.Combine(Path.GetTempPath(), $"ws-pull-{Guid.NewGuid():N}.raw");
+        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1 << 20));
+        ImageInfo image;
+        try { image = await server.Client.ImportLocalImageAsync(new ImageUpload("hostile-small", file)); }
+        finally { File.Delete(file); }
+        string sha = image.Disk!;
+        string pem = Path.Combine(peer.Daemon.StateDir, "keys", "peer-tls.pem");
+
+        // A peer's certificate: a piece by Range, with the hash as ETag.
+        var piece = await CurlAsync(peer, server, $"/v1/peer/blobs/{sha}", pem, "bytes=0-9");
+        Assert.Equal(206, piece.Status);
+        Assert.Contains($"etag: \"{sha}\"", piece.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("content-length: 10", piece.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(416, (await CurlAsync(peer, server, $"/v1/peer/blobs/{sha}", pem, "bytes=2000000-2000100")).Status);
+        var list = await CurlAsync(peer, server, $"/v1/peer/blobs/{sha}/pieces", pem);
+        Assert.Equal(200, list.Status);
+        Assert.Contains("\"pieceSize\":4194304", list.Body);
+        var inventory = await CurlAsync(peer, server, "/v1/peer/images", pem);
+        Assert.Equal(200, inventory.Status);
+        Assert.Contains(sha, inventory.Body);
+
+        // Hashes that are not 64 lowercase hex digits, and paths that climb, are refused before they name a file.
+        foreach (var bad in new[] { sha.ToUpperInvariant(), sha[..63], sha + "0", new string('g', 64), "..%2F..%2Fworkspaces.db" })
+        {
+            var refused = await CurlAsync(peer, server, $"/v1/peer/blobs/{bad}", pem);
+            Assert.True(refused.Status == 400, $"{bad}: {refused.Status} {refused.Body}");
+            Assert.Contains("application/problem+json", refused.Head);
+            Assert.Equal(400, (await CurlAsync(peer, server, $"/v1/peer/blobs/{bad}/pieces", pem)).Status);
+        }
+        // Dot segments are resolved by the server before routing: what is left names no blob route.
+        foreach (var climb in new[] { "../../../../etc/passwd", "%2E%2E/%2E%2E/workspaces.db", "%2E%2E" })
+        {
+            var climbing = await CurlAsync(peer, server, $"/v1/peer/blobs/{climb}", pem);
+            Assert.True(climbing.Status is 400 or 404, $"{climb}: {climbing.Status}");
+            Assert.DoesNotContain("root:", climbing.Body);
+            Assert.DoesNotContain("SQLite format", climbing.Body);
+        }
+        Assert.Equal(404, (await CurlAsync(peer, server, $"/v1/peer/blobs/{new string('0', 64)}", pem)).Status);
+
+        // Without a certificate nothing gets past the handshake; and the daemon is alive after all of it.
+        var anonymous = await CurlAsync(peer, server, $"/v1/peer/blobs/{sha}", null);
+        Assert.Equal(0, anonymous.Status);
+        Assert.Contains(image.Id, (await server.Client.ListImagesAsync()).Select(i => i.Id));
+    }
+
+    private sealed record CurlResult(int Status, string Head, string Body);
+
+    /// <summary>curl from inside one host's namespace to another's peer listener, with a certificate (PEM key+cert) or none; status 0 when no HTTP answer came.</summary>
+    private static async Task<CurlResult> CurlAsync(PeerHosts.Host from, PeerHosts.Host to, string path, string? pem, string? range = null)
+    {
+        List<string> args = ["netns", "exec", from.Namespace.Name, "curl", "-sk", "-i", "--path-as-is", "--tlsv1.3", "--max-time", "10"];
+        if (pem is not null) args.AddRange(["--cert", pem]);
+        if (range is not null) args.AddRange(["-H", $"Range: {range}"]);
+        args.Add($"https://{to.Endpoint}{path}");
+        var result = await Processes.RunAsync("ip", args);
+        if (result.ExitCode != 0 || !result.Stdout.StartsWith("HTTP/", StringComparison.Ordinal)) return new CurlResult(0, "", result.Stderr);
+        int split = result.Stdout.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        string head = split < 0 ? result.Stdout : result.Stdout[..split];
+        return new CurlResult(int.Parse(head.Split(' ')[1]), head, split < 0 ? "" : result.Stdout[(split + 4)..]);
+    }
+
     private static long BlobSize(PeerHosts.Host host, string sha) => new FileInfo(Path.Combine(host.Daemon.StateDir, "images", sha)).Length;
 
     private static async Task<ImageInfo> ImportBigAsync(string name, PeerHosts.Host host)

@@ -153,8 +153,13 @@ public sealed class ImagePullTests(PullHosts fixture) : IClassFixture<PullHosts>
             });
             long liarSent = await PeerHosts.SentBytesAsync(liar), honestSent = await PeerHosts.SentBytesAsync(honest);
 
-            var pull = await receiver.Daemon.WsAsync("image", "pull", "big-shared");
-            Assert.True(pull.ExitCode == 0, $"{pull.Stderr}\n{receiver.Daemon.Log}");
+            // On a terminal (script gives ws one), as a person would watch it: the bar, then what came from where.
+            var (ws, prefix) = Repo.Cli;
+            string[] argv = [ws, .. prefix, "--socket", receiver.Daemon.Socket, "image", "pull", "big-shared"];
+            string command = string.Join(' ', argv.Select(a => $"'{a}'"));
+            var pull = await Processes.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromMinutes(5), new Dictionary<string, string> { ["TERM"] = "xterm" });
+            Assert.True(pull.ExitCode == 0, $"{pull.Stdout}\n{pull.Stderr}\n{receiver.Daemon.Log}");
+            Assert.Matches(@"Pulling big-shared \[#*\.*\] +\d+% [\d.]+ MiB/512\.0 MiB [\d.]+ [KM]iB/s from host1", pull.Stdout);
             liarSent = await PeerHosts.SentBytesAsync(liar) - liarSent;
             honestSent = await PeerHosts.SentBytesAsync(honest) - honestSent;
 

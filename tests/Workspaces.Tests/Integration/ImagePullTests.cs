@@ -189,6 +189,32 @@ public sealed class ImagePullTests(PullHosts fixture) : IClassFixture<PullHosts>
     }
 
     [Fact]
+    public async Task A_sealed_image_travels_sealed_and_starts_on_the_receiver_once_its_key_is_resealed_to_it_and_pulled_again()
+    {
+        var (sender, receiver) = (Hosts[0], Hosts[2]);
+        await GuestImages.ImportAsync(sender.Client, "sealed-guest", encrypt: true);
+
+        // Pulled as it is: the disk comes, its key only sealed to the sender, so the receiver cannot open it.
+        var pulled = await receiver.Client.PullImageAsync(new PullImageRequest("sealed-guest"));
+        Assert.True(pulled.Encrypted);
+        var refused = await receiver.Daemon.WsAsync("launch", "sealed-guest", "sealed-w");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("is sealed to another host", refused.Stderr);
+
+        // The sender seals the key to the receiver too; pulling again brings the new seal and no bytes.
+        string receiverKey = (await receiver.Client.GetHostAsync()).SealingKey!;
+        await sender.Client.ResealImageAsync("sealed-guest", receiverKey);
+        var again = await receiver.Client.StartPullAsync(new PullImageRequest("sealed-guest"));
+        var done = WorkspacesClient.EnsureDone(await receiver.Client.WaitOperationAsync(again.Id));
+        Assert.Equal(0, done.Transfer!.BytesTotal);
+
+        Assert.DoesNotContain(await receiver.Client.ListWorkspacesAsync(), w => w.Name == "sealed-w"); // refused at create: nothing half-made
+        await receiver.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("sealed-w", "sealed-guest"));
+        await receiver.Client.ActAndWaitAsync("sealed-w", "start");
+        await receiver.Daemon.WaitForConsoleAsync("sealed-w", "WORKSPACE-READY boot=1");
+    }
+
+    [Fact]
     public async Task Under_requireSignedImages_an_unsigned_image_pulled_from_a_peer_is_refused_at_launch_as_a_local_one_is()
     {
         await using var hosts = await PeerHosts.StartAsync(2, new() { ["policy"] = new Dictionary<string, object> { ["requireSignedImages"] = true } });

@@ -21,6 +21,7 @@ public sealed class PieceScheduler(PieceList pieces, PartialBlob part, PullProgr
     private static readonly TimeSpan PieceTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Channel<int> _queue = Channel.CreateUnbounded<int>();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _dropped = new();
     private int _remaining;
 
     /// <summary>Fetches every piece not marked done; returns when all are written, throws when no peer can serve the rest.</summary>
@@ -68,14 +69,15 @@ public sealed class PieceScheduler(PieceList pieces, PartialBlob part, PullProgr
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
                     _queue.Writer.TryWrite(index);
-                    if (!dropped.IsCancellationRequested) drop(peer, $"was lost: {e.Message}", false);
+                    // A request cut short because a sibling dropped this peer says nothing new.
+                    if (!dropped.IsCancellationRequested) Drop(peer, $"was lost: {e.Message}", false);
                     await dropped.CancelAsync();
                     return;
                 }
                 if (wrong is not null)
                 {
                     _queue.Writer.TryWrite(index);
-                    drop(peer, wrong, true);
+                    Drop(peer, wrong, true);
                     await dropped.CancelAsync();
                     return;
                 }
@@ -86,6 +88,12 @@ public sealed class PieceScheduler(PieceList pieces, PartialBlob part, PullProgr
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Reports a peer once, however many of its requests were in flight when it failed.</summary>
+    private void Drop(PullSource peer, string why, bool bad)
+    {
+        if (_dropped.TryAdd(peer.Name, true)) drop(peer, why, bad);
     }
 
     /// <summary>One piece by Range (If-Range on the blob's hash); null when it was right and is written, else what was wrong with it.</summary>

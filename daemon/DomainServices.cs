@@ -46,6 +46,7 @@ public static class DomainServices
         .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))
         .AddSingleton<WorkspaceAccess>()
         .AddSingleton<WorkspaceLocks>()
+        .AddSingleton<GuestUidSlot>()
         .AddSingleton<WorkspaceRecorder>()
         .AddSingleton<WorkspaceDisks>()
         .AddSingleton<GuestSpecs>()

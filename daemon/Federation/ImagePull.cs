@@ -95,6 +95,7 @@ public sealed class ImagePull(
             $"{missing.Count} blob(s), {Size(progress.Total)} to fetch for {plan.TopName} ({plan.Chain.Top[..12]})", op.Owner);
         PullLog.Started(logger, plan.TopName, missing.Count, progress.Total, string.Join(", ", usedPeers));
 
+        // Blobs completed before a failure stay in .pulls as whole parts: a resume finds every piece of them on disk.
         var staged = new Dictionary<string, StagedBlob>();
         try
         {
@@ -103,6 +104,14 @@ public sealed class ImagePull(
                 var holders = plan.Holders.GetValueOrDefault(sha) ?? [];
                 staged[sha] = await FetchBlobAsync(sha, plan.BlobSizes.GetValueOrDefault(sha), holders, op, progress, ct);
             }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            foreach (var blob in staged.Values) File.Delete(blob.Path); // canceled on purpose: nothing to resume
+            throw;
+        }
+        try
+        {
             var image = await chains.ImportAsync(plan.Chain, staged, Refusal, ct);
             op.Detail = Summary(progress, $"pulled {image.Name} ({image.Id[..12]}): {missing.Count} blob(s)");
             Transfer("done", image.Name, string.Join(",", progress.ByPeer.Keys.Order()), op.Detail, op.Owner);

@@ -54,5 +54,9 @@ public static class DomainServices
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()
         .AddSingleton<PeerDirectory>()
-        .AddSingleton<PeerMonitor>();
+        .AddSingleton<PeerMonitor>()
+        .AddSingleton<PlacementAdmission>()
+        .AddSingleton<PlacementChain>()
+        .AddSingleton<Placement>()
+        .AddSingleton<PeerProxy>();
 }

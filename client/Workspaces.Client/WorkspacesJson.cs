@@ -47,4 +47,10 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(AddPeerRequest))]
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerHostSummary))]
+[JsonSerializable(typeof(PlacementReport))]
+[JsonSerializable(typeof(PeerAdmissionAnswer))]
+[JsonSerializable(typeof(PeerImageChain))]
+[JsonSerializable(typeof(HeldBlobsRequest))]
+[JsonSerializable(typeof(HeldBlobsAnswer))]
+[JsonSerializable(typeof(HostedWorkspace[]))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

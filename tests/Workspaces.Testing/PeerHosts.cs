@@ -30,7 +30,10 @@ public sealed class PeerHosts : IAsyncDisposable
     }
 
     /// <summary>Starts count daemons named host1..hostN; config is merged into each one's settings.</summary>
-    public static async Task<PeerHosts> StartAsync(int count, Dictionary<string, object>? config = null)
+    public static Task<PeerHosts> StartAsync(int count, Dictionary<string, object>? config = null) => StartAsync(count, _ => config);
+
+    /// <summary>The same, with each host's own config (configOf(i) for host i, 1-based), e.g. one host with a stricter policy.</summary>
+    public static async Task<PeerHosts> StartAsync(int count, Func<int, Dictionary<string, object>?> configOf)
     {
         var sw = await NetNamespace.CreateAsync("s");
         var hosts = new PeerHosts(sw, $"10.99.{Random.Shared.Next(1, 250)}");
@@ -38,7 +41,7 @@ public sealed class PeerHosts : IAsyncDisposable
         {
             await sw.RunAsync("ip", "link", "add", "br0", "type", "bridge");
             await sw.RunAsync("ip", "link", "set", "br0", "up");
-            for (int i = 1; i <= count; i++) await hosts.AddHostAsync(i, config);
+            for (int i = 1; i <= count; i++) await hosts.AddHostAsync(i, configOf(i));
             return hosts;
         }
         catch

@@ -28,12 +28,11 @@ public static class PeerProxyPath
         if (raw.Length > MaxLength) throw Refused($"a proxied path may be {MaxLength} characters long at most");
         if (rawTarget.Any(char.IsControl)) throw Refused("a proxied request may not contain control characters");
         // Names never contain '/', '\' or '%': an encoded one is a path in disguise, an encoded '%' a second round of decoding.
-        if (raw.Contains("%2f", StringComparison.OrdinalIgnoreCase) || raw.Contains("%5c", StringComparison.OrdinalIgnoreCase)
-            || raw.Contains("%25", StringComparison.Ordinal))
-            throw Refused("a proxied path may not contain an encoded '/', '\\' or '%'");
-        string decoded;
-        try { decoded = Uri.UnescapeDataString(raw); }
-        catch (UriFormatException) { throw Refused("the proxied path is not valid percent-encoding"); }
+        if (raw.Contains("%2f", StringComparison.OrdinalIgnoreCase) || raw.Contains("%5c", StringComparison.OrdinalIgnoreCase))
+            throw Refused("a proxied path may not contain an encoded '/' or '\\'");
+        string decoded = Uri.UnescapeDataString(raw);
+        // Left after one decoding: an encoded '%' (a second round waiting), or a '%' that encodes nothing.
+        if (decoded.Contains('%')) throw Refused("a proxied path may not contain an encoded '%' or a stray one");
         if (decoded.Any(char.IsControl)) throw Refused("a proxied path may not contain control characters");
         if (decoded.Contains('\\')) throw Refused("a proxied path may not contain '\\'");
         string[] segments = decoded.Split('/');

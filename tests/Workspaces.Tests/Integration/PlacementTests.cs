@@ -178,6 +178,12 @@ public sealed class PlacementTests(PlacementTests.Hosts hosts, Xunit.Abstraction
         var json = JsonSerializer.Deserialize((await Host1.Daemon.WsAsync("list", "--peers", "--json")).Stdout, WorkspacesJson.Default.HostedWorkspaceArray)!;
         Assert.Contains(json, w => w.Host == "host2" && w.Workspace.Name == "remote1");
 
+        // An image the peer does not hold: the launch says so, and nothing is left there.
+        var missing = await Host1.Daemon.WsAsync("launch", "guest", "remote2", "--on", "host2");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("host2 does not hold image 'guest'", missing.Stderr);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ApiException>(() => Host2.Client.GetWorkspaceAsync("remote2"))).Status);
+
         // A peer that is not one: one clear line, exit 1.
         var nosuch = await Host1.Daemon.WsAsync("--peer", "nosuch", "list");
         Assert.Equal(1, nosuch.ExitCode);

@@ -77,7 +77,9 @@ public static class ProxyEndpoints
         foreach (string header in ResponseHeaders)
             if (response.Headers.TryGetValues(header, out var values) || response.Content.Headers.TryGetValues(header, out values))
                 context.Response.Headers[header] = values.ToArray();
+        // The headers now: a stream that writes nothing yet (events) must still show its caller that it is open.
         await context.Response.StartAsync(ct);
+        await context.Response.Body.FlushAsync(ct);
         if (HttpMethods.IsHead(context.Request.Method)) return;
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var buffer = new byte[64 << 10];

@@ -157,9 +157,20 @@ public sealed class PlacementTests(PlacementTests.Hosts hosts, Xunit.Abstraction
         Assert.Equal("scratch", (await Host2.Client.GetImageAsync("scratch")).Name);
         await Assert.ThrowsAsync<ApiException>(() => Host1.Client.GetImageAsync("scratch"));
 
+        // host2's event stream, followed through the proxy: open (its headers through both legs) before the create it should show.
+        using var raw = new RawHttp(Host1.Daemon.Socket);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var events = await raw.OpenAsync("v1/peers/host2/proxy/v1/events", limit.Token);
         var create = await Host1.Daemon.WsAsync("--peer", "host2", "create", "scratch", "remote1");
         Assert.True(create.ExitCode == 0, create.Stderr);
         Assert.Equal(WorkspaceStates.Defined, (await Host2.Client.GetWorkspaceAsync("remote1")).State);
+        using (var lines = new StreamReader(events))
+        {
+            EventInfo? seen = null;
+            while (seen is null && await lines.ReadLineAsync(limit.Token) is { } line)
+                if (JsonSerializer.Deserialize(line, WorkspacesJson.Default.EventInfo) is { Workspace: "remote1" } e) seen = e;
+            Assert.Equal(WorkspaceStates.Defined, seen?.State);
+        }
 
         var list = await Host1.Daemon.WsAsync("--peer", "host2", "list");
         Assert.True(list.ExitCode == 0, list.Stderr);

@@ -11,7 +11,7 @@ namespace Workspaces.Daemon.Api;
 /// </summary>
 public static class ProxyEndpoints
 {
-    private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    private static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
     /// <summary>Request headers that change what the answer is; the rest (host, connection, credentials) stay on their own hop.</summary>
     private static readonly string[] RequestHeaders = ["Accept", "Range", "If-Range", "If-None-Match"];
@@ -27,7 +27,7 @@ public static class ProxyEndpoints
             using var request = Forwarded(context, path);
             using var response = await proxy.SendToPeerAsync(name, path, query, request, context.RequestAborted);
             await RelayAsync(response, context);
-        }).WithSummary("run a request on a peer as its admins (admins): GET|HEAD|POST|PUT|PATCH|DELETE, path under "
+        }).WithSummary("run a request on a peer as its admins (admins): GET|POST|PUT|PATCH|DELETE, path under "
             + string.Join(", ", PeerProxyPath.Allowed) + "; `ws --peer PEER ...`");
 
         // Peers act as this host's admins (see PeerProxy): the request runs on the local socket as root.
@@ -80,7 +80,6 @@ public static class ProxyEndpoints
         // The headers now: a stream that writes nothing yet (events) must still show its caller that it is open.
         await context.Response.StartAsync(ct);
         await context.Response.Body.FlushAsync(ct);
-        if (HttpMethods.IsHead(context.Request.Method)) return;
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var buffer = new byte[64 << 10];
         int n;

@@ -103,6 +103,12 @@ public sealed class PlacementTests(PlacementTests.Hosts hosts, Xunit.Abstraction
             Assert.Equal("host1", report.Candidates[0].Host);
             // The peer's budget is 2 s, plus the CLI's own start.
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"placement took {clock.Elapsed}");
+
+            // Listing everywhere names the peer it could not ask, lists the others, and succeeds.
+            var everywhere = await Host1.Daemon.WsAsync("list", "--peers");
+            Assert.True(everywhere.ExitCode == 0, everywhere.Stderr);
+            Assert.StartsWith("HOST", everywhere.Stdout);
+            Assert.Matches(@"^ws: not listed: host3 \(unreachable: .+\)$", everywhere.Stderr.Trim());
         }
         finally
         {

@@ -96,6 +96,12 @@ if (!inert)
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
+// Before any guest is re-attached or started: another live daemon handing out the same guest uids stops this one.
+if (!inert && !app.Services.GetRequiredService<GuestUidSlot>().TryClaim(out string? uidsTaken))
+{
+    Console.Error.WriteLine($"workspacesd: {uidsTaken}");
+    return 2;
+}
 app.UseMiddleware<ProblemMiddleware>();
 var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();

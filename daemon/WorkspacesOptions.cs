@@ -19,6 +19,13 @@ public sealed class WorkspacesOptions
     [Required]
     public string Socket { get; set; } = "/run/workspaces/workspaces.sock";
 
+    /// <summary>
+    /// Where each running daemon locks its slot of guest uids (GuestUidSlot). Host-wide: every daemon on the
+    /// host must use the same directory, or two could hand out the same uids unnoticed.
+    /// </summary>
+    [Required]
+    public string GuestUidLocks { get; set; } = "/run/workspaces-guest-uids";
+
     /// <summary>Members of this group (and root) manage everything; the socket belongs to it.</summary>
     public string SocketGroup { get; set; } = "workspaces";
 

@@ -102,6 +102,12 @@ public sealed record ResealResult(string Image, string Recipient, string Fingerp
 /// <summary>POST /v1/images/prune.</summary>
 public sealed record PruneResult(string[] Removed, long FreedBytes);
 
+/// <summary>
+/// A blob's piece list, as a peer serves it beside the blob: Pieces[i] is the lowercase hex SHA-256
+/// of bytes [i * PieceSize, min((i + 1) * PieceSize, Size)), so each fetched piece is checked alone.
+/// </summary>
+public sealed record PieceListInfo(string Sha256, long Size, int PieceSize, string[] Pieces);
+
 /// <summary>A signer the trust store names; "host" is this host's own key.</summary>
 public sealed record TrustedSignerInfo(string Name, string PublicKey, string Fingerprint, DateTimeOffset? AddedAt);
 

@@ -47,6 +47,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(AddPeerRequest))]
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerHostSummary))]
+[JsonSerializable(typeof(PieceListInfo))]
 [JsonSerializable(typeof(PlacementReport))]
 [JsonSerializable(typeof(PeerAdmissionAnswer))]
 [JsonSerializable(typeof(PeerImageChain))]

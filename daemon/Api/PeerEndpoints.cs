@@ -29,7 +29,8 @@ public static class PeerEndpoints
                 (null, { } address, { } fingerprint) => await directory.PinAsync(request.Name, address, fingerprint, ct),
                 _ => throw Errors.WorkspacesException.BadRequest("add a peer with a token, or with an address and a fingerprint"),
             };
-            return Results.Json(ToInfo(peer, await monitor.CheckAsync(peer, ct)), WorkspacesJson.Default.PeerInfo, statusCode: 201);
+            var status = await monitor.CheckAsync(peer, ct);
+            return Results.Json(ToInfo(directory.Get(peer.Name), status), WorkspacesJson.Default.PeerInfo, statusCode: 201);
         }).WithSummary("join a host with its token, or pin it by address and fingerprint (admins)").Body<AddPeerRequest>().Produces<PeerInfo>(201);
 
         v1.MapGet("/peers", async (HttpContext context, PeerDirectory directory, PeerMonitor monitor) =>
@@ -43,8 +44,8 @@ public static class PeerEndpoints
         v1.MapGet("/peers/{name}", async (HttpContext context, string name, PeerDirectory directory, PeerMonitor monitor) =>
         {
             context.RequireAdmin("see peers");
-            var peer = directory.Get(name);
-            return Results.Json(ToInfo(peer, await monitor.CheckAsync(peer, context.RequestAborted)), WorkspacesJson.Default.PeerInfo);
+            var status = await monitor.CheckAsync(directory.Get(name), context.RequestAborted);
+            return Results.Json(ToInfo(directory.Get(name), status), WorkspacesJson.Default.PeerInfo); // the check may have learnt its keys
         }).WithSummary("one peer, checked now (admins)").Produces<PeerInfo>();
 
         v1.MapDelete("/peers/{name}", (HttpContext context, string name, PeerDirectory directory) =>

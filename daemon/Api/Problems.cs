@@ -2,6 +2,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
+using Workspaces.Daemon.State;
 using Workspaces.Native;
 
 namespace Workspaces.Daemon.Api;
@@ -28,6 +29,8 @@ public static class Problems
         UnauthorizedAccessException or NativeException { Errno: Eacces or Eperm } => Unavailable("Permission denied",
             $"the host refused workspacesd: {e.Message}; it needs root (or the capability) for this"),
         NativeException n => Unavailable("System call failed", n.Message),
+        // The daemon's slot of guest uids is used up: the host's state, freed by deletes (Insufficient storage, as a full disk).
+        GuestUidsExhaustedException => new("about:blank", "Out of guest uids", 507, e.Message),
         NftablesException => Unavailable("Firewall unavailable", $"{e.Message}; check that nftables works here (nft list ruleset)"),
         QmpDisconnectedException => Unavailable("Hypervisor unavailable", $"the guest's QEMU closed its monitor ({e.Message}): it has exited or is exiting"),
         QmpException => Unavailable("Hypervisor refused", e.Message),

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -8,9 +9,9 @@ using Workspaces.Daemon.Errors;
 namespace Workspaces.Daemon.Federation;
 
 /// <summary>
-/// One request to a peer, its failures made plain: an unreachable peer or a certificate that is not
-/// the pinned one is a 502 naming the peer; a problem the peer answered keeps its status and says
-/// which peer answered it.
+/// One request to a peer, its failures made plain: no answer, a certificate that is not the pinned
+/// one, or a peer that does not accept this host are each a PeerFailure naming the peer; a problem
+/// the peer answered keeps its status and says which peer answered it.
 /// </summary>
 public static class PeerCall
 {
@@ -36,18 +37,20 @@ public static class PeerCall
         {
             response = await http.SendAsync(request, completion, ct);
         }
-        catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
-        {
-            throw new WorkspacesException(502, "Peer refused",
-                $"peer '{peer}' at {http.BaseAddress?.Authority}: the TLS handshake failed: either its certificate is not the pinned one, or it does not accept this host's ({e.InnerException.Message})");
-        }
         catch (HttpRequestException e)
         {
-            throw new WorkspacesException(502, "Peer unreachable", $"peer '{peer}' at {http.BaseAddress?.Authority} is unreachable: {e.Message}");
+            string at = $"peer '{peer}' at {http.BaseAddress?.Authority}";
+            throw e.InnerException switch
+            {
+                AuthenticationException => new PeerFailure(PeerFault.NotPinned, $"{at} presented a certificate that is not the one pinned for it"),
+                SocketException s => new PeerFailure(PeerFault.Unreachable, $"{at} is unreachable ({s.SocketErrorCode})"),
+                IOException => new PeerFailure(PeerFault.RefusedUs, $"{at} closed the connection at the TLS handshake: it does not accept this host's certificate"),
+                _ => new PeerFailure(PeerFault.Unreachable, $"{at} is unreachable ({e.HttpRequestError})"),
+            };
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new WorkspacesException(504, "Peer timeout", $"peer '{peer}' at {http.BaseAddress?.Authority} did not answer in time");
+            throw new PeerFailure(PeerFault.Unreachable, $"peer '{peer}' at {http.BaseAddress?.Authority} did not answer in time");
         }
         if (response.IsSuccessStatusCode) return response;
         using (response)

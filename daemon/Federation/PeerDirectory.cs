@@ -68,10 +68,21 @@ public sealed class PeerDirectory(
                 answer = await PeerCall.PostAsync(http, name, "v1/peer/join", request,
                     WorkspacesJson.Default.PeerJoinRequest, WorkspacesJson.Default.PeerHostSummary, ct);
             }
-            catch (WorkspacesException e) when (e.Status is 502 or 504)
+            catch (PeerFailure e) when (e.Fault == PeerFault.Unreachable)
             {
                 failures.Add(e.Message);
                 continue;
+            }
+            catch (PeerFailure e) when (e.Fault == PeerFault.RefusedUs)
+            {
+                // An unknown certificate passes its handshake only while a token is open there.
+                throw new PeerFailure(PeerFault.RefusedUs, $"'{token.Name}' at {address} refused this host's certificate at the handshake: " +
+                    "it has no open join token (this one was used already, or has expired)");
+            }
+            catch (PeerFailure e) when (e.Fault == PeerFault.NotPinned)
+            {
+                throw new PeerFailure(PeerFault.NotPinned, $"'{token.Name}' at {address} presented a certificate that is not the one the token names: " +
+                    "no secret was sent (a wrong address, or someone in between?)");
             }
             if (answer.TlsFingerprint != fingerprint || !PeerCertificate.BindingHolds(fingerprint, answer.SigningKey, answer.Binding))
                 throw new WorkspacesException(502, "Peer refused", $"peer '{name}' at {address} does not prove that its signing key holds its certificate");
@@ -79,7 +90,7 @@ public sealed class PeerDirectory(
             Record(row);
             return row;
         }
-        throw new WorkspacesException(502, "Peer unreachable", $"could not join '{token.Name}': {string.Join("; ", failures)}");
+        throw new PeerFailure(PeerFault.Unreachable, $"could not join '{token.Name}': {string.Join("; ", failures)}");
     }
 
     /// <summary>The inviting side: a host presenting an unknown certificate redeems a token.</summary>

@@ -3,7 +3,6 @@ using System.Formats.Tar;
 using System.Text.Json;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
-using Workspaces.Daemon.Trust;
 
 namespace Workspaces.Daemon.Images;
 
@@ -11,12 +10,14 @@ namespace Workspaces.Daemon.Images;
 /// One tar archive holding an image with its parent chain: archive.json (format, top image, chain),
 /// then per image manifests/ID.json (canonical), signatures/ID.json and keys/ID.json (sealed disk
 /// keys), then blobs/SHA256. Import trusts nothing in it: manifests must be canonical and match
-/// their fingerprints, blobs must hash to their names, signatures must verify, deltas must sit on
-/// their parents, and nothing is registered until all of it holds.
+/// their fingerprints, blobs must hash to their names; then ChainImport checks the chain as it checks
+/// one pulled from peers (signatures verify, deltas sit on their parents) and registers nothing until
+/// all of it holds.
 /// </summary>
-public sealed class ImageArchive(ImageService images, ImageStore store, ImageRepository rows, QemuImg qemuImg)
+public sealed class ImageArchive(ImageService images, ImageStore store, ImageRepository rows, ChainImport chains)
 {
     public const string FormatName = "workspaces-archive/1";
+    private const string Refusal = "the image archive is refused";
     private const int MaxMetadataBytes = 1 << 20;
 
     public async Task ExportAsync(ImageRow image, Stream output, CancellationToken ct)
@@ -98,25 +99,7 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
                 }
             }
             if (top is null) throw Bad("it has no archive.json, so it is not a Workspaces image archive");
-
-            var chain = new List<ImageManifest>();
-            for (string? id = top; id is not null && rows.Find(id) is null; id = chain[^1].Parent)
-                chain.Add(manifests.GetValueOrDefault(id) ?? throw Bad($"it lacks the manifest of image {id[..12]}, which its chain needs"));
-            chain.Reverse();
-
-            foreach (var manifest in chain)
-                await CheckAsync(manifest, staged, manifests, signatures.GetValueOrDefault(manifest.Id) ?? [], ct);
-            foreach (var manifest in chain)
-            {
-                var blobs = manifest.ToRow().Blobs.Where(staged.ContainsKey).Select(sha => staged[sha]).ToList();
-                images.Register(manifest.ToRow(), blobs, signatures.GetValueOrDefault(manifest.Id) ?? [], sealedKeys.GetValueOrDefault(manifest.Id) ?? []);
-                foreach (var blob in blobs) staged.Remove(blob.Sha256);
-            }
-            // Images already here gain the signatures and seals the archive brings (a reseal travels this way).
-            foreach (var (id, manifest) in manifests.Where(m => chain.All(c => c.Id != m.Key)))
-                if (rows.Find(id) is { } existing)
-                    Merge(existing, signatures.GetValueOrDefault(id) ?? [], sealedKeys.GetValueOrDefault(id) ?? []);
-            return rows.Find(top)!;
+            return await chains.ImportAsync(new ChainMetadata(top, manifests, signatures, sealedKeys), staged, Refusal, ct);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
         {
@@ -126,35 +109,6 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
         {
             foreach (var blob in staged.Values) File.Delete(blob.Path);
         }
-    }
-
-    /// <summary>Every blob present and sound, every signature valid, a delta on its parent's disk, a base on nothing.</summary>
-    private async Task CheckAsync(ImageManifest manifest, Dictionary<string, StagedBlob> staged, Dictionary<string, ImageManifest> manifests,
-        List<SignatureRow> signatures, CancellationToken ct)
-    {
-        foreach (var sha in manifest.ToRow().Blobs)
-            if (!staged.ContainsKey(sha) && !File.Exists(store.BlobPath(sha)))
-                throw Bad($"it lacks blob {sha[..12]} of image '{manifest.Name}'");
-        byte[] canonical = manifest.ToCanonicalJson();
-        foreach (var s in signatures)
-            if (!TrustPolicy.IsValid(s, canonical))
-                throw Bad($"the signature by {KeyText.Fingerprint(s.Signer)} on image '{manifest.Name}' does not verify");
-        if (manifest.Disk is null || !staged.TryGetValue(manifest.Disk, out var disk)) return;
-
-        string? parentDisk = manifest.Parent is null ? null
-            : manifests.GetValueOrDefault(manifest.Parent)?.Disk ?? rows.Find(manifest.Parent)?.Disk;
-        var info = await qemuImg.InfoAsync(disk.Path, ct);
-        if (info.Format != manifest.DiskFormat || info.Encrypted != manifest.Encrypted || info.DataFile is not null || info.BackingFile != parentDisk)
-            throw Bad($"the disk of image '{manifest.Name}' is not what its manifest says " +
-                      $"(format {info.Format}, encrypted {info.Encrypted}, backing '{info.BackingFile ?? "none"}')");
-        if (info.Format == "qcow2" && !info.Encrypted && info.BackingFile is null) await qemuImg.CheckAsync(disk.Path, ct);
-    }
-
-    private void Merge(ImageRow existing, List<SignatureRow> signatures, List<ImageKeyRow> sealedKeys)
-    {
-        byte[] canonical = images.CanonicalManifest(existing);
-        foreach (var s in signatures.Where(s => TrustPolicy.IsValid(s, canonical))) rows.AddSignature(s);
-        foreach (var k in sealedKeys) rows.AddKey(k);
     }
 
     private static (string Kind, string Id) Split(string name)
@@ -238,5 +192,5 @@ public sealed class ImageArchive(ImageService images, ImageStore store, ImageRep
             Mode = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
         }, ct);
 
-    private static WorkspacesException Bad(string why) => WorkspacesException.Unprocessable($"the image archive is refused: {why}");
+    private static WorkspacesException Bad(string why) => WorkspacesException.Unprocessable($"{Refusal}: {why}");
 }

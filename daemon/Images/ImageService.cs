@@ -14,6 +14,7 @@ namespace Workspaces.Daemon.Images;
 public sealed partial class ImageService(
     ImageStore store,
     ImageRepository images,
+    BlobPieceRepository pieces,
     QemuImg qemuImg,
     ImageIntegrity integrity,
     DiskKeys keys,
@@ -108,7 +109,14 @@ public sealed partial class ImageService(
     {
         if (images.BlobInUse(sha256)) return;
         store.DeleteBlob(sha256);
+        ForgetBlob(sha256);
+    }
+
+    /// <summary>What SQLite knows about a deleted blob's bytes goes with them.</summary>
+    private void ForgetBlob(string sha256)
+    {
         images.ForgetCheck(sha256);
+        pieces.Forget(sha256);
     }
 
     /// <summary>Records a blob's file identity as intact now (after its last change of names).</summary>
@@ -125,7 +133,7 @@ public sealed partial class ImageService(
             if (!images.BlobInUse(blob))
             {
                 store.DeleteBlob(blob);
-                images.ForgetCheck(blob);
+                ForgetBlob(blob);
             }
     }
 

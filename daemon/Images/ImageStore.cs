@@ -19,12 +19,19 @@ public sealed class ImageStore
         Directory.CreateDirectory(Staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // Anything left in staging is from an import that died with the daemon.
         foreach (var stale in Directory.EnumerateFiles(Staging)) File.Delete(stale);
+        // Pulls from peers are kept across restarts, unlike staging: the pieces already there resume them.
+        Pulls = Path.Combine(Root, ".pulls");
+        Directory.CreateDirectory(Pulls, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     public string Root { get; }
     private string Staging { get; }
+    private string Pulls { get; }
 
     public string BlobPath(string sha256) => Path.Combine(Root, sha256);
+
+    /// <summary>Where a blob being pulled from peers is assembled (PartialBlob), beside the cache for a rename into it.</summary>
+    public string PartialPath(string sha256) => Path.Combine(Pulls, sha256 + ".part");
 
     /// <summary>Streams into a staging file, hashing in the same pass. The caller deletes the staged file if it does not commit it.</summary>
     public async Task<StagedBlob> StageAsync(Stream source, Action<long>? progress, CancellationToken ct)

@@ -168,6 +168,20 @@ public static class SchemaMigrations
         CREATE INDEX workspaces_owner ON workspaces(owner);
         CREATE UNIQUE INDEX workspaces_guest_uid ON workspaces(guest_uid);
         """,
+        // 8: settings of this daemon's own (one row per key). guest_uid_base: the first of the million guest uids this
+        // database hands out (WorkspaceRepository). Every daemon used to start at 1900000000, so two on one host gave
+        // different guests the same uid; a database with workspaces keeps that base (its rows hold uids from it), a
+        // new one draws a slot in 1..1999 (base 1901000000..3899000000, below 2^32-1). random() % 1999 before abs:
+        // abs() of the smallest 64-bit integer would overflow.
+        """
+        CREATE TABLE host_settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        INSERT INTO host_settings (key, value)
+            SELECT 'guest_uid_base', CASE WHEN EXISTS (SELECT 1 FROM workspaces) THEN '1900000000'
+                                          ELSE CAST(1900000000 + (abs(random() % 1999) + 1) * 1000000 AS TEXT) END;
+        """,
         // 9: peers (hosts recognised by a pinned TLS certificate), peers removed, join tokens (hashes only).
         """
         CREATE TABLE peers (
@@ -189,11 +203,23 @@ public static class SchemaMigrations
             used_at     INTEGER
         );
         """,
+        // 10: piece lists of blobs, computed once for peers.
+        """
+        CREATE TABLE blob_pieces (                   -- SHA-256 of each piece of a blob, as peers check what they fetch
+            sha256     TEXT PRIMARY KEY,             -- the blob
+            piece_size INTEGER NOT NULL,             -- bytes per piece (the last one is short)
+            size       INTEGER NOT NULL,             -- the blob's size
+            hashes     BLOB NOT NULL                 -- the pieces' 32-byte digests, concatenated in order
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;
 
-    public static void Apply(SqliteConnection connection)
+    public static void Apply(SqliteConnection connection) => Apply(connection, Steps.Length);
+
+    /// <summary>Only up to a step: for tests that make a database as an older daemon left it.</summary>
+    internal static void Apply(SqliteConnection connection, int upTo)
     {
         int version = connection.ExecuteScalar<int>("PRAGMA user_version;");
         if (version > Steps.Length)
@@ -204,7 +230,7 @@ public static class SchemaMigrations
         connection.Execute("PRAGMA foreign_keys = OFF;");
         try
         {
-            for (int step = version; step < Steps.Length; step++)
+            for (int step = version; step < upTo; step++)
             {
                 using var tx = connection.BeginTransaction();
                 connection.Execute(Steps[step], transaction: tx);

@@ -38,16 +38,31 @@ public sealed class WorkspaceRepository(Database db)
         return c.QuerySingleOrDefault<WorkspaceRow>($"{Select} WHERE w.id = @id", new { id });
     }
 
-    /// <summary>The first uid (and gid) of the range guests run as, far above people's and systemd's dynamic users.</summary>
-    public const uint GuestUidBase = 1_900_000_000;
+    /// <summary>How many guest uids one database hands out: its slot, from its base (schema step 8).</summary>
+    public const uint GuestUidSlotSize = 1_000_000;
+
+    private readonly Lazy<uint> _guestUidBase = new(() =>
+    {
+        using var c = db.Open();
+        return uint.Parse(c.QuerySingle<string>("SELECT value FROM host_settings WHERE key = 'guest_uid_base'"));
+    });
+
+    /// <summary>
+    /// The first uid (and gid) guests of this database run as, far above people's and systemd's dynamic users:
+    /// 1900000000 for a database older than slots, else its own slot's (read once; it never changes).
+    /// </summary>
+    public uint GuestUidBase => _guestUidBase.Value;
 
     /// <summary>
     /// Inserts a new workspace; false when its owner already has one of that name (the UNIQUE constraint decides races).
-    /// Its guest uid is allocated in the same statement (SQLite runs one writer at a time), and set on the row.
+    /// Its guest uid is allocated in the same statement (SQLite runs one writer at a time), and set on the row; one past
+    /// the slot is refused (GuestUidsExhaustedException) and rolled back, as it could be another daemon's guest's uid.
     /// </summary>
     public bool TryInsert(WorkspaceRow row)
     {
+        uint first = GuestUidBase;
         using var c = db.Open();
+        using var tx = c.BeginTransaction();
         var uid = c.QuerySingleOrDefault<long?>("""
             INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
                                     cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at, guest_uid)
@@ -59,9 +74,11 @@ public sealed class WorkspaceRepository(Database db)
             """, new
         {
             row.Id, row.Name, row.Owner, row.ImageId, row.Vcpus, row.MemoryMib, row.Cmdline, row.State, row.Reason, row.Pid, row.Accelerator,
-            row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight, row.CreatedAt, row.UpdatedAt, Base = (long)GuestUidBase,
-        });
+            row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight, row.CreatedAt, row.UpdatedAt, Base = (long)first,
+        }, tx);
         if (uid is null) return false;
+        if (uid.Value >= first + (long)GuestUidSlotSize) throw new GuestUidsExhaustedException(first, first + GuestUidSlotSize - 1);
+        tx.Commit();
         row.GuestUid = (uint)uid.Value;
         return true;
     }

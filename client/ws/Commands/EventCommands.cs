@@ -7,7 +7,7 @@ public static class EventCommands
 {
     public static void Add(RootCommand root)
     {
-        var events = new Command("events", "follow lifecycle and operation events (Ctrl-C to stop)");
+        var events = new Command("events", "follow lifecycle, operation and peer events (Ctrl-C to stop)");
         events.Run(async (client, parse, ct) =>
         {
             bool json = Output.Json(parse);
@@ -16,7 +16,7 @@ public static class EventCommands
                 if (json) { Output.WriteJson(e, WorkspacesJson.Default.EventInfo); continue; }
                 string what = e.Operation is { } op
                     ? $"operation {op.Kind} {op.Target}: {op.Status}{(op.Error is null ? "" : " — " + op.Error)}"
-                    : $"{e.Workspace ?? ""} {e.State ?? ""} {e.Reason ?? ""}".Trim();
+                    : $"{e.Workspace ?? e.Peer ?? ""} {e.State ?? ""} {e.Reason ?? ""}".Trim();
                 Console.Out.WriteLine($"{e.Time.ToLocalTime():HH:mm:ss.fff} {e.Type,-18} {what}");
             }
         });

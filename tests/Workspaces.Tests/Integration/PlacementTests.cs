@@ -21,8 +21,8 @@ public sealed class PlacementTests(PlacementTests.Hosts hosts, Xunit.Abstraction
 
         public async Task InitializeAsync()
         {
-            Peers = await PeerHosts.StartAsync(3, i => i == 1
-                ? new Dictionary<string, object> { ["policy"] = new Dictionary<string, object> { ["maxMemoryMiB"] = 256 } }
+            Peers = await PeerHosts.StartAsync(3, perHost: i => i == 1
+                ? new PeerHosts.HostOptions(new Dictionary<string, object> { ["policy"] = new Dictionary<string, object> { ["maxMemoryMiB"] = 256 } })
                 : null);
             try
             {

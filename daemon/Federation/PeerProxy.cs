@@ -22,7 +22,7 @@ public sealed class PeerProxy(PeerDirectory directory, PeerChannel channel, IOpt
     {
         var peer = directory.Get(peerName);
         request.RequestUri = new Uri(PeerPrefix[1..] + path + (query.Length > 0 ? "?" + query : ""), UriKind.Relative);
-        return PeerCall.SendAsync(channel.For(peer.Address, peer.TlsFingerprint), peer.Name, request, ct, HttpCompletionOption.ResponseHeadersRead);
+        return PeerCall.SendAsync(channel.ForProxy(peer.Address, peer.TlsFingerprint), peer.Name, request, ct, HttpCompletionOption.ResponseHeadersRead);
     }
 
     /// <summary>Sends a peer's request to this host's own API, as this host's admins; its answer, errors included, is relayed as it is.</summary>

@@ -60,5 +60,9 @@ public static class DomainServices
         .AddSingleton<PeerDirectory>()
         .AddSingleton<PeerMonitor>()
         .AddSingleton<PeerInventory>()
-        .AddSingleton<PullRepository>();
+        .AddSingleton<PullRepository>()
+        .AddSingleton<PlacementAdmission>()
+        .AddSingleton<PlacementChain>()
+        .AddSingleton<Placement>()
+        .AddSingleton<PeerProxy>();
 }

@@ -116,6 +116,8 @@ v1.MapOperationEndpoints();
 v1.MapEventEndpoints();
 v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
+v1.MapPlacementEndpoints();
+v1.MapProxyEndpoints();
 v1.MapApiDocument();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(
     $"no endpoint answers {context.Request.Method} {Names.Quote(context.Request.Path)}; the API lives under /v1"));

@@ -27,7 +27,8 @@ public sealed record HostInfo(
     string? SealingKey = null,
     string? SealingKeyFingerprint = null,
     string? TlsFingerprint = null,
-    string? PeerListen = null);
+    string? PeerListen = null,
+    string? PeerName = null);
 
 /// <summary>An image in the content-addressed cache. Id is its SHA-256 fingerprint.</summary>
 public sealed record ImageInfo(

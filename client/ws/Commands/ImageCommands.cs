@@ -33,7 +33,8 @@ public static class ImageCommands
             var upload = new ImageUpload(parse.GetValue(name)!, Existing(parse.GetValue(disk)), Existing(parse.GetValue(kernel)),
                 Existing(parse.GetValue(initrd)), parse.GetValue(cmdline), parse.GetValue(encrypt), parse.GetValue(tags));
             // The files are on this host: the daemon reads them through our open descriptors, no upload.
-            var result = await client.ImportLocalImageAsync(upload, ct);
+            // Descriptors cannot cross hosts: through a peer the files are streamed up.
+            var result = client.Peer is null ? await client.ImportLocalImageAsync(upload, ct) : await client.ImportImageAsync(upload, null, ct);
             if (Output.Json(parse)) Output.WriteJson(result, WorkspacesJson.Default.ImageInfo);
             else Console.Out.WriteLine($"Imported {result.Name} ({Output.Short(result.Id)}, {Output.Size(result.Size)})");
         });

@@ -58,5 +58,11 @@ public static class DomainServices
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()
         .AddSingleton<PeerDirectory>()
-        .AddSingleton<PeerMonitor>();
+        .AddSingleton<PeerMonitor>()
+        .AddSingleton<PeerInventory>()
+        .AddSingleton<PullRepository>()
+        .AddSingleton<PlacementAdmission>()
+        .AddSingleton<PlacementChain>()
+        .AddSingleton<Placement>()
+        .AddSingleton<PeerProxy>();
 }

@@ -35,7 +35,7 @@ public sealed partial class WorkspacesClient : IDisposable
                 }
             },
         };
-        _http = new HttpClient(new OwnerHandler(this) { InnerHandler = handler }) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(new OwnerHandler(this) { InnerHandler = new PeerHandler(this) { InnerHandler = handler } }) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string SocketPath { get; }

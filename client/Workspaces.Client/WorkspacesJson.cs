@@ -48,4 +48,13 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerHostSummary))]
 [JsonSerializable(typeof(PieceListInfo))]
+[JsonSerializable(typeof(PullImageRequest))]
+[JsonSerializable(typeof(PeerImageEntry[]))]
+[JsonSerializable(typeof(TransferInfo))]
+[JsonSerializable(typeof(PlacementReport))]
+[JsonSerializable(typeof(PeerAdmissionAnswer))]
+[JsonSerializable(typeof(PeerImageChain))]
+[JsonSerializable(typeof(HeldBlobsRequest))]
+[JsonSerializable(typeof(HeldBlobsAnswer))]
+[JsonSerializable(typeof(HostedWorkspace[]))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -26,12 +26,18 @@ public static class Cli
         Recursive = true,
     };
 
+    public static readonly Option<string?> PeerOption = new("--peer")
+    {
+        Description = "run the command on this peer, through the local daemon (admins; the peer acts as its own admins)",
+        Recursive = true,
+    };
+
     /// <summary>Sets a command's action: a client for the socket, and errors as "ws: message" with exit 1.</summary>
     public static void Run(this Command command, Func<WorkspacesClient, ParseResult, CancellationToken, Task> action)
     {
         command.SetAction(async (parse, ct) =>
         {
-            using var client = new WorkspacesClient(parse.GetValue(SocketOption)!) { Owner = parse.GetValue(OwnerOption) };
+            using var client = new WorkspacesClient(parse.GetValue(SocketOption)!) { Owner = parse.GetValue(OwnerOption), Peer = parse.GetValue(PeerOption) };
             try
             {
                 await action(client, parse, ct);

@@ -7,6 +7,7 @@ var root = new RootCommand("ws — manage Workspaces (QEMU guests run by workspa
 root.Options.Add(Cli.SocketOption);
 root.Options.Add(Cli.JsonOption);
 root.Options.Add(Cli.OwnerOption);
+root.Options.Add(Cli.PeerOption);
 HostCommands.Add(root);
 ImageCommands.Add(root);
 TrustCommands.Add(root);
@@ -15,4 +16,5 @@ FactoryCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
 PeerCommands.Add(root);
+PlaceCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -14,7 +14,7 @@ public static class HostEndpoints
     public static void MapHostEndpoints(this RouteGroupBuilder v1)
     {
         v1.MapGet("/host", async (KvmProbe kvm, WorkspaceRepository workspaces, GuestSupervisor guests, IResourceController resources, Admission admission,
-            IOptions<WorkspacesOptions> options, HostIdentity identity, PeerCertificate tls) =>
+            IOptions<WorkspacesOptions> options, HostIdentity identity, PeerCertificate tls, Federation.PeerDirectory peers) =>
         {
             var accelerator = await kvm.Choice;
             var capacity = admission.Capacity;
@@ -33,7 +33,7 @@ public static class HostEndpoints
                 resources.Mode, resources.Reason,
                 identity.SigningPublicKey, KeyText.Fingerprint(identity.SigningPublicKey),
                 identity.SealingPublicKey, KeyText.Fingerprint(identity.SealingPublicKey),
-                tls.Fingerprint, options.Value.Peers.Listen), WorkspacesJson.Default.HostInfo);
+                tls.Fingerprint, options.Value.Peers.Listen, peers.Name), WorkspacesJson.Default.HostInfo);
         }).WithSummary("version, accelerator and the reason for it, CPUs, memory, capacity, keys, the peer TLS fingerprint").Produces<HostInfo>();
     }
 

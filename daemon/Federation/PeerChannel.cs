@@ -13,15 +13,25 @@ namespace Workspaces.Daemon.Federation;
 /// </summary>
 public sealed class PeerChannel(PeerCertificate certificate) : IDisposable
 {
-    private readonly ConcurrentDictionary<(string Address, string Fingerprint), HttpClient> _clients = new();
+    private readonly ConcurrentDictionary<(string Address, string Fingerprint, bool Proxy), HttpClient> _clients = new();
 
-    public HttpClient For(string address, string fingerprint) =>
-        _clients.GetOrAdd((address, fingerprint), key => Create(key.Address, key.Fingerprint));
+    public HttpClient For(string address, string fingerprint) => For(address, fingerprint, proxy: false);
+
+    /// <summary>
+    /// The pool for `ws --peer` (PeerProxy): a proxied request may hold its connection for hours (a
+    /// followed console, the event stream), so proxied requests have connections of their own and never
+    /// take those that checks, placement and pulls need.
+    /// </summary>
+    public HttpClient ForProxy(string address, string fingerprint) => For(address, fingerprint, proxy: true);
+
+    private HttpClient For(string address, string fingerprint, bool proxy) =>
+        _clients.GetOrAdd((address, fingerprint, proxy), key => Create(key.Address, key.Fingerprint));
 
     /// <summary>Closes pooled connections to a peer (removed or re-pinned): the next call handshakes again.</summary>
     public void Forget(string address, string fingerprint)
     {
-        if (_clients.TryRemove((address, fingerprint), out var client)) client.Dispose();
+        foreach (bool proxy in new[] { false, true })
+            if (_clients.TryRemove((address, fingerprint, proxy), out var client)) client.Dispose();
     }
 
     private HttpClient Create(string address, string fingerprint)

@@ -212,6 +212,15 @@ public static class SchemaMigrations
             hashes     BLOB NOT NULL                 -- the pieces' 32-byte digests, concatenated in order
         );
         """,
+        // 11: pulls in progress, resumed at start.
+        """
+        CREATE TABLE image_pulls (                   -- a pull from peers until its image is registered or refused
+            image      TEXT PRIMARY KEY,             -- as the admin named it: a name or a fingerprint
+            from_peer  TEXT,                         -- only this peer; null: every peer that holds it
+            owner      INTEGER NOT NULL,             -- who asked (the operation's owner when it resumes)
+            started_at INTEGER NOT NULL
+        );
+        """,
         // 12: addresses leased at start, not at create. A NIC's MAC stays its identity from create, but its address
         // belongs to a running guest: null while the workspace is defined, stopped or failed (UNIQUE ignores NULLs), so a
         // /24 holds 253 running workspaces, not 253 defined. NOT NULL cannot be dropped in place: the table is rebuilt.

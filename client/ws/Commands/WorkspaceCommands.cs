@@ -64,20 +64,38 @@ public static class WorkspaceCommands
                 : (parse.GetValue(createImage)!, parse.GetValue(createName)!);
             if (parse.GetResult(imageOption) is { Implicit: false })
                 Console.Error.WriteLine($"ws: 'ws create NAME --image IMAGE' is deprecated; use 'ws create {imageName} {name}' (IMAGE NAME, as ws launch)");
+            await ImagePulls.EnsureHereAsync(client, imageName, ct);
             var w = await client.CreateWorkspaceAsync(Request(parse, imageName, name), ct);
             Print(parse, w, $"Created {w.Name}");
         });
         root.Subcommands.Add(create);
 
         var imageArgument = new Argument<string>("image") { Description = "the image to launch" };
+        var on = new Option<string?>("--on") { Description = "launch it on this peer (through the local daemon)" };
+        var anywhere = new Option<bool>("--anywhere") { Description = "launch it where `ws place` ranks first (this host or a peer) and say where" };
         var launch = new Command("launch", "create a workspace and start it: ws launch IMAGE NAME")
-            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate };
-        launch.Run(async (client, parse, ct) =>
+            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate, on, anywhere };
+        launch.Run(async (local, parse, ct) =>
         {
-            var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!, parse.GetValue(Name)!), ct);
+            string imageName = parse.GetValue(imageArgument)!;
+            var (client, said) = await PlaceCommands.TargetAsync(local, imageName, parse.GetValue(on), parse.GetValue(anywhere),
+                parse.GetValue(vcpus), parse.GetValue(memory), ct);
+            using var owned = client == local ? null : client;
+            if (said is not null && !Output.Json(parse)) Console.Out.WriteLine(said);
+            await ImagePulls.EnsureHereAsync(client, imageName, ct); // on the target: a peer pulls what it lacks
+            WorkspaceInfo w;
+            try
+            {
+                w = await client.CreateWorkspaceAsync(Request(parse, imageName, parse.GetValue(Name)!), ct);
+            }
+            catch (ApiException e) when (e.Status == 404 && client.Peer is { } peer && e.Message.Contains("no image", StringComparison.Ordinal))
+            {
+                throw new ApiException(e.Problem with { Detail = $"{e.Message}: {peer} does not hold image '{imageName}'; "
+                    + $"put it there first (ws --peer {peer} image import ..., or pull it from a host that has it)" });
+            }
             var op = await client.ActAsync(w.Name, "start", parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, ct);
             if (!parse.GetValue(NoWait)) await Output.WaitAsync(client, op, $"Starting {w.Name}", ct);
-            Print(parse, await client.GetWorkspaceAsync(w.Name, ct), $"Launched {w.Name}");
+            Print(parse, await client.GetWorkspaceAsync(w.Name, ct), $"Launched {w.Name}" + (client.Peer is { } p ? $" on {p}" : ""));
         });
         root.Subcommands.Add(launch);
 
@@ -97,11 +115,47 @@ public static class WorkspaceCommands
 
     private static void AddList(RootCommand root)
     {
-        var list = new Command("list", "list workspaces");
+        var peers = new Option<bool>("--peers") { Description = "also every reachable peer's workspaces, with a HOST column" };
+        var list = new Command("list", "list workspaces") { peers };
         list.Aliases.Add("ls");
         WorkspaceList.AddFilters(list);
-        list.Run(WorkspaceList.PrintAsync); // page by page, printed as they come
+        list.Run(async (client, parse, ct) =>
+        {
+            if (parse.GetValue(peers))
+            {
+                await ListEverywhereAsync(client, parse, ct);
+                return;
+            }
+            await WorkspaceList.PrintAsync(client, parse, ct); // page by page, printed as they come
+        });
         root.Subcommands.Add(list);
+    }
+
+    /// <summary>
+    /// `ws list --peers`: this host's workspaces and each peer's (through the proxy, asked in parallel). A
+    /// peer that cannot be asked is named on stderr; the others are still listed and the exit is 0.
+    /// </summary>
+    private static async Task ListEverywhereAsync(WorkspacesClient client, ParseResult parse, CancellationToken ct)
+    {
+        if (client.Peer is not null) throw new ArgumentException("--peers lists this host and all its peers: leave out --peer");
+        var host = await client.GetHostAsync(ct);
+        string here = host.PeerName ?? host.Hostname;
+        var known = await client.ListPeersAsync(ct);
+        var names = known.Where(p => p.Reachable).Select(p => p.Name).ToList();
+        var unreachable = known.Where(p => !p.Reachable).Select(p => $"{p.Name} (unreachable: {p.Error})").ToList();
+        var answers = await Task.WhenAll(names.Select(async name =>
+        {
+            using var peer = client.ForPeer(name);
+            try { return (Host: name, List: await peer.ListWorkspacesAsync(ct), Error: (string?)null); }
+            catch (Exception e) when (e is ApiException or HttpRequestException) { return (Host: name, List: Array.Empty<WorkspaceInfo>(), Error: e.Message); }
+        }));
+        foreach (var why in unreachable.Concat(answers.Where(a => a.Error is not null).Select(a => $"{a.Host} ({a.Error})")))
+            Console.Error.WriteLine($"ws: not listed: {why}");
+        var rows = (await client.ListWorkspacesAsync(ct)).Select(w => (Host: here, W: w))
+            .Concat(answers.SelectMany(a => a.List.Select(w => (a.Host, W: w)))).ToList();
+        if (Output.Json(parse)) { Output.WriteJson(rows.Select(r => new HostedWorkspace(r.Host, r.W)).ToArray(), WorkspacesJson.Default.HostedWorkspaceArray); return; }
+        Output.Table(["host", "name", "state", "image", "vcpus", "memory", "pid", "owner"],
+            rows.Select(r => new[] { r.Host, r.W.Name, r.W.State, r.W.ImageName, r.W.Vcpus.ToString(), $"{r.W.MemoryMiB} MiB", r.W.Pid?.ToString() ?? "-", r.W.Owner.ToString() }));
     }
 
     private static void AddShow(RootCommand root)

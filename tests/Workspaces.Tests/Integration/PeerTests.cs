@@ -161,10 +161,15 @@ public sealed class PeerTests
         });
         bool Saw(string state, string peer = "host2") { lock (seen) return seen.Any(e => e.Peer == peer && e.State == state); }
 
-        // The stream is live once it shows an event made after it was opened: a pin of a host that is not there.
-        await one.Client.AddPeerAsync(new AddPeerRequest("probe", Address: $"{hosts.Subnet}.99:{PeerHosts.Port}", Fingerprint: "SHA256:" + new string('0', 64)));
-        await Wait.UntilAsync(() => Saw("joined", "probe"), TimeSpan.FromSeconds(10), "the probe's joined event");
-        await one.Client.RemovePeerAsync("probe");
+        // The stream is live once it shows an event made after it was opened: pins of a host that refuses
+        // connections (this one's own address, a closed port), until one shows.
+        await Wait.UntilAsync(async () =>
+        {
+            string probe = $"probe{Guid.NewGuid():N}"[..12];
+            await one.Client.AddPeerAsync(new AddPeerRequest(probe, Address: $"{one.Address}:1", Fingerprint: "SHA256:" + new string('0', 64)));
+            await one.Client.RemovePeerAsync(probe);
+            lock (seen) return seen.Any(e => e.Peer!.StartsWith("probe", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(20), "a live event stream");
         await PeerHosts.JoinAsync(two, one); // two redeems one's token: one records host2
         await Wait.UntilAsync(() => Saw("joined"), TimeSpan.FromSeconds(10), "a joined event");
         await Wait.UntilAsync(() => Saw("reachable"), TimeSpan.FromSeconds(10), "a reachable event");

@@ -27,6 +27,15 @@ if (onlyScale)
     report.Print();
     return;
 }
+// Only `ws place` with 3 peers (PlaceBench): four daemons in network namespaces, nothing else.
+if (args.Contains("--only-place"))
+{
+    Console.Error.WriteLine($"place: ws place with 3 peers against ws host, {runs * 3} runs each");
+    await PlaceBench.RunAsync(runs * 3, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {

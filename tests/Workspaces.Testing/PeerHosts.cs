@@ -74,6 +74,21 @@ public sealed class PeerHosts : IAsyncDisposable
     public Task LimitAsync(Host host, string rate) =>
         _switch.RunAsync("tc", "qdisc", "replace", "dev", host.SwitchLink, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
 
+    /// <summary>
+    /// Limits what one host sends into its cable (tc tbf on the host's own end, e.g. "400mbit"), so a
+    /// sender's rate is capped with the backpressure a real slow uplink gives; null lifts the limit.
+    /// </summary>
+    public Task LimitSendingAsync(Host host, string? rate) => rate is null
+        ? host.Namespace.RunAsync("tc", "qdisc", "del", "dev", HostLink(host), "root")
+        : host.Namespace.RunAsync("tc", "qdisc", "replace", "dev", HostLink(host), "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
+
+    /// <summary>Bytes one host has sent into its cable so far (its own end's tx counter).</summary>
+    public async Task<long> SentBytesAsync(Host host) =>
+        long.Parse((await host.Namespace.RunAsync("cat", $"/sys/class/net/{HostLink(host)}/statistics/tx_bytes")).Stdout.Trim());
+
+    /// <summary>The host's own end of its cable, inside its namespace (eth1 for host1).</summary>
+    public string HostLink(Host host) => $"eth{Hosts.IndexOf(host) + 1}";
+
     /// <summary>Makes a and b peers the way an operator would: a token from b, redeemed on a.</summary>
     public static async Task JoinAsync(Host a, Host b)
     {

@@ -58,5 +58,7 @@ public static class DomainServices
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()
         .AddSingleton<PeerDirectory>()
-        .AddSingleton<PeerMonitor>();
+        .AddSingleton<PeerMonitor>()
+        .AddSingleton<PeerInventory>()
+        .AddSingleton<PullRepository>();
 }

@@ -86,13 +86,15 @@ builder.Services
     .AddSingleton(sp => ResourceControllerFactory.Choose(sp.GetRequiredService<IOptions<WorkspacesOptions>>(), bus, busWhy))
     .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
+    .AddSingleton<ImagePull>()
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()
     .AddSingleton<ConfigReload>();
 if (!inert)
     builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
-        .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>());
+        .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
+        .AddHostedService<PullResumer>();
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
@@ -106,6 +108,7 @@ app.UseMiddleware<ProblemMiddleware>();
 var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();
 v1.MapImageEndpoints();
+v1.MapImagePullEndpoints();
 v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();

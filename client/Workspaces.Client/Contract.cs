@@ -194,7 +194,16 @@ public sealed record OperationInfo(
     double Progress,
     string? Error,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    string? Detail = null,
+    TransferInfo? Transfer = null);
+
+/// <summary>
+/// A transfer's state inside its operation (a pull from peers): bytes in hand of bytes to fetch (resumed
+/// bytes already on disk count as in hand), the rate of the last seconds, the peers serving, and those
+/// dropped for a bad piece or a lost connection.
+/// </summary>
+public sealed record TransferInfo(long BytesDone, long BytesTotal, long BytesResumed, double BytesPerSecond, string[] Peers, string[] BadPeers);
 
 /// <summary>One line of GET /v1/events.</summary>
 public sealed record EventInfo(

@@ -51,3 +51,19 @@ public sealed record PeerHostSummary(
     int FreeVcpus,
     int FreeMemoryMiB,
     int Images);
+
+/// <summary>POST /v1/images/pull: fetch an image's chain from peers (from one only with From).</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PullImageRequest(string Image, string? From = null);
+
+/// <summary>
+/// One image of GET /v1/peer/images: its canonical manifest text (the receiver parses and checks it),
+/// the signatures over it, its disk key sealed to recipients (never in clear), and its blobs' sizes.
+/// </summary>
+public sealed record PeerImageEntry(string Id, string Name, string Manifest, PeerImageSignature[] Signatures, PeerSealedKey[] SealedKeys, PeerBlobInfo[] Blobs);
+
+public sealed record PeerImageSignature(string Signer, string Signature, long SignedAt);
+
+public sealed record PeerSealedKey(string Recipient, string Sealed);
+
+public sealed record PeerBlobInfo(string Sha256, long Size);

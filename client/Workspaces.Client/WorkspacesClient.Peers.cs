@@ -18,3 +18,19 @@ public sealed partial class WorkspacesClient
     public Task RemovePeerAsync(string name, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"v1/peers/{Uri.EscapeDataString(name)}", ct);
 }
+
+/// <summary>POST /v1/images/pull: images fetched from peers.</summary>
+public sealed partial class WorkspacesClient
+{
+    /// <summary>Starts a pull; the operation it answers carries the transfer's bytes, rate and peers.</summary>
+    public Task<OperationInfo> StartPullAsync(PullImageRequest request, CancellationToken ct = default) =>
+        PostAsync("v1/images/pull", request, Json.PullImageRequest, Json.OperationInfo, ct);
+
+    /// <summary>Pulls and waits; returns the image pulled.</summary>
+    public async Task<ImageInfo> PullImageAsync(PullImageRequest request, CancellationToken ct = default)
+    {
+        var op = await StartPullAsync(request, ct);
+        EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
+        return await GetImageAsync(request.Image, ct);
+    }
+}

@@ -48,4 +48,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerHostSummary))]
 [JsonSerializable(typeof(PieceListInfo))]
+[JsonSerializable(typeof(PullImageRequest))]
+[JsonSerializable(typeof(PeerImageEntry[]))]
+[JsonSerializable(typeof(TransferInfo))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -23,5 +23,7 @@ public static class PeerApiEndpoints
             PeerGate.PeerName(context);
             return Results.Json(directory.Summary(), WorkspacesJson.Default.PeerHostSummary);
         }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
+
+        peer.MapPeerImageEndpoints();
     }
 }

@@ -19,6 +19,12 @@ public sealed class Operation(string kind, string target, uint owner)
     public CancellationTokenSource Cancellation { get; } = new();
     public Task Finished => _finished.Task;
 
+    /// <summary>What the action says of itself beyond progress (a pull: what came from where, which peer was dropped).</summary>
+    public string? Detail { get; set; }
+
+    /// <summary>A transfer's bytes, rate and peers, for a progress bar; null for actions that move no bytes.</summary>
+    public TransferInfo? Transfer { get; set; }
+
     public double Progress
     {
         get => Volatile.Read(ref _progress);
@@ -32,5 +38,5 @@ public sealed class Operation(string kind, string target, uint owner)
         _finished.TrySetResult();
     }
 
-    public OperationInfo ToInfo() => new(Id, Kind, Target, Status, Progress, Error, CreatedAt, FinishedAt);
+    public OperationInfo ToInfo() => new(Id, Kind, Target, Status, Progress, Error, CreatedAt, FinishedAt, Detail, Transfer);
 }

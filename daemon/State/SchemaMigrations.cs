@@ -212,6 +212,15 @@ public static class SchemaMigrations
             hashes     BLOB NOT NULL                 -- the pieces' 32-byte digests, concatenated in order
         );
         """,
+        // 11: pulls in progress, resumed at start.
+        """
+        CREATE TABLE image_pulls (                   -- a pull from peers until its image is registered or refused
+            image      TEXT PRIMARY KEY,             -- as the admin named it: a name or a fingerprint
+            from_peer  TEXT,                         -- only this peer; null: every peer that holds it
+            owner      INTEGER NOT NULL,             -- who asked (the operation's owner when it resumes)
+            started_at INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

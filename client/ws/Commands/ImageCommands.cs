@@ -149,6 +149,27 @@ public static class ImageCommands
         });
         image.Subcommands.Add(prune);
 
+        var from = new Option<string?>("--from") { Description = "pull from this peer only (default: every peer that holds the image's blobs, at once)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "return once the pull is accepted (follow it with `ws operation` or `ws events`)" };
+        var pull = new Command("pull", "fetch an image and its chain from peers: only blobs not here travel, in pieces from every peer that has them")
+            { reference, from, noWait };
+        pull.Run(async (client, parse, ct) =>
+        {
+            string wanted = parse.GetValue(reference)!;
+            var op = await client.StartPullAsync(new PullImageRequest(wanted, parse.GetValue(from)), ct);
+            if (parse.GetValue(noWait))
+            {
+                if (Output.Json(parse)) Output.WriteJson(op, WorkspacesJson.Default.OperationInfo);
+                else Console.Out.WriteLine($"Pulling {wanted}: operation {op.Id}");
+                return;
+            }
+            var done = await ImagePulls.FollowAsync(client, op, $"Pulling {wanted}", ct);
+            var pulled = await client.GetImageAsync(wanted, ct);
+            if (Output.Json(parse)) Output.WriteJson(pulled, WorkspacesJson.Default.ImageInfo);
+            else Console.Out.WriteLine(done.Detail ?? $"Pulled {pulled.Name} ({Output.Short(pulled.Id)})");
+        });
+        image.Subcommands.Add(pull);
+
         var rm = new Command("rm", "remove an image that no workspace uses") { reference };
         rm.Aliases.Add("delete");
         rm.Run(async (client, parse, ct) => await client.DeleteImageAsync(parse.GetValue(reference)!, ct));

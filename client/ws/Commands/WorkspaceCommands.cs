@@ -64,6 +64,7 @@ public static class WorkspaceCommands
                 : (parse.GetValue(createImage)!, parse.GetValue(createName)!);
             if (parse.GetResult(imageOption) is { Implicit: false })
                 Console.Error.WriteLine($"ws: 'ws create NAME --image IMAGE' is deprecated; use 'ws create {imageName} {name}' (IMAGE NAME, as ws launch)");
+            await ImagePulls.EnsureHereAsync(client, imageName, ct);
             var w = await client.CreateWorkspaceAsync(Request(parse, imageName, name), ct);
             Print(parse, w, $"Created {w.Name}");
         });
@@ -74,6 +75,7 @@ public static class WorkspaceCommands
             { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate };
         launch.Run(async (client, parse, ct) =>
         {
+            await ImagePulls.EnsureHereAsync(client, parse.GetValue(imageArgument)!, ct);
             var w = await client.CreateWorkspaceAsync(Request(parse, parse.GetValue(imageArgument)!, parse.GetValue(Name)!), ct);
             var op = await client.ActAsync(w.Name, "start", parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, ct);
             if (!parse.GetValue(NoWait)) await Output.WaitAsync(client, op, $"Starting {w.Name}", ct);

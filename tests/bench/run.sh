@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-federation [--pull-runs=N] [--sender-rate=RATE]]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
 # --only-federation: `ws image pull` of 1 GiB between daemons in network namespaces (PullBench): from one peer
 # against socat over the same cables, and from two peers whose cables are each limited to RATE (tc tbf, default
-# 400mbit) against from one; N runs each (default 3). Needs root, socat and tc; no libvirt. Moves several GiB:
+# 400mbit) against from one; N runs each (default 3), after one untimed round. --pull-profile: one more pull with
+# perf record on both daemons (CPU by library and symbol). Needs root, socat and tc; no libvirt. Moves several GiB:
 # never part of tests/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

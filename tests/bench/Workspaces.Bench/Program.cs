@@ -20,11 +20,13 @@ bool onlyFederation = args.Contains("--only-federation");
 int pullRuns = args.FirstOrDefault(a => a.StartsWith("--pull-runs=")) is { } pr ? int.Parse(pr["--pull-runs=".Length..]) : 3;
 // What each sender's cable may carry in the two-peer pull (tc tbf rate).
 string senderRate = args.FirstOrDefault(a => a.StartsWith("--sender-rate=")) is { } sr ? sr["--sender-rate=".Length..] : "400mbit";
+// One more pull with `perf record` on both daemons, summed by library and symbol.
+bool pullProfile = args.Contains("--pull-profile");
 
 var report = new Report();
 if (onlyFederation)
 {
-    await PullBench.RunAsync(pullRuns, senderRate, report);
+    await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);
     Console.WriteLine();
     report.Print();
     return;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Workspaces.Client;
 using Workspaces.Testing;
 
@@ -20,9 +19,15 @@ public static class PullBench
     // socat's default 8 KiB buffer costs it a third of its rate here; 128 KiB makes the baseline the stronger one.
     private const string SocatBuffer = "131072";
 
-    public static async Task RunAsync(int runs, string senderRate, Report report)
+    /// <summary>profile: one more pull under `perf record` of both daemons, summed by library and by symbol (stderr).</summary>
+    public static async Task RunAsync(int runs, string senderRate, bool profile, Report report)
     {
         Prerequisites.Require("socat", "tc", "ss", "sync");
+        if (profile)
+        {
+            Prerequisites.Require("perf");
+            Environment.SetEnvironmentVariable("DOTNET_PerfMapEnabled", "1"); // JIT daemons name their methods to perf (inherited)
+        }
         // Same filesystem as the daemons' state dirs (DaemonProcess makes those under the temp dir too).
         string data = Directory.CreateTempSubdirectory("ws-bench-pull-").FullName;
         try
@@ -35,8 +40,8 @@ public static class PullBench
             await a.Client.ImportLocalImageAsync(new ImageUpload(Image, DiskPath: source)); // as `ws image import gib --disk FILE`
             Console.Error.WriteLine($"pull: {runs} runs each, 1 GiB, {a.Name} -> {b.Name}, against socat over the same cables");
             await OnePeerAsync(hosts, a, b, source, Path.Combine(data, "received.raw"), runs, report);
+            if (profile) await ProfileAsync(hosts, a, b, data);
 
-            if (!await PullExistsAsync(b)) return;
             // The third host takes the same image (so the same manifest and blob) from the first, unlimited.
             await PullAsync(hosts, c, from: a.Name, [a]);
             Console.Error.WriteLine($"pull: {runs} runs each, 1 GiB, {a.Name} and {c.Name} (each sending at most {senderRate}) -> {b.Name}");
@@ -50,28 +55,24 @@ public static class PullBench
 
     private static async Task OnePeerAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host b, string source, string target, int runs, Report report)
     {
+        // One round first, untimed, as Measure.InterleavedMediansAsync does: page cache, the JIT, and the sender's
+        // piece list, which a host computes once per blob and keeps.
+        await SocatAsync(a, b, source, target, 9399);
+        File.Delete(target);
+        await PullAsync(hosts, b, from: a.Name, [a]);
+        await b.Client.DeleteImageAsync(Image);
         var socat = new List<Transfer>();
         var pulls = new List<Pull>();
         for (int i = 0; i < runs; i++)
         {
             socat.Add(await SocatAsync(a, b, source, target, 9400 + i));
             File.Delete(target);
-            if (!await PullExistsAsync(b))
-            {
-                Console.Error.WriteLine($"  run {i + 1}: socat {Rate(socat[^1].Seconds):0} MiB/s ({socat[^1].Cpu}); this daemon has no POST /v1/images/pull yet");
-                continue;
-            }
             var pull = await PullAsync(hosts, b, from: a.Name, [a]);
             pulls.Add(pull);
             await b.Client.DeleteImageAsync(Image); // as `ws image rm gib`: the blob goes, so the next run moves it all again
             Console.Error.WriteLine($"  run {i + 1}: socat {Rate(socat[^1].Seconds):0} MiB/s ({socat[^1].Cpu}), pull {Rate(pull.Seconds):0} MiB/s ({pull.Cpu})");
         }
         double baseline = Rate(Measure.Median(socat.Select(s => s.Seconds).ToList()));
-        if (pulls.Count == 0)
-        {
-            report.Add($"pull 1 GiB, one peer (median of {runs})", "(no pull yet)", $"socat -b {SocatBuffer} + fsync {baseline:0} MiB/s", "", ">= 0.8x", null);
-            return;
-        }
         double ours = Rate(Measure.Median(pulls.Select(p => p.Seconds).ToList()));
         report.Add($"pull 1 GiB, one peer (median of {runs})", $"{ours:0} MiB/s", $"socat -b {SocatBuffer} + fsync {baseline:0} MiB/s",
             $"{ours / baseline:0.00}x", ">= 0.8x", ours / baseline >= 0.8);
@@ -94,13 +95,13 @@ public static class PullBench
                 two.Add(await PullAsync(hosts, b, from: null, [a, c]));
                 await b.Client.DeleteImageAsync(Image);
                 Console.Error.WriteLine($"  run {i + 1}: from {a.Name} {one[^1].Seconds:0.0} s ({Rate(one[^1].Seconds):0} MiB/s), " +
-                    $"from both {two[^1].Seconds:0.0} s ({Rate(two[^1].Seconds):0} MiB/s; {two[^1].Split}{two[^1].Peers})");
+                    $"from both {two[^1].Seconds:0.0} s ({Rate(two[^1].Seconds):0} MiB/s; cables: {two[^1].Split}; the pull says: {two[^1].Served})");
             }
             double o = Measure.Median(one.Select(p => p.Seconds).ToList()), t = Measure.Median(two.Select(p => p.Seconds).ToList());
             var median = two.OrderBy(p => p.Seconds).ElementAt(runs / 2);
             report.Add($"pull 1 GiB, two peers at {rate} each (median of {runs})", $"{t:0.0} s, {Rate(t):0} MiB/s",
                 $"one peer {o:0.0} s, {Rate(o):0} MiB/s", $"{o / t:0.00}x faster", ">= 1.3x", o / t >= 1.3);
-            report.Add("  bytes each sender's cable carried (median run)", median.Split, "", "", "", null);
+            report.Add("  bytes each sender's cable carried (median run)", median.Split, $"pull's account: {median.Served}", "", "", null);
         }
         finally
         {
@@ -109,9 +110,38 @@ public static class PullBench
         }
     }
 
+    /// <summary>One more pull with perf sampling each daemon: where the CPU goes (TLS, hashing, the kernel's copies, managed code).</summary>
+    private static async Task ProfileAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host b, string data)
+    {
+        var recorders = new[] { a, b }.Select(h =>
+        {
+            var start = new ProcessStartInfo("perf") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "record", "-F", "997", "-p", h.Daemon.Pid.ToString(), "-o", Path.Combine(data, $"{h.Name}.perf") })
+                start.ArgumentList.Add(arg);
+            return (Host: h, Perf: Process.Start(start)!);
+        }).ToList();
+        await Task.Delay(1000); // perf attaches to every thread
+        var pull = await PullAsync(hosts, b, from: a.Name, [a]);
+        await b.Client.DeleteImageAsync(Image);
+        Console.Error.WriteLine($"profile: pull {Rate(pull.Seconds):0} MiB/s, CPU s {pull.Cpu}");
+        foreach (var (host, perf) in recorders)
+        {
+            await Measure.MustAsync("kill", "-INT", perf.Id.ToString());
+            await perf.WaitForExitAsync();
+            string file = Path.Combine(data, $"{host.Name}.perf");
+            foreach (var sort in new[] { "dso", "dso,sym" })
+            {
+                var (_, report, _) = await Measure.RunAsync("perf", "report", "-i", file, "--stdio", "--sort", sort, "--percent-limit", "1.5");
+                Console.Error.WriteLine($"profile of {host.Name} ({(host == a ? "sender" : "receiver")}), by {sort}:");
+                foreach (var line in report.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#'))) Console.Error.WriteLine($"  {line.Trim()}");
+            }
+            foreach (var map in new[] { $"/tmp/perf-{host.Daemon.Pid}.map", $"/tmp/perfinfo-{host.Daemon.Pid}.map" }) File.Delete(map);
+        }
+    }
+
     private sealed record Transfer(double Seconds, string Cpu);
 
-    private sealed record Pull(double Seconds, string Cpu, string Split, string Peers);
+    private sealed record Pull(double Seconds, string Cpu, string Split, string Served);
 
     /// <summary>
     /// socat from a file in the sender's namespace to a file in the receiver's, timed from the sender's start
@@ -139,46 +169,31 @@ public static class PullBench
         return new Transfer(seconds, $"send {CpuOf(sent.Stderr):0.00}, recv {CpuOf(await stderr):0.00}");
     }
 
-    /// <summary>Until `ws image pull` lands, the bench still measures its baseline: the daemon's API document says whether it has the route.</summary>
-    private static async Task<bool> PullExistsAsync(PeerHosts.Host host)
-    {
-        using var raw = new RawHttp(host.Daemon.Socket);
-        return JsonDocument.Parse((await raw.SendAsync(HttpMethod.Get, "v1/openapi.json")).Body).RootElement
-            .GetProperty("paths").TryGetProperty("/v1/images/pull", out _);
-    }
-
     private static double CpuOf(string timeOutput) =>
         timeOutput.Split('\n').Last(l => l.StartsWith("cpu ")).Split(' ')[1..].Sum(double.Parse);
 
     /// <summary>
-    /// POST /v1/images/pull on the receiver and wait for its operation, timed from the request to done, with
-    /// the CPU each daemon spent meanwhile and the bytes each sender put on its cable.
+    /// A pull on the receiver (POST /v1/images/pull, as `ws image pull gib [--from PEER]`), timed from the
+    /// request to its operation's done, with the CPU each daemon spent meanwhile, the bytes each sender put
+    /// on its cable, and what the pull says each peer served.
     /// </summary>
     private static async Task<Pull> PullAsync(PeerHosts hosts, PeerHosts.Host to, string? from, PeerHosts.Host[] senders)
     {
         var before = await Task.WhenAll(senders.Select(hosts.SentBytesAsync));
         var cpuBefore = senders.Append(to).Select(h => CpuSeconds(h.Daemon.Pid)).ToArray();
-        using var raw = new RawHttp(to.Daemon.Socket);
         var clock = Stopwatch.StartNew();
-        var started = await raw.PostJsonAsync("v1/images/pull", JsonSerializer.Serialize(new { image = Image, from }));
-        if (started.Status != 202) throw new InvalidOperationException($"pull refused ({started.Status}): {started.Body}");
-        string id = JsonDocument.Parse(started.Body).RootElement.GetProperty("id").GetString()!;
-        var op = await to.Client.WaitOperationAsync(id);
+        var op = await to.Client.StartPullAsync(new PullImageRequest(Image, from));
+        op = WorkspacesClient.EnsureDone(await to.Client.WaitOperationAsync(op.Id));
         double seconds = clock.Elapsed.TotalSeconds;
-        WorkspacesClient.EnsureDone(op);
         var cpu = senders.Append(to).Select((h, i) => CpuSeconds(h.Daemon.Pid) - cpuBefore[i]).ToArray();
         var after = await Task.WhenAll(senders.Select(hosts.SentBytesAsync));
         var moved = after.Zip(before, (x, y) => x - y).ToArray();
         if (moved.Sum() < GiB) throw new InvalidOperationException($"the senders' cables carried only {moved.Sum()} bytes: the blob was not pulled whole");
-        // The operation's transfer (bytes, rate, peers) once the pull reports it; read loosely, as the contract may still grow.
-        string peers = "";
-        var view = await raw.SendAsync(HttpMethod.Get, $"v1/operations/{id}");
-        if (JsonDocument.Parse(view.Body).RootElement.TryGetProperty("transfer", out var transfer) && transfer.ValueKind == JsonValueKind.Object
-            && transfer.TryGetProperty("peers", out var names) && names.ValueKind == JsonValueKind.Array)
-            peers = $"; served by {string.Join(", ", names.EnumerateArray().Select(n => n.GetString()))}";
+        // The operation's account, e.g. "pulled gib (…): 1 blob(s); 1024.0 MiB fetched; from host1 512.0 MiB, host3 512.0 MiB; in 13.1 s".
+        string served = op.Detail?.Split("; ").FirstOrDefault(part => part.StartsWith("from ")) ?? "";
         return new Pull(seconds,
             $"{string.Join(", ", senders.Select((h, i) => $"{h.Name} {cpu[i]:0.00}"))}, receiver {cpu[^1]:0.00}",
-            string.Join(", ", senders.Select((h, i) => $"{h.Name} {moved[i] / (1 << 20)} MiB")), peers);
+            string.Join(", ", senders.Select((h, i) => $"{h.Name} {moved[i] / (1 << 20)} MiB")), served);
     }
 
     /// <summary>User + system CPU seconds of a process so far (/proc/PID/stat, in clock ticks of 1/100 s).</summary>

@@ -5,10 +5,10 @@
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
 # --only-federation: `ws image pull` of 1 GiB between daemons in network namespaces (PullBench): from one peer
-# against socat over the same cables, and from two peers whose cables are each limited to RATE (tc tbf, default
-# 400mbit) against from one; N runs each (default 3), after one untimed round. --pull-profile: one more pull with
-# perf record on both daemons (CPU by library and symbol). Needs root, socat and tc; no libvirt. Moves several GiB:
-# never part of tests/run.sh.
+# against socat over the same cables (and socat through TLS 1.3 for reference), and from two peers whose
+# cables are each limited to RATE (tc tbf, default 400mbit) against from one; N runs each (default 3), after
+# one untimed round. --pull-profile: one more pull with perf record on both daemons (CPU by library and
+# symbol). Needs root, socat and tc; no libvirt, no test guest. Moves several GiB: never part of tests/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -34,9 +34,11 @@ public static class PullBench
         }
         // Same filesystem as the daemons' state dirs (DaemonProcess makes those under the temp dir too).
         string data = Directory.CreateTempSubdirectory("ws-bench-pull-").FullName;
+        var daemons = new List<int>();
         try
         {
             await using var hosts = await PeerHosts.StartAsync(3);
+            daemons.AddRange(hosts.Hosts.Select(h => h.Daemon.Pid));
             await hosts.JoinAllAsync();
             var (a, b, c) = (hosts[0], hosts[1], hosts[2]);
             string source = Path.Combine(data, "gib.raw");
@@ -54,6 +56,8 @@ public static class PullBench
         finally
         {
             Directory.Delete(data, recursive: true);
+            foreach (int pid in daemons) // the perf maps every daemon wrote while profiling
+                foreach (var map in new[] { $"/tmp/perf-{pid}.map", $"/tmp/perfinfo-{pid}.map" }) File.Delete(map);
         }
     }
 
@@ -146,7 +150,6 @@ public static class PullBench
                 Console.Error.WriteLine($"profile of {host.Name} ({(host == a ? "sender" : "receiver")}), by {sort}:");
                 foreach (var line in report.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#'))) Console.Error.WriteLine($"  {line.Trim()}");
             }
-            foreach (var map in new[] { $"/tmp/perf-{host.Daemon.Pid}.map", $"/tmp/perfinfo-{host.Daemon.Pid}.map" }) File.Delete(map);
         }
     }
 

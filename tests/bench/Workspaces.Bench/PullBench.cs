@@ -63,10 +63,10 @@ public static class PullBench
 
     private static async Task OnePeerAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host b, string source, string target, int runs, Report report)
     {
-        // One round first, untimed, as Measure.InterleavedMediansAsync does: page cache, the JIT, and the sender's
-        // piece list, which a host computes once per blob and keeps.
         // For reference, the ceiling TLS sets on this CPU: the same copy through OpenSSL (TLS 1.3, as the peer listener).
         string tls = await TlsCertificateAsync(Path.GetDirectoryName(source)!);
+        // One round first, untimed, as Measure.InterleavedMediansAsync does: page cache, the JIT, and the sender's
+        // piece list, which a host computes once per blob and keeps.
         await SocatAsync(a, b, source, target, 9399);
         File.Delete(target);
         await PullAsync(hosts, b, from: a.Name, [a]);
@@ -91,8 +91,8 @@ public static class PullBench
             $"{ours / baseline:0.00}x", ">= 0.8x", ours / baseline >= 0.8);
         double ceiling = Rate(Measure.Median(socatTls.Select(s => s.Seconds).ToList()));
         report.Add("  for reference: raw TLS 1.3 copy, same path", $"socat openssl {ceiling:0} MiB/s", $"socat {baseline:0} MiB/s", $"{ceiling / baseline:0.00}x", "", null);
-        report.Add("  CPU s per pull (median)", pulls.OrderBy(p => p.Seconds).ElementAt(runs / 2).Cpu,
-            socat.OrderBy(s => s.Seconds).ElementAt(runs / 2).Cpu, "", "", null);
+        report.Add("  CPU s per copy (median run)", pulls.OrderBy(p => p.Seconds).ElementAt(runs / 2).Cpu,
+            $"socat {socat.OrderBy(s => s.Seconds).ElementAt(runs / 2).Cpu}; TLS {socatTls.OrderBy(s => s.Seconds).ElementAt(runs / 2).Cpu}", "", "", null);
     }
 
     private static async Task TwoPeersAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host c, PeerHosts.Host b, string rate, int runs, Report report)
@@ -135,14 +135,21 @@ public static class PullBench
                 start.ArgumentList.Add(arg);
             return (Host: h, Perf: Process.Start(start)!);
         }).ToList();
-        await Task.Delay(1000); // perf attaches to every thread
-        var pull = await PullAsync(hosts, b, from: a.Name, [a]);
-        await b.Client.DeleteImageAsync(Image);
-        Console.Error.WriteLine($"profile: pull {Rate(pull.Seconds):0} MiB/s, CPU s {pull.Cpu}");
-        foreach (var (host, perf) in recorders)
+        Pull pull;
+        try
         {
-            await Measure.MustAsync("kill", "-INT", perf.Id.ToString());
-            await perf.WaitForExitAsync();
+            await Task.Delay(1000); // perf attaches to every thread
+            pull = await PullAsync(hosts, b, from: a.Name, [a]);
+            await b.Client.DeleteImageAsync(Image);
+        }
+        finally
+        {
+            foreach (var (_, perf) in recorders) await Measure.MustAsync("kill", "-INT", perf.Id.ToString()); // perf writes its file and exits
+            foreach (var (_, perf) in recorders) await perf.WaitForExitAsync();
+        }
+        Console.Error.WriteLine($"profile: pull {Rate(pull.Seconds):0} MiB/s, CPU s {pull.Cpu}");
+        foreach (var (host, _) in recorders)
+        {
             string file = Path.Combine(data, $"{host.Name}.perf");
             foreach (var sort in new[] { "dso", "dso,sym" })
             {

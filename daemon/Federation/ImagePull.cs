@@ -37,16 +37,27 @@ public sealed class ImagePull(
         if (request.From is { } from) directory.Get(from);
         else if (directory.List().Count == 0)
             throw WorkspacesException.Conflict("this host has no peers to pull from: add one with `ws peer add`");
-        pulls.Record(new PullRow(request.Image, request.From, caller.Uid, DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
-        return Run(request.Image, request.From, caller);
+        lock (_running)
+        {
+            // Asking again for an image being pulled (ws launch beside ws image pull) joins the pull under way.
+            if (_running.TryGetValue(request.Image, out var running) && running.Status == OperationStatus.Running) return running;
+            foreach (var ended in _running.Where(r => r.Value.Status != OperationStatus.Running).Select(r => r.Key).ToList()) _running.Remove(ended);
+            pulls.Record(new PullRow(request.Image, request.From, caller.Uid, DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+            return Run(request.Image, request.From, caller);
+        }
     }
 
     /// <summary>Pulls a crash interrupted, started again (at daemon start).</summary>
-    public IReadOnlyList<Operation> ResumeRecorded() =>
-        pulls.List().Select(row => Run(row.Image, row.FromPeer, new Caller((uint)row.Owner, true))).ToList();
+    public IReadOnlyList<Operation> ResumeRecorded()
+    {
+        lock (_running) return pulls.List().Select(row => Run(row.Image, row.FromPeer, new Caller((uint)row.Owner, true))).ToList();
+    }
 
-    private Operation Run(string reference, string? from, Caller caller) =>
-        operations.Start("pull", reference, caller, async (op, ct) =>
+    private readonly Dictionary<string, Operation> _running = [];
+
+    private Operation Run(string reference, string? from, Caller caller)
+    {
+        var started = operations.Start("pull", reference, caller, async (op, ct) =>
         {
             var progress = new PullProgress(op);
             try
@@ -67,6 +78,9 @@ public sealed class ImagePull(
                 throw;
             }
         });
+        lock (_running) _running[reference] = started;
+        return started;
+    }
 
     private async Task<ImageRow> PullAsync(string reference, string? from, Operation op, PullProgress progress, CancellationToken ct)
     {
@@ -147,7 +161,7 @@ public sealed class ImagePull(
             {
                 Drop(peer, $"sent a bad piece list: {e.Message}", true, op, progress);
             }
-            catch (WorkspacesException e) when (!ct.IsCancellationRequested)
+            catch (Exception e) when (e is WorkspacesException or HttpRequestException or IOException && !ct.IsCancellationRequested)
             {
                 Drop(peer, $"was lost: {e.Message}", false, op, progress);
             }

@@ -23,10 +23,13 @@ public sealed record PullPlan(ChainMetadata Chain, string TopName, IReadOnlyDict
         var offers = inventories
             .SelectMany(i => i.Value.Where(e => Names(e, reference)).Select(e => (Peer: i.Key, Entry: e)))
             .ToList();
+        if (offers.Count == 0 && unreachable.Count > 0)
+            // Perhaps on a peer not reached: worth another try (a pull resumed at start may find it up later).
+            throw new WorkspacesException(502, "Peer unreachable", $"no peer reached has an image named or with fingerprint {Core.Names.Quote(reference)}; " +
+                $"not reached: {string.Join("; ", unreachable)}");
         if (offers.Count == 0)
             throw WorkspacesException.NotFound($"no peer has an image named or with fingerprint {Core.Names.Quote(reference)}" +
-                (inventories.Count == 0 ? "" : $" (asked {string.Join(", ", inventories.Keys.Select(p => p.Name).Order())})") +
-                (unreachable.Count == 0 ? "" : $"; not reached: {string.Join("; ", unreachable)}"));
+                $" (asked {string.Join(", ", inventories.Keys.Select(p => p.Name).Order())})");
         var ids = offers.Select(o => o.Entry.Id).Distinct().ToList();
         if (ids.Count > 1)
             throw WorkspacesException.Conflict($"peers offer different images as {Core.Names.Quote(reference)}: " +

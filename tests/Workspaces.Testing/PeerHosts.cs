@@ -27,10 +27,19 @@ public sealed class PeerHosts : IAsyncDisposable
     {
         public WorkspacesClient Client => Daemon.Client;
         public string Endpoint => $"{Address}:{Port}";
+
+        /// <summary>The host's interface inside its namespace, e.g. eth2 for host2.</summary>
+        public string Interface => $"eth{Name[4..]}";
     }
 
-    /// <summary>Starts count daemons named host1..hostN; config is merged into each one's settings.</summary>
-    public static async Task<PeerHosts> StartAsync(int count, Dictionary<string, object>? config = null)
+    /// <summary>What one host gets beyond the others: settings merged over config, environment for its daemon (a fault hook).</summary>
+    public sealed record HostOptions(Dictionary<string, object>? Config = null, Dictionary<string, string>? Environment = null);
+
+    /// <summary>
+    /// Starts count daemons named host1..hostN; config is merged into each one's settings, then
+    /// perHost(i) (i from 1) for that host alone.
+    /// </summary>
+    public static async Task<PeerHosts> StartAsync(int count, Dictionary<string, object>? config = null, Func<int, HostOptions?>? perHost = null)
     {
         var sw = await NetNamespace.CreateAsync("s");
         var hosts = new PeerHosts(sw, $"10.99.{Random.Shared.Next(1, 250)}");
@@ -38,7 +47,7 @@ public sealed class PeerHosts : IAsyncDisposable
         {
             await sw.RunAsync("ip", "link", "add", "br0", "type", "bridge");
             await sw.RunAsync("ip", "link", "set", "br0", "up");
-            for (int i = 1; i <= count; i++) await hosts.AddHostAsync(i, config);
+            for (int i = 1; i <= count; i++) await hosts.AddHostAsync(i, config, perHost?.Invoke(i));
             return hosts;
         }
         catch
@@ -48,7 +57,7 @@ public sealed class PeerHosts : IAsyncDisposable
         }
     }
 
-    private async Task AddHostAsync(int i, Dictionary<string, object>? config)
+    private async Task AddHostAsync(int i, Dictionary<string, object>? config, HostOptions? own)
     {
         var ns = await NetNamespace.CreateAsync("p");
         _namespaces.Add(ns);
@@ -63,7 +72,10 @@ public sealed class PeerHosts : IAsyncDisposable
             ["peers"] = new Dictionary<string, object> { ["listen"] = $"{address}:{Port}", ["name"] = $"host{i}", ["checkIntervalSeconds"] = 2 },
         };
         foreach (var (k, v) in config ?? []) settings[k] = v;
-        var daemon = await DaemonProcess.StartAsync(settings, ns.Name);
+        foreach (var (k, v) in own?.Config ?? []) settings[k] = v;
+        var daemon = new DaemonProcess(settings, ns.Name);
+        foreach (var (k, v) in own?.Environment ?? []) daemon.Environment[k] = v;
+        await daemon.StartAsync();
         Hosts.Add(new Host($"host{i}", ns, daemon, address, outside));
     }
 
@@ -77,17 +89,26 @@ public sealed class PeerHosts : IAsyncDisposable
     /// <summary>
     /// Limits what one host sends into its cable (tc tbf on the host's own end, e.g. "400mbit"), so a
     /// sender's rate is capped with the backpressure a real slow uplink gives; null lifts the limit.
+    /// (LimitAsync limits the other way: what the switch sends towards the host.)
     /// </summary>
-    public Task LimitSendingAsync(Host host, string? rate) => rate is null
-        ? host.Namespace.RunAsync("tc", "qdisc", "del", "dev", HostLink(host), "root")
-        : host.Namespace.RunAsync("tc", "qdisc", "replace", "dev", HostLink(host), "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
+    public static Task LimitSendingAsync(Host host, string? rate) => rate is null
+        ? host.Namespace.RunAsync("tc", "qdisc", "del", "dev", host.Interface, "root")
+        : host.Namespace.RunAsync("tc", "qdisc", "replace", "dev", host.Interface, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
 
-    /// <summary>Bytes one host has sent into its cable so far (its own end's tx counter).</summary>
-    public async Task<long> SentBytesAsync(Host host) =>
-        long.Parse((await host.Namespace.RunAsync("cat", $"/sys/class/net/{HostLink(host)}/statistics/tx_bytes")).Stdout.Trim());
+    /// <summary>Lifts a limit LimitAsync set.</summary>
+    public Task UnlimitAsync(Host host) => _switch.RunAsync("tc", "qdisc", "del", "dev", host.SwitchLink, "root");
 
-    /// <summary>The host's own end of its cable, inside its namespace (eth1 for host1).</summary>
-    public string HostLink(Host host) => $"eth{Hosts.IndexOf(host) + 1}";
+    /// <summary>Bytes this host's own end of its cable has received (its interface's rx_bytes, read inside its namespace).</summary>
+    public static Task<long> ReceivedBytesAsync(Host host) => CounterAsync(host, "rx_bytes");
+
+    /// <summary>Bytes this host has sent on its cable (tx_bytes inside its namespace).</summary>
+    public static Task<long> SentBytesAsync(Host host) => CounterAsync(host, "tx_bytes");
+
+    private static async Task<long> CounterAsync(Host host, string counter)
+    {
+        var result = await Processes.RunAsync("ip", ["netns", "exec", host.Namespace.Name, "cat", $"/sys/class/net/{host.Interface}/statistics/{counter}"]);
+        return result.ExitCode == 0 ? long.Parse(result.Stdout.Trim()) : throw new InvalidOperationException($"cannot read {counter} of {host.Name}: {result.Stderr}");
+    }
 
     /// <summary>Makes a and b peers the way an operator would: a token from b, redeemed on a.</summary>
     public static async Task JoinAsync(Host a, Host b)

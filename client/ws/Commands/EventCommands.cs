@@ -16,7 +16,7 @@ public static class EventCommands
                 if (json) { Output.WriteJson(e, WorkspacesJson.Default.EventInfo); continue; }
                 string what = e.Operation is { } op
                     ? $"operation {op.Kind} {op.Target}: {op.Status}{(op.Error is null ? "" : " — " + op.Error)}"
-                    : $"{e.Workspace ?? ""} {e.State ?? ""} {e.Reason ?? ""}".Trim();
+                    : $"{e.Workspace ?? ""} {e.State ?? ""} {(e.Peer is { } peer ? $"[{peer}] " : "")}{e.Reason ?? ""}".Trim();
                 Console.Out.WriteLine($"{e.Time.ToLocalTime():HH:mm:ss.fff} {e.Type,-18} {what}");
             }
         });

@@ -23,15 +23,15 @@ public sealed class PeerHostsTests
         string source = Path.Combine(one.Daemon.Dir, "sixteen.raw"), target = Path.Combine(two.Daemon.Dir, "sixteen.raw");
         await File.WriteAllBytesAsync(source, RandomNumberGenerator.GetBytes(Size));
 
-        long before = await hosts.SentBytesAsync(one);
+        long before = await PeerHosts.SentBytesAsync(one);
         var free = await CopyAsync(one, two, source, target, 9301);
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(source)), SHA256.HashData(File.ReadAllBytes(target)));
-        Assert.InRange(await hosts.SentBytesAsync(one) - before, Size, Size + Size / 10); // the data and TCP's headers, no more
+        Assert.InRange(await PeerHosts.SentBytesAsync(one) - before, Size, Size + Size / 10); // the data and TCP's headers, no more
 
-        await hosts.LimitSendingAsync(one, "64mbit"); // 8 MB/s: 16 MiB takes about 2.1 s
+        await PeerHosts.LimitSendingAsync(one, "64mbit"); // 8 MB/s: 16 MiB takes about 2.1 s
         var limited = await CopyAsync(one, two, source, target, 9302);
         Assert.True(limited > TimeSpan.FromSeconds(1.8), $"16 MiB at 64mbit took {limited.TotalSeconds:0.00} s (unlimited {free.TotalSeconds:0.00} s)");
-        await hosts.LimitSendingAsync(one, null);
+        await PeerHosts.LimitSendingAsync(one, null);
         // The other way is not limited: only what one sends is.
         var back = await CopyAsync(two, one, target, source + ".back", 9303);
         Assert.True(back < TimeSpan.FromSeconds(1.8), $"16 MiB back took {back.TotalSeconds:0.00} s after the limit was lifted");

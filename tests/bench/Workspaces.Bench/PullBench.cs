@@ -45,13 +45,13 @@ public static class PullBench
             await WriteRandomAsync(source, GiB);
             await a.Client.ImportLocalImageAsync(new ImageUpload(Image, DiskPath: source)); // as `ws image import gib --disk FILE`
             Console.Error.WriteLine($"pull: {runs} runs each, 1 GiB, {a.Name} -> {b.Name}, against socat over the same cables");
-            await OnePeerAsync(hosts, a, b, source, Path.Combine(data, "received.raw"), runs, report);
-            if (profile) await ProfileAsync(hosts, a, b, data);
+            await OnePeerAsync(a, b, source, Path.Combine(data, "received.raw"), runs, report);
+            if (profile) await ProfileAsync(a, b, data);
 
             // The third host takes the same image (so the same manifest and blob) from the first, unlimited.
-            await PullAsync(hosts, c, from: a.Name, [a]);
+            await PullAsync(c, from: a.Name, [a]);
             Console.Error.WriteLine($"pull: {runs} runs each, 1 GiB, {a.Name} and {c.Name} (each sending at most {senderRate}) -> {b.Name}");
-            await TwoPeersAsync(hosts, a, c, b, senderRate, runs, report);
+            await TwoPeersAsync(a, c, b, senderRate, runs, report);
         }
         finally
         {
@@ -61,7 +61,7 @@ public static class PullBench
         }
     }
 
-    private static async Task OnePeerAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host b, string source, string target, int runs, Report report)
+    private static async Task OnePeerAsync(PeerHosts.Host a, PeerHosts.Host b, string source, string target, int runs, Report report)
     {
         // For reference, the ceiling TLS sets on this CPU: the same copy through OpenSSL (TLS 1.3, as the peer listener).
         string tls = await TlsCertificateAsync(Path.GetDirectoryName(source)!);
@@ -69,7 +69,7 @@ public static class PullBench
         // piece list, which a host computes once per blob and keeps.
         await SocatAsync(a, b, source, target, 9399);
         File.Delete(target);
-        await PullAsync(hosts, b, from: a.Name, [a]);
+        await PullAsync(b, from: a.Name, [a]);
         await b.Client.DeleteImageAsync(Image);
         var socat = new List<Transfer>();
         var socatTls = new List<Transfer>();
@@ -80,7 +80,7 @@ public static class PullBench
             File.Delete(target);
             socatTls.Add(await SocatAsync(a, b, source, target, 9500 + i, tls));
             File.Delete(target);
-            var pull = await PullAsync(hosts, b, from: a.Name, [a]);
+            var pull = await PullAsync(b, from: a.Name, [a]);
             pulls.Add(pull);
             await b.Client.DeleteImageAsync(Image); // as `ws image rm gib`: the blob goes, so the next run moves it all again
             Console.Error.WriteLine($"  run {i + 1}: socat {Rate(socat[^1].Seconds):0} MiB/s ({socat[^1].Cpu}), socat TLS {Rate(socatTls[^1].Seconds):0} MiB/s ({socatTls[^1].Cpu}), pull {Rate(pull.Seconds):0} MiB/s ({pull.Cpu})");
@@ -95,19 +95,19 @@ public static class PullBench
             $"socat {socat.OrderBy(s => s.Seconds).ElementAt(runs / 2).Cpu}; TLS {socatTls.OrderBy(s => s.Seconds).ElementAt(runs / 2).Cpu}", "", "", null);
     }
 
-    private static async Task TwoPeersAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host c, PeerHosts.Host b, string rate, int runs, Report report)
+    private static async Task TwoPeersAsync(PeerHosts.Host a, PeerHosts.Host c, PeerHosts.Host b, string rate, int runs, Report report)
     {
-        await hosts.LimitSendingAsync(a, rate);
-        await hosts.LimitSendingAsync(c, rate);
+        await PeerHosts.LimitSendingAsync(a, rate);
+        await PeerHosts.LimitSendingAsync(c, rate);
         try
         {
             var one = new List<Pull>();
             var two = new List<Pull>();
             for (int i = 0; i < runs; i++)
             {
-                one.Add(await PullAsync(hosts, b, from: a.Name, [a, c]));
+                one.Add(await PullAsync(b, from: a.Name, [a, c]));
                 await b.Client.DeleteImageAsync(Image);
-                two.Add(await PullAsync(hosts, b, from: null, [a, c]));
+                two.Add(await PullAsync(b, from: null, [a, c]));
                 await b.Client.DeleteImageAsync(Image);
                 Console.Error.WriteLine($"  run {i + 1}: from {a.Name} {one[^1].Seconds:0.0} s ({Rate(one[^1].Seconds):0} MiB/s), " +
                     $"from both {two[^1].Seconds:0.0} s ({Rate(two[^1].Seconds):0} MiB/s; cables: {two[^1].Split}; the pull says: {two[^1].Served})");
@@ -120,13 +120,13 @@ public static class PullBench
         }
         finally
         {
-            await hosts.LimitSendingAsync(a, null);
-            await hosts.LimitSendingAsync(c, null);
+            await PeerHosts.LimitSendingAsync(a, null);
+            await PeerHosts.LimitSendingAsync(c, null);
         }
     }
 
     /// <summary>One more pull with perf sampling each daemon: where the CPU goes (TLS, hashing, the kernel's copies, managed code).</summary>
-    private static async Task ProfileAsync(PeerHosts hosts, PeerHosts.Host a, PeerHosts.Host b, string data)
+    private static async Task ProfileAsync(PeerHosts.Host a, PeerHosts.Host b, string data)
     {
         var recorders = new[] { a, b }.Select(h =>
         {
@@ -139,7 +139,7 @@ public static class PullBench
         try
         {
             await Task.Delay(1000); // perf attaches to every thread
-            pull = await PullAsync(hosts, b, from: a.Name, [a]);
+            pull = await PullAsync(b, from: a.Name, [a]);
             await b.Client.DeleteImageAsync(Image);
         }
         finally
@@ -210,16 +210,16 @@ public static class PullBench
     /// request to its operation's done, with the CPU each daemon spent meanwhile, the bytes each sender put
     /// on its cable, and what the pull says each peer served.
     /// </summary>
-    private static async Task<Pull> PullAsync(PeerHosts hosts, PeerHosts.Host to, string? from, PeerHosts.Host[] senders)
+    private static async Task<Pull> PullAsync(PeerHosts.Host to, string? from, PeerHosts.Host[] senders)
     {
-        var before = await Task.WhenAll(senders.Select(hosts.SentBytesAsync));
+        var before = await Task.WhenAll(senders.Select(PeerHosts.SentBytesAsync));
         var cpuBefore = senders.Append(to).Select(h => CpuSeconds(h.Daemon.Pid)).ToArray();
         var clock = Stopwatch.StartNew();
         var op = await to.Client.StartPullAsync(new PullImageRequest(Image, from));
         op = WorkspacesClient.EnsureDone(await to.Client.WaitOperationAsync(op.Id));
         double seconds = clock.Elapsed.TotalSeconds;
         var cpu = senders.Append(to).Select((h, i) => CpuSeconds(h.Daemon.Pid) - cpuBefore[i]).ToArray();
-        var after = await Task.WhenAll(senders.Select(hosts.SentBytesAsync));
+        var after = await Task.WhenAll(senders.Select(PeerHosts.SentBytesAsync));
         var moved = after.Zip(before, (x, y) => x - y).ToArray();
         if (moved.Sum() < GiB) throw new InvalidOperationException($"the senders' cables carried only {moved.Sum()} bytes: the blob was not pulled whole");
         // The operation's account, e.g. "pulled gib (…): 1 blob(s); 1024.0 MiB fetched; from host1 512.0 MiB, host3 512.0 MiB; in 13.1 s".

@@ -86,6 +86,15 @@ public sealed class PeerHosts : IAsyncDisposable
     public Task LimitAsync(Host host, string rate) =>
         _switch.RunAsync("tc", "qdisc", "replace", "dev", host.SwitchLink, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
 
+    /// <summary>
+    /// Limits what one host sends into its cable (tc tbf on the host's own end, e.g. "400mbit"), so a
+    /// sender's rate is capped with the backpressure a real slow uplink gives; null lifts the limit.
+    /// (LimitAsync limits the other way: what the switch sends towards the host.)
+    /// </summary>
+    public static Task LimitSendingAsync(Host host, string? rate) => rate is null
+        ? host.Namespace.RunAsync("tc", "qdisc", "del", "dev", host.Interface, "root")
+        : host.Namespace.RunAsync("tc", "qdisc", "replace", "dev", host.Interface, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms");
+
     /// <summary>Lifts a limit LimitAsync set.</summary>
     public Task UnlimitAsync(Host host) => _switch.RunAsync("tc", "qdisc", "del", "dev", host.SwitchLink, "root");
 

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-place] [--only-scale]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-place] [--only-scale] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
 # --only-place: `ws place` with 3 peers (four daemons in network namespaces) against `ws host`, nothing else.
 # --only-scale: ws list at 100, 1,000 and 10,000 defined, the daemon's RSS, restart to list (ScaleBench; needs root for its netns).
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
+# --only-federation: `ws image pull` of 1 GiB between daemons in network namespaces (PullBench): from one peer
+# against socat over the same cables (and socat through TLS 1.3 for reference), and from two peers whose
+# cables are each limited to RATE (tc tbf, default 400mbit) against from one; N runs each (default 3), after
+# one untimed round. --pull-profile: one more pull with perf record on both daemons (CPU by library and
+# symbol). Needs root, socat and tc; no libvirt, no test guest. Moves several GiB: never part of tests/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 packaging/install-deps.sh
 # virsh and libvirtd: list's baseline is a session libvirtd of the benchmark's own (ListBench, LibvirtSession).
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-federation "* ]]; then
     if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
     fi
 fi
 # The system libvirtd, for virsh create (launch); not needed by --only-list.
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-federation "* ]]; then
     # No systemd here: run libvirt's daemons directly, as Debian packages them.
     # (by their sockets: a container on this machine may run daemons of the same names)
     [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d
@@ -26,6 +31,6 @@ if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *
     for _ in $(seq 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 packaging/build.sh
-tests/guest/build.sh >/dev/null
+[[ " $* " == *" --only-federation "* ]] || tests/guest/build.sh >/dev/null
 export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws
 dotnet run --project tests/bench/Workspaces.Bench -c Release -- "$@"

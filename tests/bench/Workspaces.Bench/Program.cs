@@ -1,7 +1,7 @@
 using Workspaces.Bench;
 using Workspaces.Testing;
 
-// Benchmarks of issues #2 and #4, each against a baseline measured in the same run. Run by tests/bench/run.sh,
+// Benchmarks of issues #2, #4 and #11, each against a baseline measured in the same run. Run by tests/bench/run.sh,
 // which builds the Native AOT binaries and names them in WORKSPACES_DAEMON and WORKSPACES_CLI.
 int runs = args.Length > 0 && int.TryParse(args[0], out int n) ? n : 10;
 // libvirt's create/destroy cycle is slow here (see the closing note); it gets its own, smaller count.
@@ -17,7 +17,14 @@ bool onlyList = args.Contains("--only-list");
 // Only issue 16's scale figures: ws list at 100, 1,000 and 10,000 defined, RSS, restart to list (ScaleBench).
 bool onlyScale = args.Contains("--only-scale");
 
-var guest = await TestGuest.GetAsync();
+// Only the federation's pulls (PullBench): 1 GiB per run over namespaces, several GiB in all; never in CI.
+bool onlyFederation = args.Contains("--only-federation");
+int pullRuns = args.FirstOrDefault(a => a.StartsWith("--pull-runs=")) is { } pr ? int.Parse(pr["--pull-runs=".Length..]) : 3;
+// What each sender's cable may carry in the two-peer pull (tc tbf rate).
+string senderRate = args.FirstOrDefault(a => a.StartsWith("--sender-rate=")) is { } sr ? sr["--sender-rate=".Length..] : "400mbit";
+// One more pull with `perf record` on both daemons, summed by library and symbol.
+bool pullProfile = args.Contains("--pull-profile");
+
 var report = new Report();
 if (onlyScale)
 {
@@ -36,6 +43,14 @@ if (args.Contains("--only-place"))
     report.Print();
     return;
 }
+if (onlyFederation)
+{
+    await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
+var guest = await TestGuest.GetAsync();
 if (!onlyFactory)
 await using (var daemon = await DaemonProcess.StartAsync())
 {

@@ -14,6 +14,10 @@ public static class CallerFiles
     public static SafeFileHandle Open(Caller caller, int fd, string what)
     {
         if (caller.Pid <= 0 || fd < 0) throw WorkspacesException.BadRequest($"the {what} descriptor {fd} cannot be resolved for this caller");
+        // The daemon calling itself is a peer's request relayed to this socket (PeerProxy): its descriptors
+        // would be the daemon's own files (the database, keys). PeerProxyPath refuses such imports first.
+        if (caller.Pid == Environment.ProcessId || caller.Peer is not null)
+            throw WorkspacesException.BadRequest($"the {what} descriptor {fd} names a file on another host: upload the file instead");
         string path = $"/proc/{caller.Pid}/fd/{fd}";
         try
         {

@@ -12,7 +12,8 @@ public sealed record ConfigFile(string Path, bool Optional);
 /// Taken at once: the policy, allowUsers, socketMode and socketGroup (re-applied to the socket),
 /// the stop timeout, the default shape and the connection and operation caps. Only a restart
 /// changes where things are and what runs them: stateDir, socket, the binaries, accelerator,
-/// resourceControl, cgroupRoot and guestUidLocks (a reload that changes them says so in the log).
+/// resourceControl, cgroupRoot, guestUidLocks and peers.listen (a reload that changes them says so in
+/// the log). The other peers settings (name, addresses, check interval) are taken at once.
 /// </summary>
 public sealed partial class ConfigReload(
     IConfiguration configuration,
@@ -42,7 +43,7 @@ public sealed partial class ConfigReload(
             ("accelerator", was.Accelerator, next.Accelerator), ("resourceControl", was.ResourceControl, next.ResourceControl),
             ("cgroupRoot", was.CgroupRoot, next.CgroupRoot), ("qemuBinary", was.QemuBinary, next.QemuBinary),
             ("qemuImgBinary", was.QemuImgBinary, next.QemuImgBinary), ("dnsmasqBinary", was.DnsmasqBinary, next.DnsmasqBinary),
-            ("guestUidLocks", was.GuestUidLocks, next.GuestUidLocks),
+            ("guestUidLocks", was.GuestUidLocks, next.GuestUidLocks), ("peers.listen", was.Peers.Listen, next.Peers.Listen),
         }.Where(c => !Equals(c.Before, c.After)).Select(c => c.Name).ToList();
         ((IConfigurationRoot)configuration).Reload();
         socket.Apply();

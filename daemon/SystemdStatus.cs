@@ -15,15 +15,16 @@ public sealed class SystemdStatus(
     ConfigReload config,
     ISystemdNotifier? notifier = null) : BackgroundService
 {
-    private PosixSignalRegistration? _hangup;
+    // Made with the service, which the host does before it starts any (Kestrel included): a SIGHUP
+    // that comes as soon as the API answers is a reload, never the default termination.
+    private readonly PosixSignalRegistration _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+    {
+        context.Cancel = true;
+        Reload(notifier, config);
+    });
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
-        _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true; // a reload, not the default termination
-            Reload();
-        });
         var watchdog = WatchdogInterval();
         var period = watchdog is { } w && w < TimeSpan.FromSeconds(5) ? w : TimeSpan.FromSeconds(5);
         string? last = null;
@@ -45,7 +46,7 @@ public sealed class SystemdStatus(
             ? TimeSpan.FromMicroseconds(usec / 2.0)
             : null;
 
-    private void Reload()
+    private static void Reload(ISystemdNotifier? notifier, ConfigReload config)
     {
         notifier?.Notify(new ServiceState("RELOADING=1"));
         string? refused = config.Reload();
@@ -55,7 +56,7 @@ public sealed class SystemdStatus(
 
     public override void Dispose()
     {
-        _hangup?.Dispose();
+        _hangup.Dispose();
         base.Dispose();
     }
 }

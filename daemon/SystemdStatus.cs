@@ -17,11 +17,18 @@ public sealed class SystemdStatus(
 {
     // Made with the service, which the host does before it starts any (Kestrel included): a SIGHUP
     // that comes as soon as the API answers is a reload, never the default termination.
-    private readonly PosixSignalRegistration _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+    private readonly PosixSignalRegistration _hangup = HandleHangup(() => Reload(notifier, config));
+
+    /// <summary>SIGHUP is a reload, even when the daemon inherited it ignored (started under nohup): reset first, then handled.</summary>
+    private static PosixSignalRegistration HandleHangup(Action reload)
     {
-        context.Cancel = true;
-        Reload(notifier, config);
-    });
+        Native.Libc.ResetSignal(Native.Libc.SIGHUP);
+        return PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            reload();
+        });
+    }
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {

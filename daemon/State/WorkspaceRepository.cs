@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 
 namespace Workspaces.Daemon.State;
@@ -65,17 +66,36 @@ public sealed class WorkspaceRepository(Database db)
     /// <summary>How many guest uids one database hands out: its slot, from its base (schema step 8).</summary>
     public const uint GuestUidSlotSize = 1_000_000;
 
-    private readonly Lazy<uint> _guestUidBase = new(() =>
-    {
-        using var c = db.Open();
-        return uint.Parse(c.QuerySingle<string>("SELECT value FROM host_settings WHERE key = 'guest_uid_base'"));
-    });
+    private uint? _guestUidBase;
 
     /// <summary>
     /// The first uid (and gid) guests of this database run as, far above people's and systemd's dynamic users:
-    /// 1900000000 for a database older than slots, else its own slot's (read once; it never changes).
+    /// 1900000000 for a database older than slots, else its own slot's (read once; it changes only by a redraw).
     /// </summary>
-    public uint GuestUidBase => _guestUidBase.Value;
+    public uint GuestUidBase => _guestUidBase ??= ReadGuestUidBase();
+
+    private uint ReadGuestUidBase()
+    {
+        using var c = db.Open();
+        return uint.Parse(c.QuerySingle<string>("SELECT value FROM host_settings WHERE key = 'guest_uid_base'"), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Moves a database that has handed out no uid yet to another random slot (its own is held by another
+    /// live daemon). False once it has workspaces: their uids are in their rows, and the slot is theirs.
+    /// </summary>
+    public bool TryRedrawGuestUidBase()
+    {
+        using var c = db.Open();
+        using var tx = c.BeginTransaction();
+        if (c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM workspaces)", transaction: tx)) return false;
+        long next = 1_900_000_000L + Random.Shared.Next(1, 2000) * (long)GuestUidSlotSize;
+        c.Execute("UPDATE host_settings SET value = @value WHERE key = 'guest_uid_base'",
+            new { value = next.ToString(CultureInfo.InvariantCulture) }, tx);
+        tx.Commit();
+        _guestUidBase = (uint)next;
+        return true;
+    }
 
     /// <summary>
     /// Inserts a new workspace; false when its owner already has one of that name (the UNIQUE constraint decides races).

@@ -17,11 +17,23 @@ public sealed class GuestUidSlot(WorkspaceRepository workspaces, IOptions<Worksp
     private const int Ewouldblock = 11; // EAGAIN: flock(LOCK_NB) found the lock held
     private FileStream? _lock;
 
-    /// <summary>Takes the lock, or says in one line which daemon holds it. Once, before anything touches the host.</summary>
+    /// <summary>
+    /// Takes the lock, or says in one line which daemon holds it. Once, before anything touches the host.
+    /// A database that has handed out no uid yet draws another slot instead of refusing (several fresh
+    /// daemons on one host, as the tests run them, meet on a slot more often than 1 in 1999).
+    /// </summary>
     public bool TryClaim([NotNullWhen(false)] out string? refusal)
     {
         refusal = null;
         if (!Environment.IsPrivilegedProcess) return true; // a daemon run by a user keeps its guests as that user: no uids of their own
+        for (int draw = 0; !TryLock(out refusal); draw++)
+            if (draw == 50 || !workspaces.TryRedrawGuestUidBase()) return false;
+        return true;
+    }
+
+    private bool TryLock([NotNullWhen(false)] out string? refusal)
+    {
+        refusal = null;
         uint first = workspaces.GuestUidBase;
         string dir = options.Value.GuestUidLocks, lockPath = Path.Combine(dir, $"{first}.lock"), holderPath = Path.Combine(dir, $"{first}.holder");
         Directory.CreateDirectory(dir);

@@ -54,6 +54,23 @@ public sealed class ConfigTests
         Assert.NotNull(await daemon.Client.GetHostAsync());
     }
 
+    [Fact]
+    public async Task A_daemon_started_under_nohup_still_reloads_on_sighup()
+    {
+        // nohup hands the daemon SIGHUP ignored, and .NET then installs no handler unless the daemon resets it.
+        await using var daemon = new DaemonProcess { Launcher = ["nohup"] }; // nohup execs the daemon: same pid
+        await daemon.StartAsync();
+        Assert.False(Ignores(daemon.Pid, signal: 1), "the daemon still ignores SIGHUP, as nohup handed it over");
+        Rewrite(daemon, c => c["allowUsers"] = true);
+        Hangup(daemon);
+        await Wait.UntilAsync(() => Mode(daemon.Socket) == "666", TimeSpan.FromSeconds(10), "the reload of a daemon started under nohup");
+    }
+
+    /// <summary>Whether the process ignores the signal (its bit in /proc/PID/status SigIgn).</summary>
+    private static bool Ignores(int pid, int signal) =>
+        (Convert.ToUInt64(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal))[7..].Trim(), 16)
+         & (1UL << (signal - 1))) != 0;
+
     private static string Mode(string path) => Convert.ToString((int)File.GetUnixFileMode(path), 8);
 
     private static void Hangup(DaemonProcess daemon) => Workspaces.Native.Libc.SendSignal(daemon.Pid, 1); // SIGHUP

@@ -18,7 +18,7 @@ public sealed class GuestUidSlotTests
         await using var a = await DaemonProcess.StartAsync();
         uint baseA = GuestUidBaseOf(a);
         // B's database is made first so its draw can be checked: the 1-in-1999 draw of A's slot would make B
-        // refuse to start (the test below), which is not what this test is about; it draws again then.
+        // move at start (the test below), which is not what this test is about; it draws again then.
         await using var b = new DaemonProcess();
         while (SeedDatabase(b, slotOf: null) == baseA) File.Delete(Path.Combine(b.StateDir, "workspaces.db"));
         await b.StartAsync();
@@ -43,20 +43,34 @@ public sealed class GuestUidSlotTests
     }
 
     [Fact]
-    public async Task A_daemon_on_a_slot_another_live_daemon_holds_refuses_to_start_naming_it_and_starts_once_it_is_gone()
+    public async Task A_fresh_database_on_a_slot_another_live_daemon_holds_draws_another()
     {
         Prerequisites.RequireRoot();
         await using var a = await DaemonProcess.StartAsync();
         await using var b = new DaemonProcess();
         SeedDatabase(b, slotOf: GuestUidBaseOf(a));
+        await b.StartAsync(); // no uid handed out yet: it moves rather than refuses
+        uint baseA = GuestUidBaseOf(a), baseB = GuestUidBaseOf(b);
+        Assert.True(baseA + WorkspaceRepository.GuestUidSlotSize <= baseB || baseB + WorkspaceRepository.GuestUidSlotSize <= baseA,
+            $"slots overlap: {baseA} and {baseB}");
+    }
 
+    [Fact]
+    public async Task A_daemon_with_workspaces_on_a_slot_another_live_daemon_holds_refuses_to_start_naming_it_and_starts_once_it_is_gone()
+    {
+        Prerequisites.RequireRoot();
+        await using var a = await DaemonProcess.StartAsync();
+        await using var b = await DaemonProcess.StartAsync();
+        await GuestImages.ImportAsync(b.Client);
+        await b.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("holds-uids", "guest"));
+        await b.KillAsync();
+        SeedDatabase(b, slotOf: GuestUidBaseOf(a)); // as if both had drawn one slot: b's uids are handed out, so it may not move
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(b.StartAsync);
         Assert.StartsWith("workspacesd exited (2)", refused.Message);
         await b.WaitForExitAsync(TimeSpan.FromSeconds(10)); // its output is read to the end
-        string line = Assert.Single(b.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        string line = b.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
         Assert.Contains($"are already handed out by the workspacesd of state dir {a.StateDir}", line);
         Assert.Contains($"so this one ({b.StateDir}) does not start", line);
-
         // A crash releases the lock with the process: nothing is left to clean up.
         await a.KillAsync();
         await b.StartAsync();

@@ -81,7 +81,7 @@ public sealed class ImageStore
             using var target = direct ?? File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
             Memory<byte> current = Libc.AllocateDirectBuffer(chunk), next = Libc.AllocateDirectBuffer(chunk);
             long offset = 0;
-            int n = await ReadFullAsync(source, current, offset, ct);
+            int n = await PieceReader.ReadFullAsync(source, current, offset, ct);
             while (n > 0)
             {
                 var data = current[..n];
@@ -96,7 +96,7 @@ public sealed class ImageStore
                     await RandomAccess.WriteAsync(target, block, at, ct);
                     if (direct is null) Libc.StartWriteback(target, at, block.Length);
                 }, ct);
-                var read = ReadFullAsync(source, next, offset + n, ct);
+                var read = PieceReader.ReadFullAsync(source, next, offset + n, ct); // whole chunks: a short read would misalign direct writes
                 await Task.WhenAll(hashed, written, read);
                 offset += n;
                 n = read.Result;
@@ -111,19 +111,6 @@ public sealed class ImageStore
             File.Delete(path);
             throw;
         }
-    }
-
-    /// <summary>Fills the buffer unless the file ends first (a short read mid-file would misalign direct writes).</summary>
-    private static async Task<int> ReadFullAsync(SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken ct)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, ct);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
     }
 
     /// <summary>A fresh path in staging for a tool (qemu-img) to write a blob to; the caller stages or deletes it.</summary>

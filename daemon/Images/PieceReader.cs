@@ -44,8 +44,8 @@ public static class PieceReader
         }
     }
 
-    /// <summary>Fills the buffer unless the file ends first: a short read mid-file would shift every later piece.</summary>
-    private static async Task<int> ReadFullAsync(SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken ct)
+    /// <summary>Fills the buffer unless the file ends first: a short read mid-file would shift every later piece (or misalign a direct write).</summary>
+    internal static async Task<int> ReadFullAsync(SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken ct)
     {
         int total = 0;
         while (total < buffer.Length)

@@ -18,27 +18,30 @@ public sealed partial class WorkspacesClient : IDisposable
     public WorkspacesClient(string socketPath)
     {
         SocketPath = socketPath;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, token) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
+        var handler = UnixSocketHandler(socketPath);
         _http = new HttpClient(new OwnerHandler(this) { InnerHandler = new PeerHandler(this) { InnerHandler = handler } }) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string SocketPath { get; }
+
+    /// <summary>HTTP over workspacesd's Unix socket (also the daemon's own, when it relays a peer's request to itself).</summary>
+    public static SocketsHttpHandler UnixSocketHandler(string socketPath) => new()
+    {
+        ConnectCallback = async (_, token) =>
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
 
     /// <summary>
     /// Workspace names are per owner. An admin acts on another user's workspaces by naming the owner:

@@ -1,4 +1,4 @@
-using System.Net.Sockets;
+using Workspaces.Client;
 using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Errors;
 
@@ -39,23 +39,8 @@ public sealed class PeerProxy(PeerDirectory directory, PeerChannel channel, IOpt
         }
     }
 
-    private static HttpClient SelfClient(string socket) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (_, ct) =>
-        {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
-                return new NetworkStream(s, ownsSocket: true);
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-        },
-    }) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
+    private static HttpClient SelfClient(string socket) =>
+        new(WorkspacesClient.UnixSocketHandler(socket)) { BaseAddress = new Uri("http://workspaces/"), Timeout = Timeout.InfiniteTimeSpan };
 
     public void Dispose()
     {

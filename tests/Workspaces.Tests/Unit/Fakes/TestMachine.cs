@@ -17,6 +17,19 @@ public sealed class TestMachine : IDisposable
     {
         foreach (var guest in Hypervisor.Alive) guest.Crash(); // nothing keeps a watcher waiting
         SqliteConnection.ClearAllPools();
-        Directory.Delete(StateDir, recursive: true);
+        // A guest's exit is handled in the background and may still be writing into the state dir while it
+        // is removed (seen once in CI: "Directory not empty"): removing again once it settles is enough.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(StateDir, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 50)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 }

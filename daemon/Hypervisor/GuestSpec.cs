@@ -30,6 +30,20 @@ public sealed record GuestSpec(
     public string ConsoleLog => Files.ConsoleLog;
     public string ShellSocket => Files.ShellSocket;
 
+    /// <summary>
+    /// The pid of this guest's QEMU while it is still starting: only once its pid file is whole (QEMU writes
+    /// "PID\n" in one write) and that process's command line names this guest's QMP socket; else null.
+    /// </summary>
+    public int? ReadWrittenPid()
+    {
+        string text;
+        try { text = File.ReadAllText(PidFile); }
+        catch (IOException) { return null; }
+        return text.EndsWith('\n') && int.TryParse(text.AsSpan().Trim(), out int pid)
+               && ProcessTable.CommandLine(pid) is { } args && args.Any(a => a.Contains(QmpSocket, StringComparison.Ordinal))
+            ? pid : null;
+    }
+
     /// <summary>The pid QEMU wrote at start, or null when there is no (readable) pid file.</summary>
     public int? ReadPid()
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-list] [--only-factory] [--only-place] [--only-scale] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-scale] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
+# --only-launch: start -> QMP running against bare qemu-system (and virsh create unless --no-libvirt), with the daemon's step medians.
 # --only-place: `ws place` with 3 peers (four daemons in network namespaces) against `ws host`, nothing else.
 # --only-scale: ws list at 100, 1,000 and 10,000 defined, the daemon's RSS, restart to list (ScaleBench; needs root for its netns).
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the

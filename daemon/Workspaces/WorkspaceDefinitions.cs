@@ -166,7 +166,7 @@ public sealed class WorkspaceDefinitions(
     /// </summary>
     public void RemoveUnclaimedDirectories()
     {
-        var claimed = workspaces.List().Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
+        var claimed = workspaces.Ids();
         foreach (var id in layout.Ids().Where(id => !claimed.Contains(id)))
         {
             LifecycleLog.RemovingLeftover(logger, layout.Dir(id));

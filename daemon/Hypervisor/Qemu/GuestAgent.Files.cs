@@ -28,6 +28,11 @@ public sealed partial class GuestAgent
         return r.GetProperty("count").GetInt32();
     }
 
+    /// <summary>guest-file-seek: moves the handle's position (whence "set", "cur" or "end"); returns the new position. It also clears the end-of-file mark, so later reads see what was appended since.</summary>
+    public async Task<long> FileSeekAsync(long handle, long offset, string whence, CancellationToken ct, TimeSpan? timeout = null) =>
+        (await ExecuteAsync("guest-file-seek", new JsonObject { ["handle"] = handle, ["offset"] = offset, ["whence"] = whence },
+            timeout ?? DefaultTimeout, ct)).GetProperty("position").GetInt64();
+
     /// <summary>guest-file-close: closes the handle (the agent flushes what was written).</summary>
     public Task FileCloseAsync(long handle, CancellationToken ct, TimeSpan? timeout = null) =>
         ExecuteAsync("guest-file-close", new JsonObject { ["handle"] = handle }, timeout ?? DefaultTimeout, ct);

@@ -37,18 +37,27 @@ public sealed partial class GuestAgent(string socketPath) : IAsyncDisposable
         await EnterAsync(command, timeout, deadline.Token, ct);
         try
         {
-            var connection = await ConnectedAsync(command, timeout, deadline.Token, ct);
-            try
+            for (int attempt = 0; ; attempt++)
             {
-                await connection.WriteAsync(Frame(command, arguments), deadline.Token);
-                string line = await connection.ReadLineAsync(deadline.Token)
-                    ?? throw new GuestAgentUnavailableException($"the guest agent's socket closed before it answered {command} (the guest stopped?)");
-                return Answer(command, line);
-            }
-            catch (Exception e) when (e is not GuestAgentException)
-            {
-                await DropAsync();
-                throw Unavailable(e, command, timeout, ct);
+                bool kept = _connection is not null;
+                var connection = await ConnectedAsync(command, timeout, deadline.Token, ct);
+                try
+                {
+                    await connection.WriteAsync(Frame(command, arguments), deadline.Token);
+                    string line = await connection.ReadLineAsync(deadline.Token)
+                        ?? throw new EndOfStreamException($"the guest agent's socket closed before it answered {command} (the guest stopped?)");
+                    return Answer(command, line);
+                }
+                catch (Exception e) when (kept && attempt == 0 && e is EndOfStreamException or SocketException or IOException { InnerException: SocketException })
+                {
+                    // A kept connection to a QEMU that has since gone (the workspace was restarted): try once on a new one.
+                    await DropAsync();
+                }
+                catch (Exception e) when (e is not GuestAgentException)
+                {
+                    await DropAsync();
+                    throw Unavailable(e, command, timeout, ct);
+                }
             }
         }
         finally

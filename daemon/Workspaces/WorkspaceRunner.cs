@@ -36,6 +36,7 @@ public sealed class WorkspaceRunner(WorkspaceDefinitions definitions, WorkspaceT
     /// <summary>Starts the workspace CreateAsync made, runs the command, and removes the workspace when the sequence ends, however it ends.</summary>
     public async IAsyncEnumerable<ExecFrame> RunAsync(string name, RunRequest request, Caller caller, [EnumeratorCancellation] CancellationToken ct)
     {
+        bool removed = request.Keep;
         try
         {
             yield return new ExecFrame(Workspace: name);
@@ -43,13 +44,24 @@ public sealed class WorkspaceRunner(WorkspaceDefinitions definitions, WorkspaceT
             var row = access.Get(name, caller);
             var agentTimeout = request.AgentTimeoutSeconds is { } s && double.IsFinite(s) && s > 0 ? TimeSpan.FromSeconds(Math.Min(s, 86400)) : DefaultAgentTimeout;
             await agents.WaitAsync(row, agentTimeout, ct);
-            await using var process = await GuestProcess.StartAsync(agents.Of(row),
-                new ExecRequest(request.Command, request.Env, request.Cwd, request.TimeoutSeconds), ct);
-            await foreach (var frame in process.FollowAsync(ct)) yield return frame;
+            ExecFrame? last = null;
+            await using (var process = await GuestProcess.StartAsync(agents.Of(row),
+                new ExecRequest(request.Command, request.Env, request.Cwd, request.TimeoutSeconds), ct))
+            {
+                await foreach (var frame in process.FollowAsync(ct))
+                {
+                    if (frame.Exit is not null || frame.TimedOut is not null) last = frame; // held back until the workspace is gone
+                    else yield return frame;
+                }
+            }
+            // Removed before the last frame goes out: a client that has the exit code finds no workspace left.
+            if (!removed) await RemoveAsync(name, caller);
+            removed = true;
+            if (last is not null) yield return last;
         }
         finally
         {
-            if (!request.Keep) await RemoveAsync(name, caller);
+            if (!removed) await RemoveAsync(name, caller);
         }
     }
 

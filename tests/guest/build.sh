@@ -283,6 +283,7 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 
 fail() { echo "WORKSPACE-ERROR $*"; }
+ip link set lo up   # 127.0.0.1, with or without a NIC (the guest agent reports it)
 
 # workspaces.noacpi on the kernel command line: a guest that ignores the power button (no acpid,
 # ever), so a stop must force it off after its timeout (the lifecycle tests tell the two apart).
@@ -361,7 +362,6 @@ fi
 # The NIC: a static address from ip=CLIENT::GATEWAY:NETMASK:... (the kernel's ip= syntax, as the
 # daemon writes it for boot-set images), else DHCP. WORKSPACE-NET reports the address either way.
 if [ -d /sys/class/net/eth0 ]; then
-    ip link set lo up
     ip link set eth0 up
     static=""
     for arg in $(cat /proc/cmdline); do

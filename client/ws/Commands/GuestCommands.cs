@@ -101,8 +101,10 @@ public static class GuestCommands
         {
             string from = parse.GetValue(source)!, to = parse.GetValue(destination)!;
             var (remoteFrom, remoteTo) = (Remote(from), Remote(to));
-            if ((remoteFrom is null) == (remoteTo is null))
-                throw new ArgumentException("ws cp copies between a workspace and here: exactly one side is NAME:/path");
+            if (remoteFrom is null && remoteTo is null)
+                throw new ArgumentException("ws cp copies files between a running workspace and here (NAME:/path); to copy a whole workspace, use ws copy NAME NEWNAME");
+            if (remoteFrom is not null && remoteTo is not null)
+                throw new ArgumentException("ws cp copies between a workspace and here: only one side is NAME:/path");
             if (remoteFrom is var (name, guestPath))
             {
                 string local = Directory.Exists(to) ? Path.Combine(to, Path.GetFileName(guestPath)) : to;

@@ -21,6 +21,9 @@ public sealed partial class GuestAgent(string socketPath) : IAsyncDisposable
     /// <summary>How long one command may take unless the caller says otherwise.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a new connection's sync may take: a running qemu-ga answers in milliseconds, so silence this long means none runs.</summary>
+    public static readonly TimeSpan SyncTimeout = TimeSpan.FromSeconds(3);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private GuestAgentConnection? _connection;
 
@@ -131,14 +134,17 @@ public sealed partial class GuestAgent(string socketPath) : IAsyncDisposable
         {
             throw new GuestAgentUnavailableException($"the guest's agent socket cannot be reached ({e.Message}): the guest is not running", e);
         }
+        var patience = timeout < SyncTimeout ? timeout : SyncTimeout;
         try
         {
-            await SyncAsync(connection, deadline);
+            using var sync = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+            sync.CancelAfter(patience);
+            await SyncAsync(connection, sync.Token);
         }
         catch (Exception e)
         {
             await connection.DisposeAsync();
-            throw Unavailable(e, command, timeout, ct);
+            throw Unavailable(e, command, patience, ct);
         }
         _connection = connection;
         return connection;

@@ -203,6 +203,19 @@ public sealed class GuestExecTests(AgentGuests guests, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_agent_socket_is_in_the_workspace_s_private_directory()
+    {
+        var ag = await Client.GetWorkspaceAsync("ag");
+        string socket = Daemon.Layout.AgentSocket(ag.Id);
+        Assert.Equal(Daemon.Layout.Dir(ag.Id), Path.GetDirectoryName(socket));
+        Assert.True(new FileInfo(socket).Exists, $"no agent socket at {socket}");
+        // As qmp.sock: only the guest's own uid may pass the directory (GuestFiles), so no other user reaches the socket.
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(Daemon.Layout.Dir(ag.Id)) & others);
+    }
+
+    [Fact]
     public async Task Measure_exec_latency()
     {
         var times = new List<double>();
@@ -215,5 +228,17 @@ public sealed class GuestExecTests(AgentGuests guests, ITestOutputHelper output)
         }
         times.Sort();
         output.WriteLine($"ws exec ag -- true, 20 runs: median {(times[9] + times[10]) / 2:0} ms, min {times[0]:0} ms, max {times[^1]:0} ms");
+
+        // The same through the API alone (no ws process to start): what the daemon and the agent take.
+        times.Clear();
+        for (int i = 0; i < 20; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var frames = await Client.ExecAsync("ag", new ExecRequest(["true"])).ToArrayAsync();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+            Assert.Equal(0, frames[^1].Exit);
+        }
+        times.Sort();
+        output.WriteLine($"POST exec true through the client, 20 runs: median {(times[9] + times[10]) / 2:0} ms, min {times[0]:0} ms, max {times[^1]:0} ms");
     }
 }

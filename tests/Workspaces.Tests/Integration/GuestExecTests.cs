@@ -203,6 +203,28 @@ public sealed class GuestExecTests(AgentGuests guests, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Ctrl_C_in_ws_run_leaves_no_workspace()
+    {
+        var before = (await Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet();
+        var (file, prefix) = Repo.Cli;
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])[.. prefix, "--socket", Daemon.Socket, "run", "guest", "--", "sh", "-c", "echo started; exec sleep 600"])
+            start.ArgumentList.Add(a);
+        using var ws = Process.Start(start)!;
+        var stderr = ws.StandardError.ReadToEndAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        Assert.Equal("started", await ws.StandardOutput.ReadLineAsync(patience.Token)); // the command runs in the new workspace
+        Assert.Single((await Client.ListWorkspacesAsync()).Select(w => w.Name).Except(before));
+
+        Assert.Equal(0, (await Processes.RunAsync("kill", ["-INT", ws.Id.ToString()])).ExitCode); // Ctrl-C
+        await ws.WaitForExitAsync(patience.Token);
+        Assert.Equal(130, ws.ExitCode);
+        await Wait.UntilAsync(async () => (await Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet().SetEquals(before),
+            TimeSpan.FromSeconds(60), "the run's workspace removed after Ctrl-C");
+        _ = await stderr;
+    }
+
+    [Fact]
     public async Task The_agent_socket_is_in_the_workspace_s_private_directory()
     {
         var ag = await Client.GetWorkspaceAsync("ag");

@@ -163,7 +163,8 @@ public sealed record WorkspaceInfo(
     int? TasksMax = null,
     int? IoWeight = null,
     string? Unit = null,
-    NicInfo? Nic = null);
+    NicInfo? Nic = null,
+    GuestAgentInfo? Agent = null);
 
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
 public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);

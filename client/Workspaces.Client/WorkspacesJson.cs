@@ -9,6 +9,11 @@ namespace Workspaces.Client;
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(HostInfo))]
+[JsonSerializable(typeof(ExecRequest))]
+[JsonSerializable(typeof(ExecFrame))]
+[JsonSerializable(typeof(RunRequest))]
+[JsonSerializable(typeof(GuestAgentInfo))]
+[JsonSerializable(typeof(GuestFileInfo))]
 [JsonSerializable(typeof(ImageInfo))]
 [JsonSerializable(typeof(ImageInfo[]))]
 [JsonSerializable(typeof(CreateWorkspaceRequest))]

@@ -12,6 +12,7 @@ HostCommands.Add(root);
 ImageCommands.Add(root);
 TrustCommands.Add(root);
 WorkspaceCommands.Add(root);
+GuestCommands.Add(root);
 FactoryCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);

@@ -36,9 +36,16 @@ public static class WorkspaceEndpoints
                 + "prefix (of the name); pages: limit (1-1000; none: all) and cursor (from the Next-Cursor header, absent on the last page)")
             .Produces<WorkspaceInfo[]>();
 
-        v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceAccess access, WorkspaceViews views) =>
-            Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo))
-            .WithSummary("one workspace, with its limits' unit and its NIC").Produces<WorkspaceInfo>();
+        v1.MapGet("/workspaces/{name}", async (HttpContext context, string name, bool? agent, WorkspaceAccess access, WorkspaceViews views,
+            WorkspaceAgent agents) =>
+        {
+            var row = access.Get(name, context.Caller());
+            var info = views.Full(row, withRules: true);
+            // Asked only on request: a guest without an agent costs show a bounded wait (WorkspaceAgent.ShowTimeout).
+            if (agent == true && row.State == WorkspaceStates.Running) info = info with { Agent = await agents.DescribeAsync(row, context.RequestAborted) };
+            return Results.Json(info, WorkspacesJson.Default.WorkspaceInfo);
+        }).WithSummary("one workspace, with its limits' unit and its NIC; agent=true adds what its guest agent says (answering, OS, addresses)")
+            .Produces<WorkspaceInfo>();
 
         v1.MapPost("/workspaces", async (HttpContext context, WorkspaceDefinitions definitions) =>
         {

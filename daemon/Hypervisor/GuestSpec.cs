@@ -29,6 +29,7 @@ public sealed record GuestSpec(
     public string PidFile => Files.PidFile;
     public string ConsoleLog => Files.ConsoleLog;
     public string ShellSocket => Files.ShellSocket;
+    public string AgentSocket => Files.AgentSocket;
 
     /// <summary>
     /// The pid of this guest's QEMU while it is still starting: only once its pid file is whole (QEMU writes

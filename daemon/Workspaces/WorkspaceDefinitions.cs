@@ -26,6 +26,7 @@ public sealed class WorkspaceDefinitions(
     NetworkService network,
     Admission admission,
     IResourceController resources,
+    Hypervisor.Qemu.GuestAgents agents,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceDefinitions> logger)
 {
@@ -150,6 +151,7 @@ public sealed class WorkspaceDefinitions(
             await guest.KillAsync(ct);
             await guest.DisposeAsync();
         }
+        await agents.ForgetAsync(layout.AgentSocket(row.Id));
         // Also when no guest is attached: a start killed with the daemon may have left its cgroups.
         await resources.ReleaseAsync(row.Id);
         await network.ReleaseAsync(row.Id, ct); // its address back to the pool, its rules gone

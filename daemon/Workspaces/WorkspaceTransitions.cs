@@ -30,6 +30,7 @@ public sealed class WorkspaceTransitions(
     KvmProbe kvm,
     Admission admission,
     IResourceController resources,
+    WorkspaceAgent agents,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceTransitions> logger)
 {
@@ -118,6 +119,7 @@ public sealed class WorkspaceTransitions(
         // kernel RCU grace period (measured: 12 ms, most of what a start cost over a bare QEMU); this way
         // that wait overlaps QEMU's own start. Its vCPUs stay stopped (-S) until cont, so it is under its
         // limits before its first instruction runs either way.
+        await agents.ForgetAsync(row); // a connection to the last run's agent socket is dead
         var launching = hypervisor.LaunchAsync(spec, ct);
         revert.Add(() => KillIfLaunchedAsync(launching));
         var limits = ResourceLimits.For(row);
@@ -159,7 +161,13 @@ public sealed class WorkspaceTransitions(
         await guest.DisposeAsync();
     }
 
-    /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>
+    /// <summary>How long a stop gives the guest agent to take guest-shutdown before it presses the ACPI power button instead.</summary>
+    private static readonly TimeSpan AgentShutdownTimeout = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// guest-shutdown when the guest's agent answers, else ACPI powerdown; then wait, and a guest that
+    /// has not gone after the timeout is forced off.
+    /// </summary>
     private async Task StopAsync(WorkspaceRow row, ActionOptions stop, CancellationToken ct)
     {
         var guest = guests.Guest(row);
@@ -173,21 +181,31 @@ public sealed class WorkspaceTransitions(
         {
             // A paused guest cannot see the power button: let it run so it can shut down.
             if (row.State == WorkspaceStates.Paused) await guest.RunAsync(ct);
-            await guest.PowerdownAsync(ct);
+            string how = "ACPI powerdown";
+            try
+            {
+                await agents.Of(row).ShutdownAsync("powerdown", ct, AgentShutdownTimeout);
+                how = "guest-shutdown";
+            }
+            catch (Exception e) when (e is Hypervisor.Qemu.GuestAgentUnavailableException or Hypervisor.Qemu.GuestAgentException)
+            {
+                await guest.PowerdownAsync(ct); // no agent answers (or it refused): the power button
+            }
             var timeout = stop.Timeout ?? TimeSpan.FromSeconds(options.Value.StopTimeoutSeconds);
             try
             {
                 var exit = await guest.Exited.WaitAsync(timeout, ct);
-                reason = $"stopped: {exit.Reason} after ACPI powerdown";
+                reason = $"stopped: {exit.Reason} after {how}";
             }
             catch (TimeoutException)
             {
                 await guest.KillAsync(ct);
-                reason = $"forced off: the guest did not power off within {timeout.TotalSeconds:0.#} s of ACPI powerdown";
+                reason = $"forced off: the guest did not power off within {timeout.TotalSeconds:0.#} s of {how}";
             }
         }
         guests.TryDetach(row.Id, out _);
         await guest.DisposeAsync();
+        await agents.ForgetAsync(row);
         await resources.ReleaseAsync(row.Id);
         recorder.SetState(row, WorkspaceStates.Stopped, reason, null, row.Accelerator); // its address back to the pool, with the state
         await network.LeaseReturnedAsync(row.Id, ct);

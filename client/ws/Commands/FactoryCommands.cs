@@ -24,7 +24,7 @@ public static class FactoryCommands
 
         var newName = new Argument<string>("newname") { Description = "the copy's name" };
         var copy = new Command("copy", "copy a stopped workspace: its disk and spec, under a new name and identity") { name, newName };
-        copy.Aliases.Add("cp");
+        // No "cp" alias any more: ws cp copies files into and out of a running workspace (GuestCommands).
         copy.Run(async (client, parse, ct) =>
         {
             var w = await client.CopyWorkspaceAsync(parse.GetValue(name)!, parse.GetValue(newName)!, ct);

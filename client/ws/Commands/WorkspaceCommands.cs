@@ -163,8 +163,9 @@ public static class WorkspaceCommands
         var show = new Command("show", "show one workspace: spec, state and why") { Name };
         show.Run(async (client, parse, ct) =>
         {
-            var w = await client.GetWorkspaceAsync(parse.GetValue(Name)!, ct);
+            var w = await client.GetWorkspaceWithAgentAsync(parse.GetValue(Name)!, ct);
             if (Output.Json(parse)) { Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo); return; }
+            var agent = w.Agent;
             Output.Fields(("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
@@ -174,7 +175,11 @@ public static class WorkspaceCommands
                 ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),
                 ("Rate limit", w.Nic?.RateKbit is { } r ? $"{r} kbit/s" : null),
                 ("Forwards", w.Nic is { Forwards.Length: > 0 } f ? string.Join(", ", f.Forwards) : null),
-                ("Rules", w.Nic?.Rules is { Length: > 0 } rules ? string.Join("\n", rules) : null));
+                ("Rules", w.Nic?.Rules is { Length: > 0 } rules ? string.Join("\n", rules) : null),
+                ("Agent", agent is null ? null : agent.Answering ? "answering" : $"not answering ({agent.Error})"),
+                ("Guest OS", agent?.Os is { } os ? $"{os.PrettyName ?? os.Name ?? os.Id} (kernel {os.Kernel}, {os.Machine})" : null),
+                ("Addresses", agent?.Interfaces is { } ifs ? string.Join("\n", ifs.Where(i => i.Addresses.Length > 0)
+                    .Select(i => $"{i.Name}: {string.Join(" ", i.Addresses)}")) : null));
         });
         root.Subcommands.Add(show);
     }

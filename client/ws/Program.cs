@@ -13,6 +13,7 @@ ImageCommands.Add(root);
 TrustCommands.Add(root);
 WorkspaceCommands.Add(root);
 FactoryCommands.Add(root);
+DiskCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
 PeerCommands.Add(root);

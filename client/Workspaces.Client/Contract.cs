@@ -169,6 +169,17 @@ public sealed record WorkspaceInfo(
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
 public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);
 
+/// <summary>POST /v1/workspaces/{name}/disks: a blank data disk of Size ("10G", "512M", bytes) or an overlay of Image's disk; one of the two.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record AddDiskRequest(string Name, string? Size = null, string? Image = null);
+
+/// <summary>
+/// A workspace's data disk. Serial is what the guest reads in /sys/block/*/serial; GuestDevice, while it is
+/// attached, is the stable path a guest with udev has for it. Slot is its hot-plug port (and plug order).
+/// </summary>
+public sealed record DataDiskInfo(
+    string Name, string Kind, long SizeBytes, string? Image, string Serial, int Slot, bool Sealed, bool Attached, string? GuestDevice, DateTimeOffset CreatedAt);
+
 /// <summary>POST /v1/networks.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null);

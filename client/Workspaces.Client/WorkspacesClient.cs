@@ -225,6 +225,17 @@ public sealed partial class WorkspacesClient : IDisposable
     public Task DeleteNetworkAsync(string name, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"v1/networks/{Uri.EscapeDataString(name)}", ct);
 
+    public Task<DataDiskInfo[]> ListDisksAsync(string workspace, CancellationToken ct = default) =>
+        GetAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks", Json.DataDiskInfoArray, ct);
+
+    /// <summary>Adds a data disk; a running workspace gets it hot-plugged, a stopped one at its next start.</summary>
+    public Task<DataDiskInfo> AddDiskAsync(string workspace, AddDiskRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks", request, Json.AddDiskRequest, Json.DataDiskInfo, ct);
+
+    /// <summary>Removes a data disk: from a running guest it is unplugged first, and the guest must let go of it.</summary>
+    public Task RemoveDiskAsync(string workspace, string disk, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks/{Uri.EscapeDataString(disk)}", ct);
+
     public Task<WorkspaceInfo> ExposeAsync(string workspace, ExposeRequest request, CancellationToken ct = default) =>
         PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/forwards", request, Json.ExposeRequest, Json.WorkspaceInfo, ct);
 

@@ -14,6 +14,7 @@ TrustCommands.Add(root);
 WorkspaceCommands.Add(root);
 GuestCommands.Add(root);
 FactoryCommands.Add(root);
+DiskCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
 PeerCommands.Add(root);

@@ -5,6 +5,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// Everything the hypervisor needs to run one guest; built by the lifecycle from a workspace and its image.
 /// A sealed disk is not on the command line: it is opened over QMP once the secret is handed over
 /// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
+/// DataDisks are plugged over QMP too, into the hot-plug ports every guest has, before the guest runs.
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
@@ -22,7 +23,8 @@ public sealed record GuestSpec(
     DiskChain? SealedDisk = null,
     string? DiskSecret = null,
     GuestNic? Nic = null,
-    uint? RunAs = null)
+    uint? RunAs = null,
+    IReadOnlyList<GuestDataDisk>? DataDisks = null)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

@@ -98,6 +98,7 @@ public sealed class ImageRepository(Database db)
         using var tx = c.BeginTransaction();
         var users = c.Query<string>("""
             SELECT 'workspace ' || name FROM workspaces WHERE image_id = @id
+            UNION ALL SELECT 'data disk ' || d.name || ' of workspace ' || w.name FROM data_disks d JOIN workspaces w ON w.id = d.workspace_id WHERE d.image_id = @id
             UNION ALL SELECT 'image ' || name FROM images WHERE parent = @id
             ORDER BY 1
             """, new { id }, tx).AsList();
@@ -117,6 +118,7 @@ public sealed class ImageRepository(Database db)
             SELECT * FROM images i
             WHERE i.tags = ''
               AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.image_id = i.id)
+              AND NOT EXISTS (SELECT 1 FROM data_disks dd WHERE dd.image_id = i.id)
               AND NOT EXISTS (SELECT 1 FROM images d WHERE d.parent = i.id)
             ORDER BY i.name
             """).AsList();

@@ -249,6 +249,25 @@ public static class SchemaMigrations
         CREATE INDEX workspaces_state_name ON workspaces(state, name, owner);
         CREATE INDEX workspaces_image_name ON workspaces(image_id, name, owner);
         """,
+        // Data disks: extra qcow2 files in a workspace's directory, blank or an overlay of an image's disk,
+        // plugged in this order (position picks the hot-plug root port). An image a data disk overlays is
+        // in use like a workspace's own (no ON DELETE: the image delete refuses).
+        """
+        CREATE TABLE data_disks (
+            workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            kind         TEXT NOT NULL,             -- 'blank' or 'image'
+            size         INTEGER NOT NULL,          -- virtual size, bytes
+            image_id     TEXT REFERENCES images(id), -- kind 'image': the image it overlays
+            serial       TEXT NOT NULL,             -- what the guest reads in /sys/block/*/serial
+            position     INTEGER NOT NULL,          -- 0..: its root port, and the order at start
+            sealed       INTEGER NOT NULL,          -- LUKS with the workspace's lineage key
+            created_at   INTEGER NOT NULL,
+            PRIMARY KEY (workspace_id, name),
+            UNIQUE (workspace_id, position)
+        );
+        CREATE INDEX data_disks_image ON data_disks(image_id);
+        """,
     ];
 
     public static int Latest => Steps.Length;

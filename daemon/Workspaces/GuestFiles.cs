@@ -40,15 +40,31 @@ public static class GuestFiles
         {
             Libc.ChangeOwner(dir, uid, uid);
             File.SetUnixFileMode(dir, Private);
-            if (overlay is not null && File.Exists(overlay))
-            {
-                Libc.ChangeOwner(overlay, uid, uid);
-                File.SetUnixFileMode(overlay, PrivateFile);
-            }
+            if (overlay is not null && File.Exists(overlay)) GiveFile(uid, overlay);
         }
         catch (NativeException e)
         {
             throw new WorkspacesException(503, "Service unavailable", $"cannot give the workspace's files to its guest user {uid}: {e.Message}");
         }
+    }
+
+    /// <summary>One more disk of the workspace (a data disk) is its guest's, as its overlay is: 0600, its own.</summary>
+    public static void GiveDiskTo(uint uid, string disk)
+    {
+        if (!Environment.IsPrivilegedProcess) return;
+        try
+        {
+            GiveFile(uid, disk);
+        }
+        catch (NativeException e)
+        {
+            throw new WorkspacesException(503, "Service unavailable", $"cannot give {Path.GetFileName(disk)} to the workspace's guest user {uid}: {e.Message}");
+        }
+    }
+
+    private static void GiveFile(uint uid, string path)
+    {
+        Libc.ChangeOwner(path, uid, uid);
+        File.SetUnixFileMode(path, PrivateFile);
     }
 }

@@ -19,6 +19,12 @@ public sealed class WorkspaceLayout(string root)
     /// <summary>Beside a backing file's hash-named link: where the chain's layers are found.</summary>
     public string BackingLink(string id, string sha256) => Path.Combine(Dir(id), sha256);
 
+    /// <summary>A data disk's qcow2 (its name is checked: lowercase letters, digits and hyphens).</summary>
+    public string DataDisk(string id, string name) => Path.Combine(Dir(id), $"data-{name}.qcow2");
+
+    /// <summary>Where a data disk is made, then renamed to DataDisk: never a half-made file under the final name.</summary>
+    public string DataDiskStaging(string id, string name) => Path.Combine(Dir(id), $".data-{name}.qcow2.staging");
+
     public string ConsoleLog(string id) => Path.Combine(Dir(id), "console.log");
 
     /// <summary>The guest's second serial port, a root-only socket: a shell for tests and for a person debugging.</summary>

@@ -21,6 +21,7 @@ public sealed class WorkspaceTransitions(
     WorkspaceRepository workspaces,
     WorkspaceRecorder recorder,
     WorkspaceFactory factory,
+    WorkspaceDataDisks dataDisks,
     GuestSupervisor guests,
     GuestSpecs specs,
     WorkspaceLayout layout,
@@ -94,6 +95,7 @@ public sealed class WorkspaceTransitions(
                 SealedDisk = chain.On(new DiskLayer(layout.Overlay(row.Id), "qcow2", Encrypted: true)),
                 DiskSecret = DiskKeys.Passphrase(images.Keys.Unseal(image)),
             };
+        spec = spec with { DataDisks = await dataDisks.ForStartAsync(row, ct) }; // plugged over QMP before the guest runs, as hot-plugs are
         trace.Step("spec");
         GuestFiles.GiveTo(row.GuestUid, layout.Dir(row.Id), image.Disk is null ? null : layout.Overlay(row.Id));
         await using var revert = new Reverter(logger);

@@ -50,6 +50,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)
             args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
+        args.AddRange(DataDiskPlug.PortArguments()); // after the devices above, so their PCI addresses stay as they were
         return args;
     }
 

@@ -45,6 +45,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
+                foreach (var disk in spec.DataDisks ?? []) await DataDiskPlug.AttachAsync(qmp, disk, ct);
                 if (spec.Nic is { } nic) await PlugNicAsync(qmp, nic, ct);
             }
             catch
@@ -86,7 +87,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
     /// </summary>
     private static async Task PlugSealedDiskAsync(QmpClient qmp, GuestSpec spec, CancellationToken ct)
     {
-        const string secret = "disk-secret", node = "disk0";
+        const string secret = DataDiskPlug.SecretId, node = "disk0";
         await qmp.AddSecretAsync(secret, spec.DiskSecret ?? throw new HypervisorException($"'{spec.Name}' has a sealed disk but no secret"), ct);
         try
         {

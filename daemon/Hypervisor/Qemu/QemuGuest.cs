@@ -18,6 +18,8 @@ public sealed class QemuGuest : IGuest
     private readonly Task<GuestExit> _exited;
     private string? _shutdownReason;
     private volatile bool _detached;
+    /// <summary>Unplugs asked for and not yet done, by device id: DEVICE_DELETED completes them.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _unplugs = new(StringComparer.Ordinal);
 
     public QemuGuest(int pid, QmpClient qmp, ILogger logger)
     {
@@ -43,6 +45,9 @@ public sealed class QemuGuest : IGuest
                 "SHUTDOWN" => new GuestEvent(GuestEventKind.Shutdown, ShutdownReason(e)),
                 _ => null,
             };
+            if (e.Name == "DEVICE_DELETED" && e.Data.ValueKind == System.Text.Json.JsonValueKind.Object
+                && e.Data.TryGetProperty("device", out var device) && device.GetString() is { } id && _unplugs.TryRemove(id, out var unplugged))
+                unplugged.TrySetResult();
             if (translated is null) continue;
             if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
             _events.Writer.TryWrite(translated);
@@ -95,6 +100,18 @@ public sealed class QemuGuest : IGuest
     public Task ResetAsync(CancellationToken ct) => _qmp.ResetAsync(ct);
     public Task<long> BootMemoryAsync(CancellationToken ct) => _qmp.BaseMemoryAsync(ct);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => _qmp.BalloonAsync(bytes, ct);
+
+    public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => DataDiskPlug.AttachAsync(_qmp, disk, ct);
+
+    public async Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct)
+    {
+        // Listen before asking, so an event that comes at once is not missed; a repeat shares the wait.
+        var deleted = _unplugs.GetOrAdd(DataDiskPlug.DeviceId(name), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await DataDiskPlug.DetachAsync(_qmp, name, deleted.Task, timeout, ct);
+        _unplugs.TryRemove(new KeyValuePair<string, TaskCompletionSource>(DataDiskPlug.DeviceId(name), deleted));
+    }
+
+    public async Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) => DataDiskPlug.Names(await _qmp.BlockDevicePathsAsync(ct));
 
     public async Task KillAsync(CancellationToken ct)
     {

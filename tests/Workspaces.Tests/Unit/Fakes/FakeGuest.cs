@@ -43,6 +43,10 @@ public sealed class FakeGuest : IGuest
     public Task<long> BootMemoryAsync(CancellationToken ct) => Attached().AskAsync("boot-memory", ct, () => (long)_process.Spec.MemoryMiB << 20);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => Attached().DoAsync("set-memory", ct, () => _process.SetBalloon(bytes));
     public Task KillAsync(CancellationToken ct) => Attached().KillAsync(ct);
+    public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => Attached().DoAsync("attach-disk", ct, () => _process.Disks[disk.Name] = disk);
+    public Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct) => Attached().DoAsync("detach-disk", ct, () => _process.Disks.TryRemove(name, out _));
+    public Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) =>
+        Attached().AskAsync<IReadOnlySet<string>>("attached-disks", ct, () => _process.Disks.Keys.ToHashSet());
 
     private FakeGuestProcess Attached() =>
         Disposed ? throw new HypervisorException($"the attach to guest {Pid} was disposed (its QMP connection is closed)") : _process;

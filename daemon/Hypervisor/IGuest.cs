@@ -27,6 +27,16 @@ public interface IGuest : IAsyncDisposable
     /// <summary>Asks the guest to give memory back (or take it again) up to its boot size, through its balloon.</summary>
     Task SetMemoryAsync(long bytes, CancellationToken ct);
 
+    /// <summary>
+    /// Saves the paused guest's RAM and device state, compressed, into a new file at path (made by the
+    /// hypervisor's own process, so its directory must be the guest's); returns once the state is complete.
+    /// The guest stays paused, its disks flushed and handed over: it may be quit, or run again.
+    /// </summary>
+    Task SaveStateAsync(string path, CancellationToken ct);
+
+    /// <summary>For a guest launched with GuestSpec.Incoming: loads the state SaveStateAsync wrote at path. The guest stays paused.</summary>
+    Task RestoreStateAsync(string path, CancellationToken ct);
+
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);
 }

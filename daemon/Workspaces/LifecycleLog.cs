@@ -24,6 +24,9 @@ internal static partial class LifecycleLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Removing {Dir}: no workspace claims it (a create or delete was cut short)")]
     public static partial void RemovingLeftover(ILogger logger, string dir);
 
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Snapshot of workspace {Name} is template {Image} ({Id}), RAM state {RamBytes} bytes")]
+    public static partial void Snapshot(ILogger logger, string name, string image, string id, long ramBytes);
+
     [LoggerMessage(EventId = 2090, Level = LogLevel.Debug, Message = "Started {Name} in {TotalMs:0.0} ms: {Steps}")]
     public static partial void StartTraced(ILogger logger, string name, double totalMs, string steps);
 }

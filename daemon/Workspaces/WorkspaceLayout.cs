@@ -19,6 +19,9 @@ public sealed class WorkspaceLayout(string root)
     /// <summary>Beside a backing file's hash-named link: where the chain's layers are found.</summary>
     public string BackingLink(string id, string sha256) => Path.Combine(Dir(id), sha256);
 
+    /// <summary>Its saved RAM and device state (ws stop --stateful), zstd-compressed; its hash is in SQLite.</summary>
+    public string SavedState(string id) => Path.Combine(Dir(id), "state.zst");
+
     public string ConsoleLog(string id) => Path.Combine(Dir(id), "console.log");
 
     /// <summary>The guest's second serial port, a root-only socket: a shell for tests and for a person debugging.</summary>

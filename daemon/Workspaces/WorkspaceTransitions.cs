@@ -30,6 +30,8 @@ public sealed class WorkspaceTransitions(
     KvmProbe kvm,
     Admission admission,
     IResourceController resources,
+    SavedStates saved,
+    CloneIdentity identities,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceTransitions> logger)
 {
@@ -43,7 +45,7 @@ public sealed class WorkspaceTransitions(
         {
             case WorkspaceAction.Start:
                 await factory.FinishCheckinAsync(row.Id); // never boot a disk that is still an image's blob
-                await StartAsync(row, how.AcceptOffer, ct);
+                await StartAsync(row, how, ct);
                 break;
             case WorkspaceAction.Pause:
                 await guests.Guest(row).PauseAsync(ct);
@@ -70,10 +72,14 @@ public sealed class WorkspaceTransitions(
         network.CheckRoom(row.Id); // a full network says so now, not in a failed operation
     }
 
-    private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
+    private async Task StartAsync(WorkspaceRow row, ActionOptions how, CancellationToken ct)
     {
         var trace = new StartTrace(logger, row.Name);
-        var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer, ct);
+        var image = images.Get(row.ImageId);
+        // Restored rather than booted: from its own saved state (Saved), or, at its first start, from its template's RAM.
+        var restore = await RestorePlanAsync(row, image, how.DiscardState, ct);
+        trace.Step("saved state check");
+        var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), how.AcceptOffer, ct);
         using var _ = lease; // held until the start is recorded, so concurrent starts see each other
         if (shape.Vcpus != row.Vcpus || shape.MemoryMiB != row.MemoryMib)
         {
@@ -81,11 +87,11 @@ public sealed class WorkspaceTransitions(
             workspaces.SetResources(row); // the accepted counter-offer becomes the spec
         }
         trace.Step("admission");
-        var image = images.Get(row.ImageId);
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         trace.Step("image check");
         var accelerator = (await kvm.Choice).Accelerator;
         var spec = specs.For(row, image, accelerator);
+        if (restore is not null) spec = spec with { Incoming = true, MemoryMiB = restore.MemoryMib, Vcpus = restore.Vcpus };
         var chain = images.DiskChain(image);
         if (chain.Sealed)
             spec = spec with
@@ -100,7 +106,7 @@ public sealed class WorkspaceTransitions(
         revert.Add(() => resources.ReleaseAsync(row.Id));
         // An address is leased only for a run: a start that fails gives it back (a full network refuses here, before QEMU).
         trace.Step("files");
-        var nic = await network.LeaseAsync(row.Id, ct);
+        var nic = await network.LeaseAsync(row.Id, ct, preferred: restore?.Address);
         if (nic is not null) revert.Add(() => network.ReturnLeaseAsync(row.Id, CancellationToken.None));
         trace.Step("address lease");
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
@@ -123,18 +129,81 @@ public sealed class WorkspaceTransitions(
         // Under its limits before its first instruction runs.
         await resources.AttachAsync(row.Id, $"Workspace {row.Name} of uid {row.Owner}", guest.Pid, ResourceLimits.For(row), ct);
         trace.Step("limits");
+        if (restore is not null)
+        {
+            await guest.RestoreStateAsync(restore.Path, ct);
+            trace.Step("state restored");
+        }
         await guest.RunAsync(ct);
         trace.Step("qmp cont");
-        recorder.SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
+        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is now.
+        if (restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address)))
+        {
+            await identities.ApplyAsync(row, nic, guest, ct);
+            trace.Step("identity");
+        }
+        string reason = restore is null ? $"started ({accelerator})"
+            : restore.Template ? $"launched from template '{image.Name}' ({accelerator})" : $"restored from its saved state ({accelerator})";
+        recorder.SetState(row, WorkspaceStates.Running, reason, guest.Pid, accelerator);
         guests.Attach(row.Id, guest);
         revert.Success();
+        // It runs from RAM now: its saved state (or a discarded one) is done with.
+        if (saved.Find(row.Id) is not null) saved.Forget(row.Id);
         trace.Step("recorded");
         trace.Done();
+    }
+
+    /// <summary>Where a start restores from, checked now (a saved state that does not match its hash is refused), or null: a boot.</summary>
+    private async Task<RestorePlan?> RestorePlanAsync(WorkspaceRow row, ImageRow image, bool discard, CancellationToken ct)
+    {
+        if (row.State == WorkspaceStates.Saved && !discard && saved.Find(row.Id) is { } state)
+            return new RestorePlan(await saved.VerifyAsync(row, state, ct), state.MemoryMib, state.Vcpus, state.Address, Template: false);
+        // The template's RAM is a blob of its image: checked with the rest of the chain (images.AdmitAsync).
+        if (row.State == WorkspaceStates.Defined && image.State is { } blob)
+        {
+            if (image.StateFormat != SavedStates.Format)
+                throw WorkspacesException.Conflict($"template '{image.Name}' holds RAM state in format {image.StateFormat}, which this daemon cannot restore");
+            return new RestorePlan(images.BlobPath(blob), image.StateMemoryMib ?? row.MemoryMib, image.StateVcpus ?? row.Vcpus, null, Template: true);
+        }
+        return null;
+    }
+
+    /// <summary>A stop that keeps the guest: pause, save its RAM and devices beside the overlay, record the hash, then quit QEMU.</summary>
+    private async Task SaveAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        var guest = guests.Guest(row);
+        bool wasRunning = row.State == WorkspaceStates.Running;
+        if (wasRunning) await guest.PauseAsync(ct);
+        SavedStateRow state;
+        try
+        {
+            state = await saved.SaveAsync(row, guest, layout.SavedState(row.Id), network.NicOf(row.Id)?.Address, ct);
+        }
+        catch
+        {
+            // Nothing was recorded: the guest goes on as it was.
+            if (wasRunning) await guest.RunAsync(CancellationToken.None);
+            throw;
+        }
+        // Recorded before QEMU quits: a daemon that dies in between finds a QEMU no state claims, and removes it.
+        guests.TryDetach(row.Id, out _);
+        string reason = $"saved: RAM and device state, {state.Size >> 20} MiB compressed, sha256 {state.Sha256[..12]}";
+        saved.Record(state, reason);
+        recorder.Recorded(row, WorkspaceStates.Saved, reason);
+        await guest.KillAsync(CancellationToken.None);
+        await guest.DisposeAsync();
+        await resources.ReleaseAsync(row.Id);
+        await network.LeaseReturnedAsync(row.Id, CancellationToken.None);
     }
 
     /// <summary>ACPI powerdown, then wait; a guest that has not gone after the timeout is forced off.</summary>
     private async Task StopAsync(WorkspaceRow row, ActionOptions stop, CancellationToken ct)
     {
+        if (stop.Stateful)
+        {
+            await SaveAsync(row, ct);
+            return;
+        }
         var guest = guests.Guest(row);
         string reason;
         if (stop.Force)

@@ -43,6 +43,8 @@ public sealed class FakeGuest : IGuest
     public Task<long> BootMemoryAsync(CancellationToken ct) => Attached().AskAsync("boot-memory", ct, () => (long)_process.Spec.MemoryMiB << 20);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => Attached().DoAsync("set-memory", ct, () => _process.SetBalloon(bytes));
     public Task KillAsync(CancellationToken ct) => Attached().KillAsync(ct);
+    public Task SaveStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to save");
+    public Task RestoreStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to restore");
 
     private FakeGuestProcess Attached() =>
         Disposed ? throw new HypervisorException($"the attach to guest {Pid} was disposed (its QMP connection is closed)") : _process;

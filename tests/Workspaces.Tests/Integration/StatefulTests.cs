@@ -18,7 +18,8 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         public async Task InitializeAsync()
         {
             Ns = await NetNamespace.CreateAsync("st");
-            Daemon = await DaemonProcess.StartAsync(netns: Ns.Name);
+            // Ten clones beside the other guests: more vCPUs than the default overcommit grants on two cores (they idle).
+            Daemon = await DaemonProcess.StartAsync(new() { ["policy"] = new Dictionary<string, object> { ["cpuOvercommit"] = 10 } }, netns: Ns.Name);
             await GuestImages.ImportAsync(Daemon.Client);
         }
 

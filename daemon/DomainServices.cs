@@ -1,5 +1,6 @@
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Processes;
@@ -58,6 +59,7 @@ public static class DomainServices
         .AddSingleton<WorkspaceSnapshots>()
         .AddSingleton<SavedStates>()
         .AddSingleton<CloneIdentity>()
+        .AddSingleton<GuestAgents>() // from wt-agent, which does not register it yet
         .AddSingleton<PeerRepository>()
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()

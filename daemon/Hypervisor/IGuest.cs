@@ -28,8 +28,8 @@ public interface IGuest : IAsyncDisposable
     Task SetMemoryAsync(long bytes, CancellationToken ct);
 
     /// <summary>
-    /// Saves the paused guest's RAM and device state, compressed, into a new file at path (made by the
-    /// hypervisor's own process, so its directory must be the guest's); returns once the state is complete.
+    /// Saves the paused guest's RAM and device state, compressed, into a new file at path (written by the
+    /// daemon); returns once the state is complete and the file fully written.
     /// The guest stays paused, its disks flushed and handed over: it may be quit, or run again.
     /// </summary>
     Task SaveStateAsync(string path, CancellationToken ct);

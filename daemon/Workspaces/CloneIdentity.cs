@@ -1,5 +1,6 @@
 using System.Text;
-using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.State;
 
@@ -8,22 +9,47 @@ namespace Workspaces.Daemon.Workspaces;
 /// <summary>
 /// A guest restored from a template's RAM still believes it is the template: its NIC has the template's MAC
 /// (virtio-net's migrated state overrides the MAC it was plugged with), the template's address, hostname and
-/// instance id. Once it runs it is told who it is, from inside: the NIC takes the workspace's own MAC (the
-/// driver hands it to the device, so QEMU's NIC changes with it, and the link flaps), then its own address,
-/// route, hostname and instance id. Two clones of a template thus never share an address or an identity.
-/// Runs through the shell port for now (the busybox test guest); the guest agent's guest-exec replaces it.
+/// instance id. Once it runs it is told who it is, from inside, through the guest agent (guest-exec): the NIC
+/// takes the workspace's own MAC (the driver hands it to the device, so QEMU's NIC changes with it, and the
+/// link flaps), then its own address, route, hostname and instance id. Two clones of a template thus never
+/// share an address or an identity. A template whose guest runs no agent cannot give its clones their own.
 /// </summary>
-public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network)
+public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network, GuestAgents agents)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    /// <summary>The agent of a guest that was just restored answers at once; this covers a loaded host.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public async Task ApplyAsync(WorkspaceRow row, NicRow? nic, IGuest guest, CancellationToken ct)
+    public async Task ApplyAsync(WorkspaceRow row, NicRow? nic, CancellationToken ct)
     {
-        _ = guest; // the agent channel will be the guest's; the shell port is a file of its directory
-        await ShellPort.RunAsync(layout.ShellSocket(row.Id), row.Name, Script(row, nic), Patience, ct);
+        var agent = agents.For(layout.AgentSocket(row.Id));
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(Patience);
+        try
+        {
+            long pid = await agent.ExecStartAsync("/bin/sh", ["-c", Script(row, nic)], null, captureOutput: true, limit.Token, Patience);
+            while (true)
+            {
+                var status = await agent.ExecStatusAsync(pid, limit.Token);
+                if (status.Exited)
+                {
+                    // qemu-ga serves one client: a one-off does not keep the guest's only connection (ws exec makes its own).
+                    await agents.ForgetAsync(layout.AgentSocket(row.Id));
+                    if (status.ExitCode == 0) return;
+                    throw WorkspacesException.Conflict($"workspace '{row.Name}' could not take its own identity (exit {status.ExitCode?.ToString() ?? $"signal {status.Signal}"}): "
+                        + Encoding.UTF8.GetString(status.Stderr).Trim() + Encoding.UTF8.GetString(status.Stdout).Trim());
+                }
+                await Task.Delay(20, limit.Token);
+            }
+        }
+        catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            throw WorkspacesException.Conflict(
+                $"workspace '{row.Name}' was restored from its template but could not be given its own identity through the guest agent ({e.Message}); "
+                + "a template needs a guest that runs qemu-guest-agent");
+        }
     }
 
-    /// <summary>One command line for the guest's shell (busybox ip and hostname); values are ours, never the caller's text.</summary>
+    /// <summary>One shell command line (ip and hostname as busybox and iproute2 both take them); every value is ours, none the caller's text.</summary>
     public string Script(WorkspaceRow row, NicRow? nic)
     {
         var script = new StringBuilder();

@@ -7,8 +7,9 @@ using Workspaces.Native;
 namespace Workspaces.Daemon.Workspaces;
 
 /// <summary>
-/// A workspace's saved RAM and device state: written by its QEMU (zstd through migrate exec:) into
-/// its directory as a .tmp, made durable and renamed into place, then hashed; the hash, size and
+/// A workspace's saved RAM and device state: QEMU migrates it into a pipe (fd:), the daemon's zstd writes it
+/// into the workspace's directory as a .tmp (root's, read-only to the guest's group), made durable and renamed
+/// into place, then hashed; the hash, size and
 /// format go to SQLite. The file itself has no header of its own: it is a zstd frame (magic and
 /// content checksum) around QEMU's migration stream (magic "QEVM" and its version), fed as it is to
 /// QEMU's migrate-incoming; the hash that binds it to this workspace and this save is kept where the
@@ -29,7 +30,6 @@ public sealed class SavedStates(SavedStateRepository saved, WorkspaceLayout layo
         try
         {
             await guest.SaveStateAsync(temporary, ct);
-            // QEMU's shell wrote it as the guest's user; from now on it is the daemon's, readable by that user's group only.
             TakeOver(temporary, row.GuestUid);
             using (var file = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
                 file.Flush(flushToDisk: true); // durable before its name says it is complete
@@ -74,7 +74,7 @@ public sealed class SavedStates(SavedStateRepository saved, WorkspaceLayout layo
         saved.Forget(workspaceId);
     }
 
-    /// <summary>Root-owned and read-only to the guest's group, so QEMU can read it back but not change it (only replace it, which the hash catches).</summary>
+    /// <summary>Root's, readable by the guest's group (for a person debugging as it); the guest's user can only replace it in its directory, which the hash catches.</summary>
     private static void TakeOver(string path, uint guestGid)
     {
         if (!Environment.IsPrivilegedProcess) return; // a daemon run by a user keeps its guests as that user

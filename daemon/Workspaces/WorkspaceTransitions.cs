@@ -139,7 +139,7 @@ public sealed class WorkspaceTransitions(
         // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is now.
         if (restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address)))
         {
-            await identities.ApplyAsync(row, nic, guest, ct);
+            await identities.ApplyAsync(row, nic, ct);
             trace.Step("identity");
         }
         string reason = restore is null ? $"started ({accelerator})"

@@ -104,15 +104,33 @@ public sealed class QemuGuest : IGuest
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => _qmp.BalloonAsync(bytes, ct);
 
     /// <summary>
-    /// migrate to exec:zstd. QEMU spawns the shell itself, as its own uid and under its own seccomp filter,
-    /// which allows it (-sandbox without spawn=deny, needed for -daemonize anyway): so the file is written
-    /// by the guest's user into the guest's directory, and the daemon never has to carry the stream.
+    /// migrate to fd: a pipe into the daemon's zstd, which writes the file. Done only once QEMU says
+    /// "completed" and zstd has written everything and exited.
     /// </summary>
-    public Task SaveStateAsync(string path, CancellationToken ct) =>
-        MigrateAsync(() => _qmp.MigrateAsync($"exec:zstd -q -c -T0 > {Quoted(path)}", ct), "saving", ct);
+    public async Task SaveStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Compress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateAsync($"fd:{StateFd}", ct), "saving", ct);
+        await zstd.FinishAsync(ct);
+    }
 
-    public Task RestoreStateAsync(string path, CancellationToken ct) =>
-        MigrateAsync(() => _qmp.MigrateIncomingAsync($"exec:zstd -q -dc {Quoted(path)}", ct), "restoring", ct);
+    /// <summary>migrate-incoming from fd: a pipe out of the daemon's zstd reading the file.</summary>
+    public async Task RestoreStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Decompress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateIncomingAsync($"fd:{StateFd}", ct), "restoring", ct);
+        await zstd.FinishAsync(ct);
+    }
+
+    private const string StateFd = "state";
+
+    private async Task HandOverAsync(ZstdPipe zstd, CancellationToken ct)
+    {
+        await _qmp.GetFdAsync(StateFd, zstd.Descriptor, ct);
+        zstd.LetGo();
+    }
 
     /// <summary>Starts a migration and waits for its MIGRATION event saying how it ended (events capability on).</summary>
     private async Task MigrateAsync(Func<Task> start, string what, CancellationToken ct)
@@ -140,9 +158,6 @@ public sealed class QemuGuest : IGuest
             Interlocked.CompareExchange(ref _migration, null, done);
         }
     }
-
-    /// <summary>A path as one sh word: exec: hands its command to /bin/sh -c.</summary>
-    private static string Quoted(string path) => "'" + path.Replace("'", "'\\''") + "'";
 
     public async Task KillAsync(CancellationToken ct)
     {

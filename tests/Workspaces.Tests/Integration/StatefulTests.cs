@@ -140,6 +140,8 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
             Assert.Equal(w.Nic!.Mac, mac);
             Assert.Contains($"inet {w.Nic.Address}/24", addr);
             Assert.Equal((name, w.Id), (hostname, id));
+            // Its guest agent answers a guest-exec (what ws exec uses), as itself.
+            Assert.Equal(name, (await AgentExecAsync(w.Id, "/bin/hostname")).Trim());
             // The anti-spoofing rules let it through only with its own MAC and address.
             await host.ShellAsync(name, "ping -c 1 -W 5 10.87.0.1");
             seen.Add((mac, w.Nic.Address!, hostname, id));
@@ -149,6 +151,18 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Equal(10, seen.Select(s => s.Host).Distinct().Count());
         Assert.Equal(10, seen.Select(s => s.Id).Distinct().Count());
         foreach (var name in names) await Daemon.Client.DeleteWorkspaceAsync(name, force: true);
+    }
+
+    private async Task<string> AgentExecAsync(string id, string path)
+    {
+        await using var agent = new Workspaces.Daemon.Hypervisor.Qemu.GuestAgent(Daemon.Layout.AgentSocket(id));
+        long pid = await agent.ExecStartAsync(path, [], null, captureOutput: true, CancellationToken.None);
+        while (true)
+        {
+            var status = await agent.ExecStatusAsync(pid, CancellationToken.None);
+            if (status.Exited) return status.ExitCode == 0 ? System.Text.Encoding.UTF8.GetString(status.Stdout) : throw new InvalidOperationException($"{path} exited {status.ExitCode}");
+            await Task.Delay(50);
+        }
     }
 
     private static double Uptime(string procUptime) =>

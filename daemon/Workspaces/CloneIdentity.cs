@@ -10,8 +10,7 @@ namespace Workspaces.Daemon.Workspaces;
 /// A guest restored from a template's RAM still believes it is the template: its NIC has the template's MAC
 /// (virtio-net's migrated state overrides the MAC it was plugged with), the template's address, hostname and
 /// instance id. Once it runs it is told who it is, from inside, through the guest agent (guest-exec): the NIC
-/// takes the workspace's own MAC (the driver hands it to the device, so QEMU's NIC changes with it, and the
-/// link flaps), then its own address, route, hostname and instance id. Two clones of a template thus never
+/// takes the workspace's own MAC (the driver hands it to the device, so QEMU's NIC changes with it), then its own address, route, hostname and instance id. Two clones of a template thus never
 /// share an address or an identity. A template whose guest runs no agent cannot give its clones their own.
 /// </summary>
 public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network, GuestAgents agents)
@@ -38,7 +37,7 @@ public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network
                     throw WorkspacesException.Conflict($"workspace '{row.Name}' could not take its own identity (exit {status.ExitCode?.ToString() ?? $"signal {status.Signal}"}): "
                         + Encoding.UTF8.GetString(status.Stderr).Trim() + Encoding.UTF8.GetString(status.Stdout).Trim());
                 }
-                await Task.Delay(20, limit.Token);
+                await Task.Delay(5, limit.Token);
             }
         }
         catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException || (e is OperationCanceledException && !ct.IsCancellationRequested))
@@ -58,7 +57,8 @@ public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network
         {
             var net = network.Get(nic.Network);
             var subnet = Subnet.Parse(net.Subnet);
-            script.Append($" && ip link set eth0 down && ip link set eth0 address {nic.Mac} && ip link set eth0 up")
+            // virtio-net changes its MAC live (IFF_LIVE_ADDR_CHANGE, through the control queue): no down and up needed.
+            script.Append($" && ip link set eth0 address {nic.Mac}")
                 .Append($" && ip addr flush dev eth0 && ip addr add {address}/{subnet.PrefixLength} dev eth0")
                 .Append($" && ip route replace default via {net.Gateway} && ip neigh flush all");
         }

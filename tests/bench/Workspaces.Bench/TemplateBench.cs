@@ -20,10 +20,15 @@ public static class TemplateBench
     public static async Task RunAsync(int runs, Report report)
     {
         await using var ns = await NetNamespace.CreateAsync("tb");
-        await using var daemon = await DaemonProcess.StartAsync(
-            new() { ["policy"] = new Dictionary<string, object> { ["cpuOvercommit"] = 10 } }, netns: ns.Name);
+        await using var daemon = new DaemonProcess(new() { ["policy"] = new Dictionary<string, object> { ["cpuOvercommit"] = 10 } }, ns.Name);
+        daemon.Environment["Logging__LogLevel__Workspaces.Daemon.Workspaces.WorkspaceTransitions"] = "Debug"; // each start's steps (StartTrace)
+        await daemon.StartAsync();
         var client = daemon.Client;
-        await GuestImages.ImportAsync(client);
+        // init_on_free=1 (WORKSPACES_BENCH_INIT_ON_FREE=1): the guest zeroes what it frees, so the RAM a template saves is what is in use.
+        var guest = await TestGuest.GetAsync();
+        bool zeroFreed = Environment.GetEnvironmentVariable("WORKSPACES_BENCH_INIT_ON_FREE") == "1";
+        await client.ImportLocalImageAsync(new ImageUpload("guest", guest.Disk, guest.Kernel, guest.Initrd,
+            zeroFreed ? guest.Cmdline + " init_on_free=1" : guest.Cmdline, false));
         await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("source", "guest", MemoryMiB: 256, Network: "default"));
         await client.ActAndWaitAsync("source", "start");
         await daemon.WaitForConsoleAsync("source", "WORKSPACE-COMMANDS");
@@ -77,6 +82,9 @@ public static class TemplateBench
             await Cleanup();
             Console.Error.WriteLine($"  round {round + 1}: cold {cold[^1]:0} ms, from template {warm[^1]:0} ms, run true {run[^1]:0} ms");
         }
+        // Where a launch from the template spends its time, by step (the daemon's StartTrace of the last clone).
+        if (daemon.Log.Split('\n').LastOrDefault(l => l.Contains("Started clone", StringComparison.Ordinal)) is { } trace)
+            Console.Error.WriteLine($"  {trace.Trim()}");
         double c = Measure.Median(cold), w = Measure.Median(warm);
         report.Add("256 MiB guest: create+start until a command runs (median), from a template vs cold boot",
             $"{w:0} ms", $"cold {c:0} ms", $"{w / c:0.000}x", $"<= {Target}x (goal {Goal}x)", w / c <= Target);

@@ -159,7 +159,7 @@ public sealed class WorkspaceTransitions(
         if (row.State == WorkspaceStates.Saved && !discard && saved.Find(row.Id) is { } state)
             return new RestorePlan(await saved.VerifyAsync(row, state, ct), state.MemoryMib, state.Vcpus, state.Address, Template: false);
         // The template's RAM is a blob of its image: checked with the rest of the chain (images.AdmitAsync).
-        if (row.State == WorkspaceStates.Defined && image.State is { } blob)
+        if (row.State == WorkspaceStates.Defined && !discard && image.State is { } blob)
         {
             if (image.StateFormat != SavedStates.Format)
                 throw WorkspacesException.Conflict($"template '{image.Name}' holds RAM state in format {image.StateFormat}, which this daemon cannot restore");

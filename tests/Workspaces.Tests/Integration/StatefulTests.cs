@@ -108,7 +108,7 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
     }
 
     [Fact]
-    public async Task Ten_clones_of_a_template_run_at_once_each_with_its_own_mac_address_hostname_and_identity()
+    public async Task Ten_clones_of_a_template_run_at_once_each_with_its_own_mac_address_hostname_and_identity_and_it_travels_like_an_image()
     {
         await host.LaunchAsync("source", memory: 128);
         string pid = (await host.ShellAsync("source", "sleep 100000 > /dev/null 2>&1 & echo $!")).Trim();
@@ -151,6 +151,23 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Equal(10, seen.Select(s => s.Host).Distinct().Count());
         Assert.Equal(10, seen.Select(s => s.Id).Distinct().Count());
         foreach (var name in names) await Daemon.Client.DeleteWorkspaceAsync(name, force: true);
+
+        // The template is an image like any other: signed by this host, exported with its chain and its RAM,
+        // imported on another host (checked against its manifest there), and launched there from that RAM.
+        var verified = await Daemon.Client.VerifyImageAsync("warm");
+        Assert.True(verified.Intact, string.Join("; ", verified.Problems));
+        Assert.Contains(verified.Signatures, s => s.Valid && s.TrustedAs == "host");
+        string archive = Path.Combine(Daemon.Dir, "warm.tar");
+        await Daemon.Client.ExportImageAsync("warm", archive);
+        await using var otherNs = await NetNamespace.CreateAsync("st2");
+        await using var other = await DaemonProcess.StartAsync(netns: otherNs.Name);
+        var imported = await other.Client.ImportArchiveAsync(archive);
+        Assert.Equal((template.Id, template.State.Sha256), (imported.Id, imported.State?.Sha256));
+        await other.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("abroad", "warm", Network: "default"));
+        await other.Client.ActAndWaitAsync("abroad", "start");
+        Assert.Contains("from template", (await other.Client.GetWorkspaceAsync("abroad")).Reason);
+        await GuestShell.RunAsync(other, "abroad", $"kill -0 {pid}");
+        Assert.Equal("abroad", (await GuestShell.RunAsync(other, "abroad", "hostname")).Trim());
     }
 
     private async Task<string> AgentExecAsync(string id, string path)

@@ -1,5 +1,6 @@
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Processes;
@@ -23,6 +24,7 @@ public static class DomainServices
         .AddSingleton<WorkspaceRepository>()
         .AddSingleton<CheckinRepository>()
         .AddSingleton<DataDiskRepository>()
+        .AddSingleton<SavedStateRepository>()
         .AddSingleton<TrustRepository>()
         .AddSingleton<BlobPieceRepository>()
         .AddSingleton(new ImageStore(stateDir))
@@ -59,6 +61,9 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
+        .AddSingleton<WorkspaceSnapshots>()
+        .AddSingleton<SavedStates>()
+        .AddSingleton<CloneIdentity>()
         .AddSingleton<PeerRepository>()
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()

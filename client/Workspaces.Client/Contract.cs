@@ -47,7 +47,11 @@ public sealed record ImageInfo(
     string[]? Tags = null,
     bool Encrypted = false,
     string? OriginWorkspace = null,
-    string? OriginHost = null);
+    string? OriginHost = null,
+    TemplateStateInfo? State = null);
+
+/// <summary>A template's RAM and device state: its blob, and the guest shape its workspaces get.</summary>
+public sealed record TemplateStateInfo(string Sha256, int MemoryMiB, int Vcpus);
 
 /// <summary>
 /// POST /v1/images as application/json, from a client on this host: the files are named by
@@ -83,6 +87,10 @@ public sealed record SignImageRequest(string? PrivateKey = null, string? Signer 
 
 /// <summary>What verification found: blobs re-hashed, signatures checked, the site policy asked.</summary>
 public sealed record VerifyReport(string Image, string Id, bool Intact, string[] Problems, SignatureInfo[] Signatures, bool Admitted, string? PolicyDetail);
+
+/// <summary>POST /v1/workspaces/NAME/snapshot: a running workspace's disk and RAM become a template image.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SnapshotRequest(string As, string[]? Tags = null);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CheckinRequest(string As, bool Encrypt = false, string[]? Tags = null);
@@ -247,5 +255,7 @@ public static class WorkspaceStates
     public const string Running = "Running";
     public const string Paused = "Paused";
     public const string Stopped = "Stopped";
+    /// <summary>Stopped with its RAM and device state saved (ws stop --stateful): the next start continues where it was.</summary>
+    public const string Saved = "Saved";
     public const string Failed = "Failed";
 }

@@ -162,6 +162,14 @@ public sealed partial class WorkspacesClient : IDisposable
         return await GetImageAsync(request.As, ct);
     }
 
+    /// <summary>Makes a template of a running workspace (its disk and RAM) and waits; returns the new image.</summary>
+    public async Task<ImageInfo> SnapshotAsync(string workspace, SnapshotRequest request, CancellationToken ct = default)
+    {
+        var op = await PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/snapshot", request, Json.SnapshotRequest, Json.OperationInfo, ct);
+        EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
+        return await GetImageAsync(request.As, ct);
+    }
+
     public Task<WorkspaceInfo> CopyWorkspaceAsync(string workspace, string newName, CancellationToken ct = default) =>
         PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/copy", new CopyWorkspaceRequest(newName), Json.CopyWorkspaceRequest, Json.WorkspaceInfo, ct);
 

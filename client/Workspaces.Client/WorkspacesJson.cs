@@ -33,6 +33,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(VerifyReport))]
 [JsonSerializable(typeof(VerifyReport[]))]
 [JsonSerializable(typeof(CheckinRequest))]
+[JsonSerializable(typeof(SnapshotRequest))]
 [JsonSerializable(typeof(FlattenRequest))]
 [JsonSerializable(typeof(CopyWorkspaceRequest))]
 [JsonSerializable(typeof(AddDiskRequest))]

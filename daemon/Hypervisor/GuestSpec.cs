@@ -7,6 +7,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
 /// DataDisks are plugged over QMP too, into the hot-plug ports every guest has, before the guest runs.
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
+/// Incoming: the guest is to be restored from saved state (RestoreStateAsync) instead of booted.
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
@@ -24,7 +25,8 @@ public sealed record GuestSpec(
     string? DiskSecret = null,
     GuestNic? Nic = null,
     uint? RunAs = null,
-    IReadOnlyList<GuestDataDisk>? DataDisks = null)
+    IReadOnlyList<GuestDataDisk>? DataDisks = null,
+    bool Incoming = false)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

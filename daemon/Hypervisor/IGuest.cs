@@ -38,6 +38,15 @@ public interface IGuest : IAsyncDisposable
 
     /// <summary>The names of the data disks plugged in now.</summary>
     Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct);
+    /// <summary>
+    /// Saves the paused guest's RAM and device state, compressed, into a new file at path (written by the
+    /// daemon); returns once the state is complete and the file fully written.
+    /// The guest stays paused, its disks flushed and handed over: it may be quit, or run again.
+    /// </summary>
+    Task SaveStateAsync(string path, CancellationToken ct);
+
+    /// <summary>For a guest launched with GuestSpec.Incoming: loads the state SaveStateAsync wrote at path. The guest stays paused.</summary>
+    Task RestoreStateAsync(string path, CancellationToken ct);
 
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);

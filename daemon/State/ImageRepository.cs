@@ -42,9 +42,11 @@ public sealed class ImageRepository(Database db)
     {
         c.Execute("""
             INSERT INTO images (id, name, kind, disk, disk_format, disk_virtual_size, kernel, initrd, cmdline, size, created_at,
-                                parent, tags, origin_workspace, origin_host, origin_host_key, encrypted)
+                                parent, tags, origin_workspace, origin_host, origin_host_key, encrypted,
+                                state, state_format, state_memory_mib, state_vcpus)
             VALUES (@Id, @Name, @Kind, @Disk, @DiskFormat, @DiskVirtualSize, @Kernel, @Initrd, @Cmdline, @Size, @CreatedAt,
-                    @Parent, @Tags, @OriginWorkspace, @OriginHost, @OriginHostKey, @Encrypted)
+                    @Parent, @Tags, @OriginWorkspace, @OriginHost, @OriginHostKey, @Encrypted,
+                    @State, @StateFormat, @StateMemoryMib, @StateVcpus)
             """, image, tx);
         foreach (var s in signatures) AddSignature(c, tx, s);
         foreach (var k in keys) AddKey(c, tx, k);

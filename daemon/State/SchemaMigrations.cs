@@ -268,6 +268,25 @@ public static class SchemaMigrations
         );
         CREATE INDEX data_disks_image ON data_disks(image_id);
         """,
+        // Saved RAM and device state. A workspace stopped with --stateful is 'Saved' and has one saved
+        // state beside its overlay, covered by its hash here (checked before a restore). A template
+        // image carries a RAM state blob (a part of its manifest) and the shape it was saved with.
+        """
+        CREATE TABLE saved_states (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            sha256       TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            format       TEXT NOT NULL,             -- what the file holds, e.g. qemu-migration+zstd/1
+            address      TEXT,                      -- the address the guest had: leased again at restore when free
+            memory_mib   INTEGER NOT NULL,          -- the shape QEMU ran with (a restore must give it the same)
+            vcpus        INTEGER NOT NULL,
+            saved_at     INTEGER NOT NULL
+        );
+        ALTER TABLE images ADD COLUMN state TEXT;              -- a template's RAM state blob (sha256)
+        ALTER TABLE images ADD COLUMN state_format TEXT;
+        ALTER TABLE images ADD COLUMN state_memory_mib INTEGER;
+        ALTER TABLE images ADD COLUMN state_vcpus INTEGER;
+        """,
     ];
 
     public static int Latest => Steps.Length;

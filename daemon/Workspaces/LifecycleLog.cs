@@ -32,6 +32,8 @@ internal static partial class LifecycleLog
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Could not ask {Name}'s QEMU which data disks are plugged in: {Reason}")]
     public static partial void DiskQueryFailed(ILogger logger, string name, string reason);
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Snapshot of workspace {Name} is template {Image} ({Id}), RAM state {RamBytes} bytes")]
+    public static partial void Snapshot(ILogger logger, string name, string image, string id, long ramBytes);
 
     [LoggerMessage(EventId = 2090, Level = LogLevel.Debug, Message = "Started {Name} in {TotalMs:0.0} ms: {Steps}")]
     public static partial void StartTraced(ILogger logger, string name, double totalMs, string steps);

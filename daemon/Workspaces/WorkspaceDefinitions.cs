@@ -36,8 +36,12 @@ public sealed class WorkspaceDefinitions(
         if (string.IsNullOrEmpty(request.Image)) throw WorkspacesException.BadRequest("a workspace needs an image");
         var image = images.Get(request.Image);
         await images.AdmitAsync(image, ct);
-        int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
-        int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
+        int vcpus = request.Vcpus ?? image.StateVcpus ?? options.Value.DefaultVcpus;
+        int memory = request.MemoryMiB ?? image.StateMemoryMib ?? options.Value.DefaultMemoryMiB;
+        // A template's RAM fits only a guest of the shape it was saved from.
+        if (image.State is not null && (vcpus != image.StateVcpus || memory != image.StateMemoryMib))
+            throw WorkspacesException.BadRequest(
+                $"template '{image.Name}' holds the RAM of a guest with {image.StateVcpus} vCPUs and {image.StateMemoryMib} MiB; its workspaces have that shape (leave --vcpus and --memory out)");
         Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight, admission.MemoryFloorMiB);
         KernelCmdline.Check(request.Cmdline);
         Limits.CheckEnforceable(resources.Mode, resources.Reason, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);

@@ -24,6 +24,8 @@ public sealed class WorkspaceLayout(string root)
 
     /// <summary>Where a data disk is made, then renamed to DataDisk: never a half-made file under the final name.</summary>
     public string DataDiskStaging(string id, string name) => Path.Combine(Dir(id), $".data-{name}.qcow2.staging");
+    /// <summary>Its saved RAM and device state (ws stop --stateful), zstd-compressed; its hash is in SQLite.</summary>
+    public string SavedState(string id) => Path.Combine(Dir(id), "state.zst");
 
     public string ConsoleLog(string id) => Path.Combine(Dir(id), "console.log");
 

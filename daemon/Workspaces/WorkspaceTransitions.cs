@@ -32,6 +32,8 @@ public sealed class WorkspaceTransitions(
     Admission admission,
     IResourceController resources,
     WorkspaceAgent agents,
+    SavedStates saved,
+    CloneIdentity identities,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceTransitions> logger)
 {
@@ -45,7 +47,7 @@ public sealed class WorkspaceTransitions(
         {
             case WorkspaceAction.Start:
                 await factory.FinishCheckinAsync(row.Id); // never boot a disk that is still an image's blob
-                await StartAsync(row, how.AcceptOffer, ct);
+                await StartAsync(row, how, ct);
                 break;
             case WorkspaceAction.Pause:
                 await guests.Guest(row).PauseAsync(ct);
@@ -72,10 +74,14 @@ public sealed class WorkspaceTransitions(
         network.CheckRoom(row.Id); // a full network says so now, not in a failed operation
     }
 
-    private async Task StartAsync(WorkspaceRow row, bool acceptOffer, CancellationToken ct)
+    private async Task StartAsync(WorkspaceRow row, ActionOptions how, CancellationToken ct)
     {
         var trace = new StartTrace(logger, row.Name);
-        var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), acceptOffer, ct);
+        var image = images.Get(row.ImageId);
+        // Restored rather than booted: from its own saved state (Saved), or, at its first start, from its template's RAM.
+        var restore = await RestorePlanAsync(row, image, how.DiscardState, ct);
+        trace.Step("saved state check");
+        var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), how.AcceptOffer, ct);
         using var _ = lease; // held until the start is recorded, so concurrent starts see each other
         if (shape.Vcpus != row.Vcpus || shape.MemoryMiB != row.MemoryMib)
         {
@@ -83,11 +89,11 @@ public sealed class WorkspaceTransitions(
             workspaces.SetResources(row); // the accepted counter-offer becomes the spec
         }
         trace.Step("admission");
-        var image = images.Get(row.ImageId);
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         trace.Step("image check");
         var accelerator = (await kvm.Choice).Accelerator;
         var spec = specs.For(row, image, accelerator);
+        if (restore is not null) spec = spec with { Incoming = true, MemoryMiB = restore.MemoryMib, Vcpus = restore.Vcpus };
         var chain = images.DiskChain(image);
         if (chain.Sealed)
             spec = spec with
@@ -103,7 +109,7 @@ public sealed class WorkspaceTransitions(
         revert.Add(() => resources.ReleaseAsync(row.Id));
         // An address is leased only for a run: a start that fails gives it back (a full network refuses here, before QEMU).
         trace.Step("files");
-        var nic = await network.LeaseAsync(row.Id, ct);
+        var nic = await network.LeaseAsync(row.Id, ct, preferred: restore?.Address);
         if (nic is not null) revert.Add(() => network.ReturnLeaseAsync(row.Id, CancellationToken.None));
         trace.Step("address lease");
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
@@ -116,12 +122,12 @@ public sealed class WorkspaceTransitions(
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
         trace.Step("tap");
+        await agents.ForgetAsync(row); // a connection to the last run's agent socket is dead
         // QEMU writes its pid file early in its start, long before it answers on QMP: it is put under its
         // limits from there, while it initializes. The first move into a cgroup v1 hierarchy waits out a
         // kernel RCU grace period (measured: 12 ms, most of what a start cost over a bare QEMU); this way
         // that wait overlaps QEMU's own start. Its vCPUs stay stopped (-S) until cont, so it is under its
         // limits before its first instruction runs either way.
-        await agents.ForgetAsync(row); // a connection to the last run's agent socket is dead
         var launching = hypervisor.LaunchAsync(spec, ct);
         revert.Add(() => KillIfLaunchedAsync(launching));
         var limits = ResourceLimits.For(row);
@@ -133,11 +139,26 @@ public sealed class WorkspaceTransitions(
         trace.Step("qemu launch");
         if (guest.Pid != early) await resources.AttachAsync(row.Id, description, guest.Pid, limits, ct);
         trace.Step("limits");
+        if (restore is not null)
+        {
+            await guest.RestoreStateAsync(restore.Path, ct);
+            trace.Step("state restored");
+        }
         await guest.RunAsync(ct);
         trace.Step("qmp cont");
-        recorder.SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
+        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is now.
+        if (restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address)))
+        {
+            await identities.ApplyAsync(row, nic, ct);
+            trace.Step("identity");
+        }
+        string reason = restore is null ? $"started ({accelerator})"
+            : restore.Template ? $"launched from template '{image.Name}' ({accelerator})" : $"restored from its saved state ({accelerator})";
+        recorder.SetState(row, WorkspaceStates.Running, reason, guest.Pid, accelerator);
         guests.Attach(row.Id, guest);
         revert.Success();
+        // It runs from RAM now: its saved state (or a discarded one) is done with.
+        if (saved.Find(row.Id) is not null) saved.Forget(row.Id);
         trace.Step("recorded");
         trace.Done();
     }
@@ -152,6 +173,50 @@ public sealed class WorkspaceTransitions(
         }
         return null;
     }
+
+    /// <summary>Where a start restores from, checked now (a saved state that does not match its hash is refused), or null: a boot.</summary>
+    private async Task<RestorePlan?> RestorePlanAsync(WorkspaceRow row, ImageRow image, bool discard, CancellationToken ct)
+    {
+        if (row.State == WorkspaceStates.Saved && !discard && saved.Find(row.Id) is { } state)
+            return new RestorePlan(await saved.VerifyAsync(row, state, ct), state.MemoryMib, state.Vcpus, state.Address, Template: false);
+        // The template's RAM is a blob of its image: checked with the rest of the chain (images.AdmitAsync).
+        if (row.State == WorkspaceStates.Defined && !discard && image.State is { } blob)
+        {
+            if (image.StateFormat != SavedStates.Format)
+                throw WorkspacesException.Conflict($"template '{image.Name}' holds RAM state in format {image.StateFormat}, which this daemon cannot restore");
+            return new RestorePlan(images.BlobPath(blob), image.StateMemoryMib ?? row.MemoryMib, image.StateVcpus ?? row.Vcpus, null, Template: true);
+        }
+        return null;
+    }
+
+    /// <summary>A stop that keeps the guest: pause, save its RAM and devices beside the overlay, record the hash, then quit QEMU.</summary>
+    private async Task SaveAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        var guest = guests.Guest(row);
+        bool wasRunning = row.State == WorkspaceStates.Running;
+        if (wasRunning) await guest.PauseAsync(ct);
+        SavedStateRow state;
+        try
+        {
+            state = await saved.SaveAsync(row, guest, layout.SavedState(row.Id), network.NicOf(row.Id)?.Address, ct);
+        }
+        catch
+        {
+            // Nothing was recorded: the guest goes on as it was.
+            if (wasRunning) await guest.RunAsync(CancellationToken.None);
+            throw;
+        }
+        // Recorded before QEMU quits: a daemon that dies in between finds a QEMU no state claims, and removes it.
+        guests.TryDetach(row.Id, out _);
+        string reason = $"saved: RAM and device state, {state.Size >> 20} MiB compressed, sha256 {state.Sha256[..12]}";
+        saved.Record(state, reason);
+        recorder.Recorded(row, WorkspaceStates.Saved, reason);
+        await guest.KillAsync(CancellationToken.None);
+        await guest.DisposeAsync();
+        await resources.ReleaseAsync(row.Id);
+        await network.LeaseReturnedAsync(row.Id, CancellationToken.None);
+    }
+
 
     /// <summary>Undoes a launch that may still be under way, or may have failed (then there is nothing to undo).</summary>
     private static async Task KillIfLaunchedAsync(Task<IGuest> launching)
@@ -172,6 +237,11 @@ public sealed class WorkspaceTransitions(
     /// </summary>
     private async Task StopAsync(WorkspaceRow row, ActionOptions stop, CancellationToken ct)
     {
+        if (stop.Stateful)
+        {
+            await SaveAsync(row, ct);
+            return;
+        }
         var guest = guests.Guest(row);
         string reason;
         if (stop.Force)

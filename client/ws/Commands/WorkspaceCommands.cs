@@ -187,9 +187,21 @@ public static class WorkspaceCommands
     private static void AddAction(RootCommand root, string action, string description, string progress)
     {
         var command = new Command(action, description) { Name, NoWait };
-        if (action == "start") command.Options.Add(AcceptOffer);
-        command.Run(async (client, parse, ct) => await ActAsync(client, parse, action,
-            action == "start" && parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, $"{progress} {parse.GetValue(Name)}", ct));
+        var discard = new Option<bool>("--discard-state") { Description = "boot it afresh, throwing away the RAM saved by ws stop --stateful" };
+        if (action == "start")
+        {
+            command.Options.Add(AcceptOffer);
+            command.Options.Add(discard);
+        }
+        command.Run(async (client, parse, ct) =>
+        {
+            string query = action != "start" ? "" : string.Join('&', new[]
+            {
+                parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null,
+                parse.GetValue(discard) ? "discardState=true" : null,
+            }.OfType<string>());
+            await ActAsync(client, parse, action, query.Length == 0 ? null : query, $"{progress} {parse.GetValue(Name)}", ct);
+        });
         root.Subcommands.Add(command);
     }
 
@@ -197,12 +209,14 @@ public static class WorkspaceCommands
     {
         var force = new Option<bool>("--force") { Description = "power off at once instead of an ACPI shutdown" };
         var timeout = new Option<int?>("--timeout") { Description = "seconds to wait for the guest before forcing it off" };
-        var stop = new Command("stop", "shut a workspace down (ACPI powerdown, forced after a timeout)") { Name, force, timeout, NoWait };
+        var stateful = new Option<bool>("--stateful") { Description = "save its RAM and device state instead; ws start then continues where it was" };
+        var stop = new Command("stop", "shut a workspace down (ACPI powerdown, forced after a timeout)") { Name, force, timeout, stateful, NoWait };
         stop.Run(async (client, parse, ct) =>
         {
             var query = string.Join('&', new[]
             {
                 parse.GetValue(force) ? "force=true" : null,
+                parse.GetValue(stateful) ? "stateful=true" : null,
                 parse.GetValue(timeout) is { } t ? $"timeout={t}" : null,
             }.OfType<string>());
             await ActAsync(client, parse, "stop", query.Length == 0 ? null : query, $"Stopping {parse.GetValue(Name)}", ct);

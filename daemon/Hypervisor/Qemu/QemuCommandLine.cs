@@ -38,6 +38,8 @@ public static class QemuCommandLine
             // and no_new_privs (QemuDriver.Launcher).
             "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
         };
+        // Restored rather than booted: QEMU waits for migrate-incoming, given once its devices are plugged over QMP.
+        if (spec.Incoming) args.AddRange(["-incoming", "defer"]);
         if (spec.KernelPath is not null)
         {
             args.AddRange(["-kernel", spec.KernelPath]);

@@ -20,6 +20,7 @@ public sealed class QemuGuest : IGuest
     private volatile bool _detached;
     /// <summary>Unplugs asked for and not yet done, by device id: DEVICE_DELETED completes them.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _unplugs = new(StringComparer.Ordinal);
+    private TaskCompletionSource<string>? _migration; // the end of the save or restore under way: its final status
 
     public QemuGuest(int pid, QmpClient qmp, ILogger logger)
     {
@@ -48,11 +49,14 @@ public sealed class QemuGuest : IGuest
             if (e.Name == "DEVICE_DELETED" && e.Data.ValueKind == System.Text.Json.JsonValueKind.Object
                 && e.Data.TryGetProperty("device", out var device) && device.GetString() is { } id && _unplugs.TryRemove(id, out var unplugged))
                 unplugged.TrySetResult();
+            if (e.Name == "MIGRATION" && MigrationStatus(e) is "completed" or "failed" or "cancelled")
+                _migration?.TrySetResult(MigrationStatus(e)!);
             if (translated is null) continue;
             if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
             _events.Writer.TryWrite(translated);
         }
         _events.Writer.TryComplete();
+        _migration?.TrySetException(new HypervisorException($"QEMU (pid {Pid}) went away while its state was being saved or restored"));
         if (_detached) return new GuestExit(false, "detached; the guest runs on", Detached: true);
         // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
         bool gone = await Poll.WaitUntilAsync(() => !ProcessTable.IsAlive(Pid), TimeSpan.FromSeconds(5));
@@ -70,6 +74,9 @@ public sealed class QemuGuest : IGuest
         HypervisorLog.GuestExited(_logger, Pid, exit.Reason);
         return exit;
     }
+
+    private static string? MigrationStatus(QmpEvent e) =>
+        e.Data.ValueKind == System.Text.Json.JsonValueKind.Object && e.Data.TryGetProperty("status", out var s) ? s.GetString() : null;
 
     private static string ShutdownReason(QmpEvent e)
     {
@@ -112,6 +119,61 @@ public sealed class QemuGuest : IGuest
     }
 
     public async Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) => DataDiskPlug.Names(await _qmp.BlockDevicePathsAsync(ct));
+    /// <summary>
+    /// migrate to fd: a pipe into the daemon's zstd, which writes the file. Done only once QEMU says
+    /// "completed" and zstd has written everything and exited.
+    /// </summary>
+    public async Task SaveStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Compress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateAsync($"fd:{StateFd}", ct), "saving", ct);
+        await zstd.FinishAsync(ct);
+    }
+
+    /// <summary>migrate-incoming from fd: a pipe out of the daemon's zstd reading the file.</summary>
+    public async Task RestoreStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Decompress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateIncomingAsync($"fd:{StateFd}", ct), "restoring", ct);
+        await zstd.FinishAsync(ct);
+    }
+
+    private const string StateFd = "state";
+
+    private async Task HandOverAsync(ZstdPipe zstd, CancellationToken ct)
+    {
+        await _qmp.GetFdAsync(StateFd, zstd.Descriptor, ct);
+        zstd.LetGo();
+    }
+
+    /// <summary>Starts a migration and waits for its MIGRATION event saying how it ended (events capability on).</summary>
+    private async Task MigrateAsync(Func<Task> start, string what, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _migration, done, null) is not null)
+            throw new HypervisorException($"QEMU (pid {Pid}) is already saving or restoring its state");
+        try
+        {
+            await _qmp.EnableMigrationEventsAsync(ct);
+            await start();
+            string status = await done.Task.WaitAsync(ct);
+            if (status != "completed")
+            {
+                var (_, error) = await _qmp.QueryMigrateAsync(ct);
+                throw new HypervisorException($"QEMU (pid {Pid}) failed {what} the guest's state: {error ?? status}");
+            }
+        }
+        catch (QmpException e)
+        {
+            throw new HypervisorException($"QEMU (pid {Pid}) refused {what} the guest's state: {e.Message}", e);
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _migration, null, done);
+        }
+    }
 
     public async Task KillAsync(CancellationToken ct)
     {

@@ -43,6 +43,15 @@ if (args.Contains("--only-place"))
     report.Print();
     return;
 }
+// Only fast start from RAM (TemplateBench): a template's launch against a cold boot, ws run from it, its RAM's size.
+if (args.Contains("--only-template"))
+{
+    Console.Error.WriteLine($"template: launch from a template against a cold boot, {runs} rounds");
+    await TemplateBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (onlyFederation)
 {
     await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);

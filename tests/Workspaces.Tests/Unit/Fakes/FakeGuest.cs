@@ -47,6 +47,8 @@ public sealed class FakeGuest : IGuest
     public Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct) => Attached().DoAsync("detach-disk", ct, () => _process.Disks.TryRemove(name, out _));
     public Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) =>
         Attached().AskAsync<IReadOnlySet<string>>("attached-disks", ct, () => _process.Disks.Keys.ToHashSet());
+    public Task SaveStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to save");
+    public Task RestoreStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to restore");
 
     private FakeGuestProcess Attached() =>
         Disposed ? throw new HypervisorException($"the attach to guest {Pid} was disposed (its QMP connection is closed)") : _process;

@@ -183,6 +183,25 @@ public sealed class DataDiskTests
         Assert.Contains("invalid disk name", cli.Stderr);
     }
 
+    [Fact]
+    public async Task A_checkin_leaves_the_data_disks_with_the_workspace_and_will_not_seal_around_disks_in_clear()
+    {
+        await using var daemon = await DaemonProcess.StartAsync();
+        var client = daemon.Client;
+        await GuestImages.ImportAsync(client);
+        var w = await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("keeper", "guest"));
+        await client.AddDiskAsync("keeper", new AddDiskRequest("kept", Size: "8M"));
+
+        var sealing = await Assert.ThrowsAsync<ApiException>(() => client.CheckinAsync("keeper", new CheckinRequest("sealed-v2", Encrypt: true)));
+        Assert.Equal(409, sealing.Status);
+        Assert.Contains("data disks in clear", sealing.Message);
+
+        await client.CheckinAsync("keeper", new CheckinRequest("keeper-v2"));
+        Assert.Equal("keeper-v2", (await client.GetWorkspaceAsync("keeper")).ImageName);
+        Assert.Equal("kept", Assert.Single(await client.ListDisksAsync("keeper")).Name);
+        Assert.True(File.Exists(Path.Combine(daemon.Layout.Dir(w.Id), "data-kept.qcow2")));
+    }
+
     /// <summary>The guest's block device whose serial is the disk's name ("" when there is none).</summary>
     private static async Task<string> DeviceAsync(DaemonProcess daemon, string workspace, string serial) =>
         (await GuestShell.RunAsync(daemon, workspace,

@@ -94,7 +94,7 @@ public sealed class DataDiskTests
         Assert.NotEqual("", blank);
         // The overlay shows the image's file system (the test guest's disk: ext4 labelled "workspace").
         // (an ext4 volume label is 16 bytes at 1144: the superblock at 1024, the label 120 bytes into it).
-        Assert.Equal("workspace", (await GuestShell.RunAsync(daemon, "cold", $"dd if=/dev/{data} bs=1 skip=1144 count=9 2>/dev/null")).Trim());
+        Assert.Equal("workspace", (await GuestShell.RunAsync(daemon, "cold", $"dd if=/dev/{data} bs=1 skip=1144 count=9 2>/dev/null | cat")).Trim());
         await GuestShell.RunAsync(daemon, "cold", $"mkdir -p /d && mount /dev/{data} /d && echo from-cold > /d/carried && umount /d");
         await client.ActAndWaitAsync("cold", "stop");
 
@@ -181,6 +181,25 @@ public sealed class DataDiskTests
         var cli = await daemon.WsAsync("disk", "add", "shape", "Bad", "--size", "1M");
         Assert.NotEqual(0, cli.ExitCode);
         Assert.Contains("invalid disk name", cli.Stderr);
+    }
+
+    [Fact]
+    public async Task A_checkin_leaves_the_data_disks_with_the_workspace_and_will_not_seal_around_disks_in_clear()
+    {
+        await using var daemon = await DaemonProcess.StartAsync();
+        var client = daemon.Client;
+        await GuestImages.ImportAsync(client);
+        var w = await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("keeper", "guest"));
+        await client.AddDiskAsync("keeper", new AddDiskRequest("kept", Size: "8M"));
+
+        var sealing = await Assert.ThrowsAsync<ApiException>(() => client.CheckinAsync("keeper", new CheckinRequest("sealed-v2", Encrypt: true)));
+        Assert.Equal(409, sealing.Status);
+        Assert.Contains("data disks in clear", sealing.Message);
+
+        await client.CheckinAsync("keeper", new CheckinRequest("keeper-v2"));
+        Assert.Equal("keeper-v2", (await client.GetWorkspaceAsync("keeper")).ImageName);
+        Assert.Equal("kept", Assert.Single(await client.ListDisksAsync("keeper")).Name);
+        Assert.True(File.Exists(Path.Combine(daemon.Layout.Dir(w.Id), "data-kept.qcow2")));
     }
 
     /// <summary>The guest's block device whose serial is the disk's name ("" when there is none).</summary>

@@ -4,6 +4,7 @@ using Workspaces.Client;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor.Qemu;
+using Workspaces.Daemon.Images;
 
 namespace Workspaces.Daemon.Workspaces;
 
@@ -14,7 +15,7 @@ namespace Workspaces.Daemon.Workspaces;
 /// deletes what was made.
 /// </summary>
 public sealed class WorkspaceRunner(WorkspaceDefinitions definitions, WorkspaceTransitions transitions, WorkspaceAgent agents,
-    WorkspaceAccess access, ILogger<WorkspaceRunner> logger)
+    WorkspaceAccess access, ImageService images, ILogger<WorkspaceRunner> logger)
 {
     /// <summary>How long a run waits for the new guest's agent unless asked otherwise (a cold boot under TCG).</summary>
     public static readonly TimeSpan DefaultAgentTimeout = TimeSpan.FromMinutes(3);
@@ -23,12 +24,21 @@ public sealed class WorkspaceRunner(WorkspaceDefinitions definitions, WorkspaceT
     public async Task<string> CreateAsync(RunRequest request, Caller caller, CancellationToken ct)
     {
         GuestProcess.Check(new ExecRequest(request.Command, request.Env, request.Cwd, request.TimeoutSeconds));
-        // TODO(issue 12, templates and seed helpers): pass From and UserData into the create once
-        // CreateWorkspaceRequest has fields for them; until then they are refused rather than ignored.
-        if (request.From is not null) throw WorkspacesException.BadRequest("--from (templates) is not supported by this daemon yet");
+        string image = request.Image;
+        if (request.From is { } from)
+        {
+            // A template is an image with RAM state on top of the image it was made from: the run restores it.
+            var template = images.Get(from);
+            if (template.State is null)
+                throw WorkspacesException.BadRequest($"'{from}' is not a template (it holds no RAM state); make one with `ws snapshot NAME --as {from}`");
+            var made = images.Get(request.Image);
+            if (!images.Chain(template).Any(i => i.Id == made.Id))
+                throw WorkspacesException.BadRequest($"template '{from}' was not made from image '{request.Image}'");
+            image = template.Id;
+        }
         if (request.UserData is not null) throw WorkspacesException.BadRequest("--user-data is not supported by this daemon yet");
         string name = request.Name ?? $"run-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
-        await definitions.CreateAsync(new CreateWorkspaceRequest(name, request.Image, request.Vcpus, request.MemoryMiB, request.Cmdline,
+        await definitions.CreateAsync(new CreateWorkspaceRequest(name, image, request.Vcpus, request.MemoryMiB, request.Cmdline,
             Network: request.Network), caller, ct);
         return name;
     }

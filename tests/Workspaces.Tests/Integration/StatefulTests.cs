@@ -152,6 +152,15 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Equal(10, seen.Select(s => s.Id).Distinct().Count());
         foreach (var name in names) await Daemon.Client.DeleteWorkspaceAsync(name, force: true);
 
+        // ws run from the template: restored, the command's output and code, and nothing left behind.
+        var kept = (await Daemon.Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet();
+        var run = await Daemon.WsAsync("run", "guest", "--from", "warm", "--network", "default", "--", "sh", "-c", $"echo hi; kill -0 {pid} && exit 3");
+        Assert.Equal((3, "hi\n"), (run.ExitCode, run.Stdout)); // exit 3 only if the template's process is there: restored, not booted
+        Assert.Equal(kept, (await Daemon.Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet());
+        var notTemplate = await Daemon.WsAsync("run", "guest", "--from", "guest", "--", "true");
+        Assert.NotEqual(0, notTemplate.ExitCode);
+        Assert.Contains("is not a template", notTemplate.Stderr);
+
         // The template is an image like any other: signed by this host, exported with its chain and its RAM,
         // imported on another host (checked against its manifest there), and launched there from that RAM.
         var verified = await Daemon.Client.VerifyImageAsync("warm");

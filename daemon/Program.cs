@@ -112,6 +112,7 @@ v1.MapImagePullEndpoints();
 v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
+v1.MapGuestEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();
 v1.MapPeerEndpoints();

@@ -6,6 +6,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// A sealed disk is not on the command line: it is opened over QMP once the secret is handed over
 /// (SealedDisk, the whole chain from the overlay down, and DiskSecret, the LUKS passphrase).
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
+/// SeedPath: the NoCloud seed (an ISO), attached read-only as a cdrom the guest's cloud-init finds by its label.
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
@@ -22,7 +23,8 @@ public sealed record GuestSpec(
     DiskChain? SealedDisk = null,
     string? DiskSecret = null,
     GuestNic? Nic = null,
-    uint? RunAs = null)
+    uint? RunAs = null,
+    string? SeedPath = null)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

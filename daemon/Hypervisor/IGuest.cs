@@ -27,6 +27,9 @@ public interface IGuest : IAsyncDisposable
     /// <summary>Asks the guest to give memory back (or take it again) up to its boot size, through its balloon.</summary>
     Task SetMemoryAsync(long bytes, CancellationToken ct);
 
+    /// <summary>Puts another medium (a file) into a removable drive, such as the seed's cdrom, while the guest runs.</summary>
+    Task ChangeMediumAsync(string device, string path, CancellationToken ct);
+
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);
 }

@@ -32,6 +32,21 @@ public static class GuestFiles
         return root;
     }
 
+    /// <summary>One more file of the workspace's (its seed) that its guest's QEMU opens.</summary>
+    public static void GiveFile(uint uid, string path)
+    {
+        if (!Environment.IsPrivilegedProcess) return;
+        try
+        {
+            Libc.ChangeOwner(path, uid, uid);
+            File.SetUnixFileMode(path, PrivateFile);
+        }
+        catch (NativeException e)
+        {
+            throw new WorkspacesException(503, "Service unavailable", $"cannot give {path} to its guest user {uid}: {e.Message}");
+        }
+    }
+
     /// <summary>Before each start: the workspace's directory and disk belong to its guest, and to no one else.</summary>
     public static void GiveTo(uint uid, string dir, string? overlay)
     {

@@ -26,6 +26,7 @@ public sealed class WorkspaceFactory(
     ImageFactory factory,
     NetworkService network,
     Admission admission,
+    WorkspaceGuests guestSeeds,
     ILogger<WorkspaceFactory> logger)
 {
     /// <summary>
@@ -156,6 +157,8 @@ public sealed class WorkspaceFactory(
         }
         if (!workspaces.TryInsert(copy)) throw WorkspaceAccess.NameTaken(copy.Name, copy.Owner); // the source holds the image: it cannot go meanwhile
         revert.Add(() => workspaces.Delete(copy.Id));
+        // Its own identity and instance-id (its id), the source's user-data, keys and secrets: cloud-init sees a new instance.
+        guestSeeds.RecordCopy(source, copy, image);
         // Same network and policy, its own MAC (and an address of its own when it runs): a copy is a new identity on the wire too.
         if (network.NicOf(source.Id) is { } nic)
         {

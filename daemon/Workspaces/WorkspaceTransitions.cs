@@ -7,6 +7,7 @@ using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
+using Workspaces.Daemon.Guests;
 
 namespace Workspaces.Daemon.Workspaces;
 
@@ -30,6 +31,8 @@ public sealed class WorkspaceTransitions(
     KvmProbe kvm,
     Admission admission,
     IResourceController resources,
+    WorkspaceGuests guestSeeds,
+    FirstBootWatch firstBoot,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceTransitions> logger)
 {
@@ -113,6 +116,18 @@ public sealed class WorkspaceTransitions(
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
         trace.Step("tap");
+        // The NoCloud seed for this run: the address just leased, staged and renamed into place (rebuilt at every start).
+        SeedAddress? address = null;
+        if (nic is not null)
+        {
+            var net = network.Get(nic.Network);
+            address = new SeedAddress(nic.Mac, nic.Address!, net.PrefixLength, net.Gateway);
+        }
+        string seed = await guestSeeds.WriteSeedAsync(row, image, address, ct);
+        revert.Add(() => File.Delete(seed));
+        GuestFiles.GiveFile(row.GuestUid, seed);
+        spec = spec with { SeedPath = seed };
+        trace.Step("seed");
         var guest = await hypervisor.LaunchAsync(spec, ct);
         trace.Step("qemu launch");
         revert.Add(async () =>
@@ -128,6 +143,7 @@ public sealed class WorkspaceTransitions(
         recorder.SetState(row, WorkspaceStates.Running, $"started ({accelerator})", guest.Pid, accelerator);
         guests.Attach(row.Id, guest);
         revert.Success();
+        firstBoot.Begin(row, address);
         trace.Step("recorded");
         trace.Done();
     }

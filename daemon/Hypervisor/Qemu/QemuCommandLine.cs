@@ -45,8 +45,27 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)
             args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
+        if (spec.SeedPath is not null)
+            args.AddRange([
+                // A SCSI cdrom on virtio-scsi: removable (its medium changes over QMP, blockdev-change-medium) and
+                // found by the Debian cloud kernel's modules (it has no AHCI for a SATA cdrom).
+                "-device", "virtio-scsi-pci,id=scsi0",
+                "-blockdev", $"driver=file,filename={Escape(spec.SeedPath)},node-name=seed-file,read-only=on",
+                "-blockdev", "driver=raw,file=seed-file,node-name=seed-raw,read-only=on",
+                "-device", $"scsi-cd,bus=scsi0.0,drive=seed-raw,id={SeedDevice}",
+            ]);
+        // The guest agent's port (qemu-guest-agent listens on org.qemu.guest_agent.0); branch wt-agent adds the same:
+        // keep one of the two at merge.
+        args.AddRange([
+            "-device", "virtio-serial-pci,id=vser0",
+            "-chardev", $"socket,id=agent,path={Escape(Path.Combine(spec.Files.Dir, "agent.sock"))},server=on,wait=off",
+            "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
+        ]);
         return args;
     }
+
+    /// <summary>The seed's cdrom, as QMP names it (blockdev-change-medium id).</summary>
+    public const string SeedDevice = "seed0";
 
     public const string SealedDiskPort = "rp-disk";
     public const string NicPort = "rp-net";

@@ -106,6 +106,8 @@ public static class IdentityDocument
         var claims = new IdentityClaims(S("workspace_id"), S("name"), root.GetProperty("owner").GetUInt32(), S("image"),
             S("host_name"), S("host_key"), S("issued_at"), S("workspace_key"));
         byte[] signature = Convert.FromBase64String(S("signature"));
+        // Base64 has spare bits in its last character; only the canonical spelling is accepted, so no byte of it is free.
+        if (Convert.ToBase64String(signature) != S("signature")) throw new FormatException("the signature is not canonical base64");
         return (claims, signature);
     }
 }

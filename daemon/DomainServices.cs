@@ -53,6 +53,7 @@ public static class DomainServices
         .AddSingleton<GuestRepository>()
         .AddSingleton<Guests.SeedDisk>()
         .AddSingleton<WorkspaceGuests>()
+        .AddSingleton<Hypervisor.Qemu.GuestAgents>() // wt-agent's registry of agent connections (keep one registration at merge)
         .AddSingleton<FirstBootWatch>()
         .AddSingleton<JobWait>()
         .AddSingleton<GuestSupervisor>()

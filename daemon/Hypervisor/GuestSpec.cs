@@ -31,6 +31,7 @@ public sealed record GuestSpec(
     public string PidFile => Files.PidFile;
     public string ConsoleLog => Files.ConsoleLog;
     public string ShellSocket => Files.ShellSocket;
+    public string AgentSocket => Files.AgentSocket;
 
     /// <summary>The pid QEMU wrote at start, or null when there is no (readable) pid file.</summary>
     public int? ReadPid()

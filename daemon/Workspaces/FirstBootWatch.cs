@@ -20,6 +20,7 @@ public sealed class FirstBootWatch(
     GuestSupervisor supervisor,
     WorkspaceLocks locks,
     WorkspaceLayout layout,
+    GuestAgents agents,
     ILogger<FirstBootWatch> logger)
 {
     /// <summary>How long a guest has to confirm its first boot (a Debian guest under TCG: a minute or two).</summary>
@@ -45,9 +46,9 @@ public sealed class FirstBootWatch(
                 CloudInitResult? result;
                 try
                 {
-                    result = await CloudInitProbe.ResultAsync(AgentSocket(id), TimeSpan.FromSeconds(5), CancellationToken.None);
+                    result = await CloudInitProbe.ResultAsync(Agent(id), TimeSpan.FromSeconds(5), CancellationToken.None);
                 }
-                catch (Exception e) when (e is TimeoutException or IOException)
+                catch (GuestAgentUnavailableException)
                 {
                     continue; // no agent yet
                 }
@@ -80,6 +81,6 @@ public sealed class FirstBootWatch(
         SeedLog.Delivered(logger, name);
     }
 
-    /// <summary>The guest agent's socket (QemuCommandLine puts it in the workspace's directory).</summary>
-    public string AgentSocket(string id) => Path.Combine(layout.Dir(id), "agent.sock");
+    /// <summary>The workspace's guest agent (one connection per guest, shared with ws exec and friends).</summary>
+    public GuestAgent Agent(string id) => agents.For(layout.AgentSocket(id));
 }

@@ -24,11 +24,11 @@ public sealed class JobWait(GuestSupervisor supervisor, FirstBootWatch firstBoot
                 throw WorkspacesException.Conflict($"{row.Name} is not running, so no job runs in it (start it first)");
             try
             {
-                var result = await CloudInitProbe.ResultAsync(firstBoot.AgentSocket(row.Id), AgentTimeout, ct);
+                var result = await CloudInitProbe.ResultAsync(firstBoot.Agent(row.Id), AgentTimeout, ct);
                 noAgent = null;
                 if (result is not null) return new JobResult(result.Done ? "done" : "error", [.. result.Errors]);
             }
-            catch (Exception e) when (e is TimeoutException or IOException)
+            catch (Hypervisor.Qemu.GuestAgentUnavailableException e)
             {
                 noAgent = e.Message;
             }

@@ -24,12 +24,16 @@ public sealed class WorkspaceLayout(string root)
     /// <summary>The guest's second serial port, a root-only socket: a shell for tests and for a person debugging.</summary>
     public string ShellSocket(string id) => Path.Combine(Dir(id), "shell.sock");
 
+    /// <summary>The guest agent's port (virtio-serial org.qemu.guest_agent.0), in the same private directory as qmp.sock.</summary>
+    public string AgentSocket(string id) => Path.Combine(Dir(id), "agent.sock");
+
     public GuestPaths Guest(string id) => new(Dir(id),
         QmpSocket: Path.Combine(Dir(id), "qmp.sock"),
         PidFile: Path.Combine(Dir(id), "qemu.pid"),
         ConsoleLog: ConsoleLog(id),
         ShellSocket: ShellSocket(id),
-        QmpLog: Path.Combine(Dir(id), "qmp.log"));
+        QmpLog: Path.Combine(Dir(id), "qmp.log"),
+        AgentSocket: AgentSocket(id));
 
     /// <summary>The ids of every workspace directory present.</summary>
     public IEnumerable<string> Ids() => Directory.EnumerateDirectories(Root).Select(d => Path.GetFileName(d)!);

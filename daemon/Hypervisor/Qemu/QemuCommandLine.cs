@@ -24,6 +24,11 @@ public static class QemuCommandLine
             "-serial", "chardev:console",
             "-chardev", $"socket,id=shell,path={spec.ShellSocket},server=on,wait=off",
             "-serial", "chardev:shell",
+            // The guest agent's port, named as qemu-ga looks for it; the host end is a socket in the
+            // workspace's private directory, like qmp.sock.
+            "-device", "virtio-serial-pci,id=vser0",
+            "-chardev", $"socket,id=agent,path={spec.AgentSocket},server=on,wait=off",
+            "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
             "-pidfile", spec.PidFile,
             "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
             "-daemonize",
@@ -54,13 +59,6 @@ public static class QemuCommandLine
                 "-blockdev", "driver=raw,file=seed-file,node-name=seed-raw,read-only=on",
                 "-device", $"scsi-cd,bus=scsi0.0,drive=seed-raw,id={SeedDevice}",
             ]);
-        // The guest agent's port (qemu-guest-agent listens on org.qemu.guest_agent.0); branch wt-agent adds the same:
-        // keep one of the two at merge.
-        args.AddRange([
-            "-device", "virtio-serial-pci,id=vser0",
-            "-chardev", $"socket,id=agent,path={Escape(Path.Combine(spec.Files.Dir, "agent.sock"))},server=on,wait=off",
-            "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
-        ]);
         return args;
     }
 

@@ -15,6 +15,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
         File.Delete(spec.QmpSocket);
         File.Delete(spec.PidFile);
         File.Delete(spec.ShellSocket);
+        File.Delete(spec.AgentSocket);
         // One console log per boot, so a reader waiting for a marker never sees the last boot's;
         // the previous boot's log stays beside it.
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);

@@ -81,14 +81,6 @@ public sealed class SeedTests(SeedFixture fixture, Xunit.Abstractions.ITestOutpu
     }
 
     [Fact]
-    public async Task A_job_that_fails_is_reported_as_an_error()
-    {
-        var result = await JobAsync("failing");
-        Assert.Equal("error", result.Status);
-        Assert.Contains(result.Errors, e => e.Contains("scripts_user", StringComparison.Ordinal) || e.Contains("scripts-user", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task The_identity_document_verifies_against_the_host_key_and_a_flipped_byte_fails()
     {
         string document = await Daemon.Client.GetIdentityAsync("job");
@@ -152,6 +144,26 @@ public sealed class SeedTests(SeedFixture fixture, Xunit.Abstractions.ITestOutpu
             try { bytes = File.ReadAllBytes(file); } catch (IOException) { continue; }
             Assert.False(Contains(bytes, secret) || Contains(bytes, secretB64), $"{file} holds the secret");
         }
+    }
+
+    [Fact]
+    public async Task A_job_that_fails_is_an_error_and_a_copy_is_a_new_instance_that_re_runs_the_per_instance_steps()
+    {
+        // One test, as it stops "failing" to copy it.
+        var failed = await JobAsync("failing");
+        Assert.Equal("error", failed.Status);
+        Assert.Contains(failed.Errors, e => e.Contains("scripts_user", StringComparison.Ordinal) || e.Contains("scripts-user", StringComparison.Ordinal));
+        var source = await Daemon.Client.GetWorkspaceAsync("failing");
+        await Daemon.Client.ActAndWaitAsync("failing", "stop", "force=true");
+        var copy = await Daemon.Client.CopyWorkspaceAsync("failing", "copied");
+        await Daemon.Client.ActAndWaitAsync("copied", "start");
+        Assert.Equal("error", (await JobAsync("copied")).Status); // its user-data's job ran again (and failed again)
+        Assert.Equal(copy.Id, (await GuestShell.RunAsync(Daemon, "copied", "cloud-init query instance_id")).Trim());
+        Assert.Equal("copied", (await GuestShell.RunAsync(Daemon, "copied", "hostname")).Trim());
+        // Both instances' state is on the copied disk: cloud-init saw a new instance and ran its per-instance steps for it.
+        var instances = (await GuestShell.RunAsync(Daemon, "copied", "ls /var/lib/cloud/instances")).Split((char[])['\n', ' ', '\r'], StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(new[] { source.Id, copy.Id }.Order(), instances.Order());
+        Assert.NotEqual(await Daemon.Client.GetIdentityAsync("failing"), await Daemon.Client.GetIdentityAsync("copied"));
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;

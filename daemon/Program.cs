@@ -113,6 +113,7 @@ v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
 v1.MapGuestEndpoints();
+v1.MapIdentityEndpoints();
 v1.MapDiskEndpoints();
 v1.MapOperationEndpoints();
 v1.MapEventEndpoints();

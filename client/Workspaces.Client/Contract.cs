@@ -136,7 +136,10 @@ public sealed record CreateWorkspaceRequest(
     bool AcceptOffer = false,
     string? Network = null,
     string? Egress = null,
-    int? RateKbit = null);
+    int? RateKbit = null,
+    string? UserData = null,
+    string[]? SshKeys = null,
+    Dictionary<string, string>? Secrets = null);
 
 /// <summary>The size of a workspace as admission sees it; a 409 may carry one as a counter-offer.</summary>
 public sealed record WorkspaceShape(int Vcpus, int MemoryMiB);
@@ -259,3 +262,23 @@ public static class WorkspaceStates
     public const string Saved = "Saved";
     public const string Failed = "Failed";
 }
+
+/// <summary>POST /v1/identity/verify: a workspace identity document (its text, as ws identity prints it) and the host key to check it against (null: this host's).</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record IdentityVerifyRequest(string Document, string? HostKey = null);
+
+/// <summary>The verdict on an identity document: valid, or every problem found; what it claims when it could be read.</summary>
+public sealed record IdentityVerifyResult(
+    bool Valid,
+    string[] Problems,
+    string CheckedAgainst,
+    string? WorkspaceId = null,
+    string? Name = null,
+    uint? Owner = null,
+    string? Image = null,
+    string? HostName = null,
+    string? IssuedAt = null,
+    string? WorkspaceKey = null);
+
+/// <summary>GET /v1/workspaces/NAME/job: cloud-init's result for the workspace's boot (the job its user-data ran). Status: done, error or running.</summary>
+public sealed record JobResult(string Status, string[] Errors);

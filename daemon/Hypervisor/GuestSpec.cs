@@ -8,6 +8,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// DataDisks are plugged over QMP too, into the hot-plug ports every guest has, before the guest runs.
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
 /// Incoming: the guest is to be restored from saved state (RestoreStateAsync) instead of booted.
+/// SeedPath: the NoCloud seed (an ISO), attached read-only as a cdrom the guest's cloud-init finds by its label.
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
@@ -26,7 +27,8 @@ public sealed record GuestSpec(
     GuestNic? Nic = null,
     uint? RunAs = null,
     IReadOnlyList<GuestDataDisk>? DataDisks = null,
-    bool Incoming = false)
+    bool Incoming = false,
+    string? SeedPath = null)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

@@ -48,6 +48,9 @@ public interface IGuest : IAsyncDisposable
     /// <summary>For a guest launched with GuestSpec.Incoming: loads the state SaveStateAsync wrote at path. The guest stays paused.</summary>
     Task RestoreStateAsync(string path, CancellationToken ct);
 
+    /// <summary>Puts another medium (a file) into a removable drive, such as the seed's cdrom, while the guest runs.</summary>
+    Task ChangeMediumAsync(string device, string path, CancellationToken ct);
+
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);
 }

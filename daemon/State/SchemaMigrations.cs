@@ -287,6 +287,26 @@ public static class SchemaMigrations
         ALTER TABLE images ADD COLUMN state_memory_mib INTEGER;
         ALTER TABLE images ADD COLUMN state_vcpus INTEGER;
         """,
+        // What a workspace's guest is given at first boot: the owner's user-data and ssh keys, its identity (an Ed25519
+        // key pair, the private half sealed to the host's X25519 key, hex; the signed document), its secrets (sealed, hex),
+        // and when the guest was confirmed to have them (then the seed no longer carries the one-time files).
+        """
+        CREATE TABLE workspace_guests (
+            workspace_id  TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            user_data     TEXT,                     -- as the owner gave it (null: none)
+            ssh_keys      TEXT NOT NULL DEFAULT '', -- authorized_keys lines for root, newline-separated
+            public_key    TEXT NOT NULL,            -- ed25519:BASE64, the workspace's own
+            sealed_key    TEXT NOT NULL,            -- hex of KeySeal(PEM private key) to this host's sealing key
+            identity      TEXT NOT NULL,            -- the identity document, signed by the host key
+            delivered_at  INTEGER                   -- the guest confirmed its first boot: one-time files left the seed
+        );
+        CREATE TABLE workspace_secrets (
+            workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+            name          TEXT NOT NULL,
+            sealed        TEXT NOT NULL,            -- hex of KeySeal(value) to this host's sealing key; never in clear
+            PRIMARY KEY (workspace_id, name)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

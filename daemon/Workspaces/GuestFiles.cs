@@ -32,6 +32,21 @@ public static class GuestFiles
         return root;
     }
 
+    /// <summary>One more file of the workspace's that its guest's QEMU opens (its seed, a data disk): 0600, the guest user's.</summary>
+    public static void GiveFile(uint uid, string path)
+    {
+        if (!Environment.IsPrivilegedProcess) return;
+        try
+        {
+            Libc.ChangeOwner(path, uid, uid);
+            File.SetUnixFileMode(path, PrivateFile);
+        }
+        catch (NativeException e)
+        {
+            throw new WorkspacesException(503, "Service unavailable", $"cannot give {path} to its guest user {uid}: {e.Message}");
+        }
+    }
+
     /// <summary>Before each start: the workspace's directory and disk belong to its guest, and to no one else.</summary>
     public static void GiveTo(uint uid, string dir, string? overlay)
     {
@@ -46,25 +61,5 @@ public static class GuestFiles
         {
             throw new WorkspacesException(503, "Service unavailable", $"cannot give the workspace's files to its guest user {uid}: {e.Message}");
         }
-    }
-
-    /// <summary>One more disk of the workspace (a data disk) is its guest's, as its overlay is: 0600, its own.</summary>
-    public static void GiveDiskTo(uint uid, string disk)
-    {
-        if (!Environment.IsPrivilegedProcess) return;
-        try
-        {
-            GiveFile(uid, disk);
-        }
-        catch (NativeException e)
-        {
-            throw new WorkspacesException(503, "Service unavailable", $"cannot give {Path.GetFileName(disk)} to the workspace's guest user {uid}: {e.Message}");
-        }
-    }
-
-    private static void GiveFile(uint uid, string path)
-    {
-        Libc.ChangeOwner(path, uid, uid);
-        File.SetUnixFileMode(path, PrivateFile);
     }
 }

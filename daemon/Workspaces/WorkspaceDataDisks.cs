@@ -89,7 +89,7 @@ public sealed class WorkspaceDataDisks(
         revert.Add(() => File.Delete(staging));
         if (image is null) await qemuImg.CreateBlankAsync(staging, bytes, passphrase, ct);
         else await disks.WhileImageExistsAsync(image, () => disks.CreateDataOverlayAsync(row.Id, image, staging, passphrase, ct));
-        GuestFiles.GiveDiskTo(row.GuestUid, staging);
+        GuestFiles.GiveFile(row.GuestUid, staging);
         File.Move(staging, path, overwrite: true); // a file under this name no row claims is a removal a crash cut short
         revert.Add(() => File.Delete(path));
         if (!dataDisks.TryInsert(d)) throw WorkspacesException.Conflict($"workspace '{row.Name}' already has a data disk named '{disk}' or in slot {slot}");
@@ -135,7 +135,7 @@ public sealed class WorkspaceDataDisks(
             if (d.ImageId is not null) await images.AdmitAsync(images.Get(d.ImageId), ct);
             if (!File.Exists(layout.DataDisk(row.Id, d.Name)))
                 throw WorkspacesException.Conflict($"data disk '{d.Name}' of workspace '{row.Name}' is recorded but its file is missing; remove it (ws disk rm {row.Name} {d.Name})");
-            GuestFiles.GiveDiskTo(row.GuestUid, layout.DataDisk(row.Id, d.Name));
+            GuestFiles.GiveFile(row.GuestUid, layout.DataDisk(row.Id, d.Name));
             list.Add(ForGuest(row.Id, d));
         }
         return list;

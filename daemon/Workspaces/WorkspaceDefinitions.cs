@@ -27,6 +27,7 @@ public sealed class WorkspaceDefinitions(
     Admission admission,
     IResourceController resources,
     Hypervisor.Qemu.GuestAgents agents,
+    WorkspaceGuests guestSeeds,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceDefinitions> logger)
 {
@@ -51,6 +52,7 @@ public sealed class WorkspaceDefinitions(
         if (request.Network is null && (request.Egress is not null || request.RateKbit is not null))
             throw WorkspacesException.BadRequest("an egress allowlist or a rate limit needs a network (--network)");
         if (workspaces.Find(caller.Namespace, request.Name!) is not null) throw WorkspaceAccess.NameTaken(request.Name!, caller.Namespace);
+        var guestRequest = WorkspaceGuests.Check(request);
 
         var row = NewRow(request.Name!, caller.Namespace, image, "created");
         (row.Vcpus, row.MemoryMib, row.Cmdline) = (shape.Vcpus, shape.MemoryMiB, request.Cmdline);
@@ -65,6 +67,7 @@ public sealed class WorkspaceDefinitions(
             if (!workspaces.TryInsert(row)) throw WorkspaceAccess.NameTaken(row.Name, row.Owner); // from here on the image cannot be removed
         });
         revert.Add(() => workspaces.Delete(row.Id));
+        guestSeeds.Record(row, image, guestRequest); // removed with the row (ON DELETE CASCADE)
         if (request.Network is { } networkName) await AttachNicAsync(row, networkName, request.Egress, request.RateKbit, caller, revert, ct);
         revert.Success();
         recorder.Publish(row);

@@ -27,6 +27,7 @@ public sealed class WorkspaceFactory(
     ImageFactory factory,
     NetworkService network,
     Admission admission,
+    WorkspaceGuests guestSeeds,
     ILogger<WorkspaceFactory> logger)
 {
     /// <summary>
@@ -164,6 +165,8 @@ public sealed class WorkspaceFactory(
         if (!workspaces.TryInsert(copy)) throw WorkspaceAccess.NameTaken(copy.Name, copy.Owner); // the source holds the image: it cannot go meanwhile
         revert.Add(() => workspaces.Delete(copy.Id)); // its data disks' rows go with it (ON DELETE CASCADE)
         dataDisks.RecordCopies(copy.Id, copiedDisks);
+        // Its own identity and instance-id (its id), the source's user-data, keys and secrets: cloud-init sees a new instance.
+        guestSeeds.RecordCopy(source, copy, image);
         // Same network and policy, its own MAC (and an address of its own when it runs): a copy is a new identity on the wire too.
         if (network.NicOf(source.Id) is { } nic)
         {

@@ -7,6 +7,7 @@ using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.State;
+using Workspaces.Daemon.Guests;
 
 namespace Workspaces.Daemon.Workspaces;
 
@@ -34,6 +35,8 @@ public sealed class WorkspaceTransitions(
     WorkspaceAgent agents,
     SavedStates saved,
     CloneIdentity identities,
+    WorkspaceGuests guestSeeds,
+    FirstBootWatch firstBoot,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceTransitions> logger)
 {
@@ -122,6 +125,18 @@ public sealed class WorkspaceTransitions(
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
         trace.Step("tap");
+        // The NoCloud seed for this run: the address just leased, staged and renamed into place (rebuilt at every start).
+        SeedAddress? address = null;
+        if (nic is not null)
+        {
+            var net = network.Get(nic.Network);
+            address = new SeedAddress(nic.Mac, nic.Address!, net.PrefixLength, net.Gateway);
+        }
+        string seed = await guestSeeds.WriteSeedAsync(row, image, address, ct);
+        revert.Add(() => File.Delete(seed));
+        GuestFiles.GiveFile(row.GuestUid, seed);
+        spec = spec with { SeedPath = seed };
+        trace.Step("seed");
         await agents.ForgetAsync(row); // a connection to the last run's agent socket is dead
         // QEMU writes its pid file early in its start, long before it answers on QMP: it is put under its
         // limits from there, while it initializes. The first move into a cgroup v1 hierarchy waits out a
@@ -159,6 +174,7 @@ public sealed class WorkspaceTransitions(
         revert.Success();
         // It runs from RAM now: its saved state (or a discarded one) is done with.
         if (saved.Find(row.Id) is not null) saved.Forget(row.Id);
+        firstBoot.Begin(row, address);
         trace.Step("recorded");
         trace.Done();
     }

@@ -107,6 +107,7 @@ public sealed class QemuGuest : IGuest
     public Task ResetAsync(CancellationToken ct) => _qmp.ResetAsync(ct);
     public Task<long> BootMemoryAsync(CancellationToken ct) => _qmp.BaseMemoryAsync(ct);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => _qmp.BalloonAsync(bytes, ct);
+    public Task ChangeMediumAsync(string device, string path, CancellationToken ct) => _qmp.ChangeMediumAsync(device, path, ct);
 
     public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => DataDiskPlug.AttachAsync(_qmp, disk, ct);
 

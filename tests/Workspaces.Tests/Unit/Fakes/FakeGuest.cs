@@ -42,6 +42,7 @@ public sealed class FakeGuest : IGuest
     public Task ResetAsync(CancellationToken ct) => Attached().DoAsync("reset", ct, () => Deliver(new GuestEvent(GuestEventKind.Reset, "system reset")));
     public Task<long> BootMemoryAsync(CancellationToken ct) => Attached().AskAsync("boot-memory", ct, () => (long)_process.Spec.MemoryMiB << 20);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => Attached().DoAsync("set-memory", ct, () => _process.SetBalloon(bytes));
+    public Task ChangeMediumAsync(string device, string path, CancellationToken ct) => Attached().DoAsync("change-medium", ct, () => { });
     public Task KillAsync(CancellationToken ct) => Attached().KillAsync(ct);
     public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => Attached().DoAsync("attach-disk", ct, () => _process.Disks[disk.Name] = disk);
     public Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct) => Attached().DoAsync("detach-disk", ct, () => _process.Disks.TryRemove(name, out _));

@@ -36,10 +36,9 @@ public sealed class WorkspaceRunner(WorkspaceDefinitions definitions, WorkspaceT
                 throw WorkspacesException.BadRequest($"template '{from}' was not made from image '{request.Image}'");
             image = template.Id;
         }
-        if (request.UserData is not null) throw WorkspacesException.BadRequest("--user-data is not supported by this daemon yet");
         string name = request.Name ?? $"run-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         await definitions.CreateAsync(new CreateWorkspaceRequest(name, image, request.Vcpus, request.MemoryMiB, request.Cmdline,
-            Network: request.Network), caller, ct);
+            Network: request.Network, UserData: request.UserData), caller, ct);
         return name;
     }
 

@@ -181,6 +181,21 @@ public sealed class GuestExecTests(AgentGuests guests, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Run_with_user_data_and_keep_leaves_the_workspace_with_its_user_data_in_the_seed()
+    {
+        string userData = Path.Combine(Daemon.Dir, "run-user-data");
+        string marker = $"run-marker-{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(userData, $"#cloud-config\nruncmd:\n  - echo {marker}\n");
+        var r = await Daemon.WsAsync("run", "guest", "--name", "kept", "--keep", "--user-data", userData, "--", "true");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var kept = await Client.GetWorkspaceAsync("kept");
+        Assert.Equal(WorkspaceStates.Running, kept.State);
+        // The busybox guest has no cloud-init: what it was given is read from the seed the start wrote.
+        Assert.Contains(marker, await File.ReadAllTextAsync(Path.Combine(Daemon.Layout.Dir(kept.Id), "seed.iso")));
+        await Client.DeleteWorkspaceAsync("kept", force: true);
+    }
+
+    [Fact]
     public async Task A_client_leaving_during_run_leaves_no_workspace()
     {
         var before = (await Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet();

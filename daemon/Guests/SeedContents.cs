@@ -21,6 +21,30 @@ public sealed record SeedContents(string MetaData, string? NetworkConfig, string
         return new SeedContents(meta, input.Address is null ? null : NetworkConfigFor(input.Address), userData, files);
     }
 
+    /// <summary>
+    /// What tells two seeds apart (SHA-256 over every field, each length-prefixed), or null for a seed with
+    /// one-time files: a hash of secrets is not kept anywhere, so such a seed is always written anew.
+    /// </summary>
+    public string? Fingerprint()
+    {
+        if (Files.Any(f => f.OneTime)) return null;
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(byte[] bytes)
+        {
+            hash.AppendData(BitConverter.GetBytes((long)bytes.Length));
+            hash.AppendData(bytes);
+        }
+        Add(Encoding.UTF8.GetBytes(MetaData));
+        Add(Encoding.UTF8.GetBytes(NetworkConfig ?? "\0none"));
+        Add(Encoding.UTF8.GetBytes(UserData));
+        foreach (var file in Files)
+        {
+            Add(Encoding.UTF8.GetBytes($"{file.SeedPath}\0{file.GuestPath}\0{file.Mode}"));
+            Add(file.Content);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>Version 2, matched by MAC (the NIC's name inside the guest is the guest's business), with a static address.</summary>
     private static string NetworkConfigFor(SeedAddress a)
     {

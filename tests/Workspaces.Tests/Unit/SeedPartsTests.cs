@@ -97,6 +97,24 @@ public sealed class SeedPartsTests
         Assert.Null(SeedContents.For(input with { Address = null }, true).NetworkConfig);
     }
 
+    [Fact]
+    public void A_seed_is_fingerprinted_by_all_it_holds_and_never_while_it_holds_one_time_files()
+    {
+        var input = new SeedInput("abc123", "web1", new SeedAddress("52:54:00:AA:BB:CC", "10.87.0.5", 24, "10.87.0.1"), null, [], [Identity, Secret]);
+        Assert.Null(SeedContents.For(input, withOneTimeFiles: true).Fingerprint()); // no hash of a secret is kept
+        string? plain = SeedContents.For(input, withOneTimeFiles: false).Fingerprint();
+        Assert.Matches("^[0-9a-f]{64}\\z", plain);
+        Assert.Equal(plain, SeedContents.For(input, withOneTimeFiles: false).Fingerprint());
+        var others = new[]
+        {
+            input with { Address = input.Address! with { Address = "10.87.0.6" } },
+            input with { Address = null },
+            input with { UserData = "#cloud-config\nhostname: other\n" },
+            input with { HostName = "web2" },
+        };
+        Assert.All(others, other => Assert.NotEqual(plain, SeedContents.For(other, withOneTimeFiles: false).Fingerprint()));
+    }
+
     private static readonly IdentityClaims Claims = new("0123456789abcdef", "web1", 1000, "f00d", "hostA", "", "2026-11-26T20:00:00Z", "ed25519:AAAA");
 
     [Fact]

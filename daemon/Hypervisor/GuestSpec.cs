@@ -8,7 +8,8 @@ namespace Workspaces.Daemon.Hypervisor;
 /// DataDisks are plugged over QMP too, into the hot-plug ports every guest has, before the guest runs.
 /// RunAs: the uid and gid QEMU runs as (the workspace's own); null keeps the daemon's.
 /// Incoming: the guest is to be restored from saved state (RestoreStateAsync) instead of booted.
-/// SeedPath: the NoCloud seed (an ISO), attached read-only as a cdrom the guest's cloud-init finds by its label.
+/// SeedDrive: an empty removable cdrom (QemuCommandLine.SeedDevice) for the NoCloud seed, whose medium goes in over QMP
+/// before the guest runs, so that the seed can be made while QEMU starts.
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
@@ -28,7 +29,7 @@ public sealed record GuestSpec(
     uint? RunAs = null,
     IReadOnlyList<GuestDataDisk>? DataDisks = null,
     bool Incoming = false,
-    string? SeedPath = null)
+    bool SeedDrive = false)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

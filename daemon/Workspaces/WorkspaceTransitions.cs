@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Hypervisor;
+using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Resources;
@@ -125,18 +126,13 @@ public sealed class WorkspaceTransitions(
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };
         }
         trace.Step("tap");
-        // The NoCloud seed for this run: the address just leased, staged and renamed into place (rebuilt at every start).
         SeedAddress? address = null;
         if (nic is not null)
         {
             var net = network.Get(nic.Network);
             address = new SeedAddress(nic.Mac, nic.Address!, net.PrefixLength, net.Gateway);
         }
-        string seed = await guestSeeds.WriteSeedAsync(row, image, address, ct);
-        revert.Add(() => File.Delete(seed));
-        GuestFiles.GiveFile(row.GuestUid, seed);
-        spec = spec with { SeedPath = seed };
-        trace.Step("seed");
+        spec = spec with { SeedDrive = true };
         await agents.ForgetAsync(row); // a connection to the last run's agent socket is dead
         // QEMU writes its pid file early in its start, long before it answers on QMP: it is put under its
         // limits from there, while it initializes. The first move into a cgroup v1 hierarchy waits out a
@@ -145,6 +141,10 @@ public sealed class WorkspaceTransitions(
         // limits before its first instruction runs either way.
         var launching = hypervisor.LaunchAsync(spec, ct);
         revert.Add(() => KillIfLaunchedAsync(launching));
+        // The NoCloud seed for this run (the address just leased) is made while QEMU starts too (genisoimage: 7 ms),
+        // and goes into its empty cdrom before the guest runs.
+        var seeding = guestSeeds.WriteSeedAsync(row, image, address, ct);
+        revert.Add(() => DeleteWhenWrittenAsync(seeding));
         var limits = ResourceLimits.For(row);
         string description = $"Workspace {row.Name} of uid {row.Owner}";
         int? early = await PidWhileLaunchingAsync(spec, launching, ct);
@@ -154,6 +154,10 @@ public sealed class WorkspaceTransitions(
         trace.Step("qemu launch");
         if (guest.Pid != early) await resources.AttachAsync(row.Id, description, guest.Pid, limits, ct);
         trace.Step("limits");
+        string seed = await seeding;
+        GuestFiles.GiveFile(row.GuestUid, seed);
+        await guest.ChangeMediumAsync(QemuCommandLine.SeedDevice, seed, ct);
+        trace.Step("seed");
         if (restore is not null)
         {
             await guest.RestoreStateAsync(restore.Path, ct);
@@ -233,6 +237,13 @@ public sealed class WorkspaceTransitions(
         await network.LeaseReturnedAsync(row.Id, CancellationToken.None);
     }
 
+
+    /// <summary>Undoes a seed that may still be being written, or failed (then there is nothing to undo).</summary>
+    private static async Task DeleteWhenWrittenAsync(Task<string> seeding)
+    {
+        try { File.Delete(await seeding); }
+        catch { } // its writing failed and said so, and left nothing (SeedDisk writes aside, then renames)
+    }
 
     /// <summary>Undoes a launch that may still be under way, or may have failed (then there is nothing to undo).</summary>
     private static async Task KillIfLaunchedAsync(Task<IGuest> launching)

@@ -52,14 +52,12 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)
             args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
-        if (spec.SeedPath is not null)
+        if (spec.SeedDrive)
             args.AddRange([
-                // A SCSI cdrom on virtio-scsi: removable (its medium changes over QMP, blockdev-change-medium) and
-                // found by the Debian cloud kernel's modules (it has no AHCI for a SATA cdrom).
+                // A SCSI cdrom on virtio-scsi, empty: its medium (the seed) goes in over QMP, blockdev-change-medium.
+                // Found by the Debian cloud kernel's modules (it has no AHCI for a SATA cdrom).
                 "-device", "virtio-scsi-pci,id=scsi0",
-                "-blockdev", $"driver=file,filename={Escape(spec.SeedPath)},node-name=seed-file,read-only=on",
-                "-blockdev", "driver=raw,file=seed-file,node-name=seed-raw,read-only=on",
-                "-device", $"scsi-cd,bus=scsi0.0,drive=seed-raw,id={SeedDevice}",
+                "-device", $"scsi-cd,bus=scsi0.0,id={SeedDevice}",
             ]);
         args.AddRange(DataDiskPlug.PortArguments()); // after the devices above, so their PCI addresses stay as they were
         return args;

@@ -140,8 +140,9 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
             Assert.Equal(w.Nic!.Mac, mac);
             Assert.Contains($"inet {w.Nic.Address}/24", addr);
             Assert.Equal((name, w.Id), (hostname, id));
-            // Its guest agent answers a guest-exec (what ws exec uses), as itself.
-            Assert.Equal(name, (await AgentExecAsync(w.Id, "/bin/hostname")).Trim());
+            // It answers ws exec (through its guest agent), as itself.
+            var exec = await Daemon.WsAsync("exec", name, "--", "hostname");
+            Assert.Equal((0, name), (exec.ExitCode, exec.Stdout.Trim()));
             // The anti-spoofing rules let it through only with its own MAC and address.
             await host.ShellAsync(name, "ping -c 1 -W 5 10.87.0.1");
             seen.Add((mac, w.Nic.Address!, hostname, id));
@@ -177,18 +178,6 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Contains("from template", (await other.Client.GetWorkspaceAsync("abroad")).Reason);
         await GuestShell.RunAsync(other, "abroad", $"kill -0 {pid}");
         Assert.Equal("abroad", (await GuestShell.RunAsync(other, "abroad", "hostname")).Trim());
-    }
-
-    private async Task<string> AgentExecAsync(string id, string path)
-    {
-        await using var agent = new Workspaces.Daemon.Hypervisor.Qemu.GuestAgent(Daemon.Layout.AgentSocket(id));
-        long pid = await agent.ExecStartAsync(path, [], null, captureOutput: true, CancellationToken.None);
-        while (true)
-        {
-            var status = await agent.ExecStatusAsync(pid, CancellationToken.None);
-            if (status.Exited) return status.ExitCode == 0 ? System.Text.Encoding.UTF8.GetString(status.Stdout) : throw new InvalidOperationException($"{path} exited {status.ExitCode}");
-            await Task.Delay(50);
-        }
     }
 
     private static double Uptime(string procUptime) =>

@@ -29,7 +29,7 @@ public static partial class LaunchBench
         Directory.CreateDirectory(dir);
         string overlay = Path.Combine(dir, "disk.qcow2");
         await Measure.MustAsync("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", guest.Disk, overlay);
-        var spec = new GuestSpec("bare", "bare", 1, 256, "tcg", new Workspaces.Daemon.Workspaces.WorkspaceLayout(daemon.Dir).Guest("bare"), overlay, guest.Kernel, guest.Initrd, guest.Cmdline);
+        var spec = new GuestSpec("bare", "bare", 1, 256, "tcg", new Workspaces.Daemon.Workspaces.WorkspaceLayout(daemon.Dir).Guest("bare"), overlay, guest.Kernel, guest.Initrd, guest.Cmdline, SeedDrive: true);
         int pid = 0;
         async Task Bare()
         {

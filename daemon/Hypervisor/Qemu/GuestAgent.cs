@@ -81,6 +81,9 @@ public sealed partial class GuestAgent(string socketPath) : IAsyncDisposable
         await EnterAsync(command, timeout, deadline.Token, ct);
         try
         {
+            // A fresh, synced connection: a broken pipe or silence below then means the guest went down,
+            // never that a kept connection had been to a QEMU that is gone.
+            await DropAsync();
             var connection = await ConnectedAsync(command, timeout, deadline.Token, ct);
             try
             {

@@ -7,11 +7,11 @@ namespace Workspaces.Bench;
 /// <summary>
 /// Fast start from RAM (issue #12 item 5). A 256 MiB test guest is booted, a job started in it, and a template
 /// made of it (ws snapshot). Then, interleaved: a workspace of the plain image booted cold, and one launched from
-/// the template, each timed from the create until a command runs in the guest (its shell port answers `true`:
-/// the guest agent's `ws exec` is not there yet; the cold boot waits for the port to listen, as it drops what
-/// arrives before). Both are on a network, so the clone's timing includes its new MAC, address and hostname.
-/// A `ws run true` from the template (launch, run, remove) is put beside a container-class start measurable
-/// here: `unshare` of pid, mount, uts, ipc and net namespaces running `true` (no systemd, no docker daemon here).
+/// the template, each timed from the create until `ws exec NAME -- true` answers (the cold boot first waits for
+/// its console to say the agent runs: an exec sent earlier waits out the agent's sync timeout instead). Both are
+/// on a network, so the clone's timing includes its new MAC, address and hostname.
+/// `ws run guest --from warm -- true` (launch, run, remove, one command) is put beside a container-class start
+/// measurable here: `unshare` of pid, mount, uts, ipc and net namespaces running `true` (no systemd, no docker daemon here).
 /// </summary>
 public static class TemplateBench
 {
@@ -43,23 +43,25 @@ public static class TemplateBench
             string name = $"cold{n++}";
             await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", MemoryMiB: 256, Network: "default"));
             await client.ActAndWaitAsync(name, "start");
-            await daemon.WaitForConsoleAsync(name, "WORKSPACE-COMMANDS");
-            await GuestShell.RunAsync(daemon, name, "true");
+            await daemon.WaitForConsoleAsync(name, "WORKSPACE-AGENT");
+            await ExecTrueAsync(name);
+        }
+        async Task ExecTrueAsync(string name)
+        {
+            var exec = await daemon.WsAsync("exec", name, "--", "true");
+            if (exec.ExitCode != 0) throw new InvalidOperationException($"ws exec {name} -- true: {exec.ExitCode} {exec.Stderr}");
         }
         async Task FromTemplate()
         {
             string name = $"clone{n++}";
             await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "warm", Network: "default"));
             await client.ActAndWaitAsync(name, "start");
-            await GuestShell.RunAsync(daemon, name, "true");
+            await ExecTrueAsync(name);
         }
         async Task RunTrue()
         {
-            string name = $"run{n++}";
-            await client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "warm", Network: "default"));
-            await client.ActAndWaitAsync(name, "start");
-            await GuestShell.RunAsync(daemon, name, "true");
-            await client.DeleteWorkspaceAsync(name, force: true);
+            var r = await daemon.WsAsync("run", "guest", "--from", "warm", "--network", "default", "--", "true");
+            if (r.ExitCode != 0) throw new InvalidOperationException($"ws run --from warm -- true: {r.ExitCode} {r.Stderr}");
         }
         async Task Cleanup()
         {
@@ -86,9 +88,9 @@ public static class TemplateBench
         if (daemon.Log.Split('\n').LastOrDefault(l => l.Contains("Started clone", StringComparison.Ordinal)) is { } trace)
             Console.Error.WriteLine($"  {trace.Trim()}");
         double c = Measure.Median(cold), w = Measure.Median(warm);
-        report.Add("256 MiB guest: create+start until a command runs (median), from a template vs cold boot",
+        report.Add("256 MiB guest: create+start until `ws exec NAME -- true` answers (median), from a template vs cold boot",
             $"{w:0} ms", $"cold {c:0} ms", $"{w / c:0.000}x", $"<= {Target}x (goal {Goal}x)", w / c <= Target);
-        report.Add("launch from template, run `true`, remove (median)", $"{Measure.Median(run):0} ms",
+        report.Add("ws run guest --from warm -- true (median)", $"{Measure.Median(run):0} ms",
             $"unshare 5 namespaces + true {Measure.Median(container):0.0} ms", $"{Measure.Median(run) / Measure.Median(container):0}x", "", null);
         report.Add("template RAM state of a 256 MiB guest, zstd", $"{ramBytes / 1048576.0:0.0} MiB", "256 MiB guest", $"{ramBytes / (256.0 * 1048576):0.000}x", "", null);
     }

@@ -222,8 +222,10 @@ public sealed class GuestExecTests(AgentGuests guests, ITestOutputHelper output)
     {
         var before = (await Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet();
         var (file, prefix) = Repo.Cli;
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[.. prefix, "--socket", Daemon.Socket, "run", "guest", "--", "sh", "-c", "echo started; exec sleep 600"])
+        // Through env --default-signal: a test run started in the background (CI) inherits SIGINT ignored, as a
+        // shell's background job does, and ws then rightly ignores Ctrl-C; a terminal's ws has it at default.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--default-signal=INT", file, .. prefix, "--socket", Daemon.Socket, "run", "guest", "--", "sh", "-c", "echo started; exec sleep 600"])
             start.ArgumentList.Add(a);
         using var ws = Process.Start(start)!;
         var stderr = ws.StandardError.ReadToEndAsync();

@@ -14,15 +14,7 @@ public static class DebianGuest
         await Gate.WaitAsync();
         try
         {
-            if (_built is not null) return _built;
-            Prerequisites.Require("qemu-system-x86_64", "qemu-img", "genisoimage");
-            var result = await Processes.RunAsync("bash", [Path.Combine(Repo.Root, "tests/guest/build-debian.sh")], TimeSpan.FromMinutes(30));
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"tests/guest/build-debian.sh failed ({result.ExitCode}): {result.Stderr}");
-            string dir = result.Stdout.Trim().Split('\n').Last();
-            _built = new TestGuest(Path.Combine(dir, "vmlinuz"), Path.Combine(dir, "initrd.img"), Path.Combine(dir, "disk.qcow2"),
-                File.ReadAllText(Path.Combine(dir, "cmdline")).Trim());
-            return _built;
+            return _built ??= await TestGuest.BuildAsync("tests/guest/build-debian.sh", TimeSpan.FromMinutes(30), "qemu-system-x86_64", "qemu-img", "genisoimage");
         }
         finally
         {

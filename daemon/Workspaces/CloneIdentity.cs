@@ -18,6 +18,22 @@ public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network
     /// <summary>The agent of a guest that was just restored answers at once; this covers a loaded host.</summary>
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Connects to the restored guest's agent and syncs, started while its RAM is still being loaded: the sync
+    /// waits in the socket until the guest runs, and is then answered at once. Measured here: the first sync on a
+    /// new connection to a guest's qemu-ga takes 65-90 ms when it has to wait for the guest to notice its port was
+    /// opened, 2.5 ms once it has; overlapped with the restore, that wait costs the start nothing.
+    /// A failure here is not one: ApplyAsync connects again and reports what goes wrong there.
+    /// </summary>
+    public async Task ConnectEarlyAsync(WorkspaceRow row, CancellationToken ct)
+    {
+        try
+        {
+            await agents.For(layout.AgentSocket(row.Id)).PingAsync(Patience, ct);
+        }
+        catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException or OperationCanceledException) { }
+    }
+
     public async Task ApplyAsync(WorkspaceRow row, NicRow? nic, CancellationToken ct)
     {
         var agent = agents.For(layout.AgentSocket(row.Id));
@@ -31,8 +47,7 @@ public sealed class CloneIdentity(WorkspaceLayout layout, NetworkService network
                 var status = await agent.ExecStatusAsync(pid, limit.Token);
                 if (status.Exited)
                 {
-                    // qemu-ga serves one client: a one-off does not keep the guest's only connection (ws exec makes its own).
-                    await agents.ForgetAsync(layout.AgentSocket(row.Id));
+                    // The connection stays open: it is the registry's, the one ws exec uses next (a new one would wait out the guest's notice again).
                     if (status.ExitCode == 0) return;
                     throw WorkspacesException.Conflict($"workspace '{row.Name}' could not take its own identity (exit {status.ExitCode?.ToString() ?? $"signal {status.Signal}"}): "
                         + Encoding.UTF8.GetString(status.Stderr).Trim() + Encoding.UTF8.GetString(status.Stdout).Trim());

@@ -158,6 +158,9 @@ public sealed class WorkspaceTransitions(
         GuestFiles.GiveFile(row.GuestUid, seed);
         await guest.ChangeMediumAsync(QemuCommandLine.SeedDevice, seed, ct);
         trace.Step("seed");
+        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is once it runs.
+        bool newIdentity = restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address));
+        var agentConnected = newIdentity ? identities.ConnectEarlyAsync(row, ct) : Task.CompletedTask;
         if (restore is not null)
         {
             await guest.RestoreStateAsync(restore.Path, ct);
@@ -165,8 +168,8 @@ public sealed class WorkspaceTransitions(
         }
         await guest.RunAsync(ct);
         trace.Step("qmp cont");
-        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is now.
-        if (restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address)))
+        await agentConnected;
+        if (newIdentity)
         {
             await identities.ApplyAsync(row, nic, ct);
             trace.Step("identity");

@@ -31,7 +31,6 @@ public sealed class TrafficWatch(
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
-        var last = DateTimeOffset.UtcNow;
         while (!ct.IsCancellationRequested)
         {
             var interval = TimeSpan.FromSeconds(options.CurrentValue.Detection.IntervalSeconds); // a reload takes effect next round

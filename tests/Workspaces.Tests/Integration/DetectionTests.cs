@@ -33,16 +33,18 @@ public sealed class DetectionTests(Xunit.Abstractions.ITestOutputHelper output)
         var listening = Collect(client, seen, stop.Token);
 
         // Another source address: every echo request is dropped at its bridge port, and counted.
+        var started = DateTimeOffset.UtcNow;
         var spoofed = await Assert.ThrowsAsync<GuestCommandException>(() =>
             GuestShell.RunAsync(daemon, "g", "ip addr add 10.64.0.99/24 dev eth0; ping -c 5 -i 0.2 -W 1 -I 10.64.0.99 10.64.0.1"));
         Assert.Contains("0 packets received", spoofed.Output);
-        var started = DateTimeOffset.UtcNow;
         await Wait.UntilAsync(() => seen.Any(e => e is { Type: "traffic.violation", Workspace: "g" }), Soon, "a traffic.violation event");
         var violation = seen.First(e => e.Type == "traffic.violation");
         Assert.True(long.Parse(violation.Details!["spoofed"]) > 0, violation.Reason);
         await Wait.UntilAsync(async () => (await client.GetTrafficAsync("g")).Quarantine is not null, TimeSpan.FromSeconds(window), "isolation within the window");
         var traffic = await client.GetTrafficAsync("g");
-        output.WriteLine($"counted {traffic.Spoofed} spoofed; isolated {(traffic.Quarantine!.Since - started).TotalSeconds:0.0} s after the spoofing ended");
+        double after = (traffic.Quarantine!.Since - started).TotalSeconds;
+        output.WriteLine($"counted {traffic.Spoofed} spoofed; isolated {after:0.0} s after the spoofing began");
+        Assert.InRange(after, 0, window);
         Assert.InRange(traffic.Spoofed, 3, long.MaxValue);
         Assert.Equal(("isolate", true), (traffic.Quarantine.Action, traffic.Quarantine.ByPolicy));
         Assert.Contains("threshold 3 on network 'wan'", traffic.Quarantine.Reason);

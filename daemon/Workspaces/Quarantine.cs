@@ -23,6 +23,17 @@ public sealed class Quarantine(
 {
     public QuarantineRow? Of(string workspaceId) => quarantines.Find(workspaceId);
 
+    /// <summary>
+    /// A quarantine is undone by its release only: a workspace paused by one is not resumed, nor one stopped
+    /// by one started, by the ordinary actions (anyone's: the release is where the decision is recorded).
+    /// </summary>
+    public void CheckAction(WorkspaceRow row, WorkspaceAction action)
+    {
+        if (quarantines.Find(row.Id) is not { } held) return;
+        if ((held.Action, action) is (QuarantineActions.Pause, WorkspaceAction.Resume) or (QuarantineActions.Stop, WorkspaceAction.Start))
+            throw WorkspacesException.Conflict($"workspace '{row.Name}' is in quarantine ({held.Action}: {held.Reason}); `ws quarantine {row.Name} --release` first");
+    }
+
     /// <summary>False when it was already in quarantine (the first one stands). by: null when the policy decided.</summary>
     public async Task<bool> TakeAsync(WorkspaceRow row, string action, string reason, Caller? by, CancellationToken ct)
     {

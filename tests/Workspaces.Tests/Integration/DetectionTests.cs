@@ -101,9 +101,50 @@ public sealed class DetectionTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, traffic.Spoofed);
         Assert.Equal(("pause", true), (traffic.Quarantine?.Action, traffic.Quarantine?.ByPolicy));
 
+        // Only its release lets it out: a resume is refused, saying why.
+        var resume = await Assert.ThrowsAsync<ApiException>(() => client.ActAsync("h1", "resume"));
+        Assert.Equal(409, resume.Status);
+        Assert.Contains("in quarantine (pause", resume.Message);
         await client.ReleaseQuarantineAsync("h1");
         Assert.Equal(WorkspaceStates.Running, (await client.GetWorkspaceAsync("h1")).State);
         await GuestShell.RunAsync(daemon, "h1", "true");
+    }
+
+    [Fact]
+    public async Task An_owner_releases_only_a_quarantine_they_put_on_by_hand()
+    {
+        var user = await LocalUser.EnsureAsync("wstest");
+        await using var ns = await NetNamespace.CreateAsync("q");
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["allowUsers"] = true }, ns.Name);
+        File.SetUnixFileMode(daemon.Dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        await GuestImages.ImportAsync(daemon.Client);
+        await daemon.Client.CreateNetworkAsync(new CreateNetworkRequest("lan", "10.66.0.0/24"));
+        var created = await user.WsAsync(daemon.Socket, "create", "guest", "mine", "--network", "lan");
+        Assert.True(created.ExitCode == 0, created.Stderr);
+        string owner = user.Uid.ToString();
+
+        // Their own, by hand: theirs to release.
+        var held = await user.WsAsync(daemon.Socket, "quarantine", "mine", "--reason", "checking something");
+        Assert.True(held.ExitCode == 0, held.Stderr);
+        Assert.Contains("in quarantine (isolate): checking something", held.Stdout);
+        var twice = await user.WsAsync(daemon.Socket, "quarantine", "mine", "--action", "pause");
+        Assert.Contains("already in quarantine (isolate)", twice.Stderr);
+        var released = await user.WsAsync(daemon.Socket, "quarantine", "mine", "--release");
+        Assert.True(released.ExitCode == 0, released.Stderr);
+
+        // An admin's: not theirs to release.
+        var byAdmin = await daemon.WsAsync("--owner", owner, "quarantine", "mine", "--action", "stop");
+        Assert.True(byAdmin.ExitCode == 0, byAdmin.Stderr);
+        var refused = await user.WsAsync(daemon.Socket, "quarantine", "mine", "--release");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("only an admin may release it", refused.Stderr);
+        var start = await user.WsAsync(daemon.Socket, "start", "mine");
+        Assert.Contains("is in quarantine (stop", start.Stderr);
+        var bad = await daemon.WsAsync("--owner", owner, "quarantine", "mine", "--release", "--action", "pause");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.True((await daemon.WsAsync("--owner", owner, "quarantine", "mine", "--release")).ExitCode == 0);
+        var unknown = await daemon.WsAsync("--owner", owner, "quarantine", "mine", "--action", "jail");
+        Assert.Contains("is not isolate, pause or stop", unknown.Stderr);
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public static class DomainServices
         .AddSingleton<NetworkRepository>()
         .AddSingleton<Links>()
         .AddSingleton<DhcpServer>()
+        .AddSingleton<QuarantineRepository>() // wt-detect
         .AddSingleton<Firewall>()
         .AddSingleton<NetworkService>()
         .AddSingleton<Hypervisor.KvmProbe>()
@@ -67,6 +68,9 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
+        .AddSingleton<IDecisionRecorder, NoDecisionRecorder>() // wt-detect: the audit log's seam; the lead binds it to the audit log
+        .AddSingleton<Quarantine>()
+        .AddSingleton<TrafficWatch>()
         .AddSingleton<WorkspaceSnapshots>()
         .AddSingleton<SavedStates>()
         .AddSingleton<CloneIdentity>()

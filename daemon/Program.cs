@@ -94,7 +94,8 @@ builder.Services
 if (!inert)
     builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
-        .AddHostedService<PullResumer>();
+        .AddHostedService<PullResumer>()
+        .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>());
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
@@ -112,6 +113,7 @@ v1.MapImagePullEndpoints();
 v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
+v1.MapTrafficEndpoints(); // wt-detect
 v1.MapGuestEndpoints();
 v1.MapIdentityEndpoints();
 v1.MapDiskEndpoints();

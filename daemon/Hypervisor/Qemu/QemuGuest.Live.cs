@@ -55,7 +55,7 @@ public sealed partial class QemuGuest
             }, ct);
             await _qmp.SetMigrationLimitsAsync(target.MaxBandwidth, target.DowntimeLimitMs, ct);
             await _qmp.MigrateAsync($"unix:{target.MigrationSocket}", ct);
-            await WaitMigrationAsync("pre-switchover", events, progress, ct);
+            await WaitMigrationAsync("pre-switchover", "ram", events, progress, ct);
             // The vCPUs are stopped: end the mirror now (no pivot, this guest stays on its own disk). Cancelling a
             // ready mirror first copies what is still in flight, so the destination holds every acknowledged write.
             progress?.Report(new LiveMigrationProgress("switchover", 0, 0, null));
@@ -65,7 +65,7 @@ public sealed partial class QemuGuest
                 throw new HypervisorException($"QEMU (pid {Pid}) could not finish the disk mirror: {JobError(ended) ?? "cancelled"}");
             switching = true;
             await _qmp.MigrateContinueAsync(ct);
-            var stats = await WaitMigrationAsync("completed", events, progress, ct);
+            var stats = await WaitMigrationAsync("completed", "switchover", events, progress, ct);
             await TryAsync(() => _qmp.BlockdevDelAsync(NbdNode, CancellationToken.None));
             progress?.Report(new LiveMigrationProgress("done", 0, 0, stats));
             return stats;
@@ -106,7 +106,7 @@ public sealed partial class QemuGuest
     }
 
     /// <summary>Waits for a MIGRATION status, reporting progress meanwhile; failed or cancelled is an error.</summary>
-    private async Task<MigrationStats> WaitMigrationAsync(string status, EventWatch events, IProgress<LiveMigrationProgress>? progress, CancellationToken ct)
+    private async Task<MigrationStats> WaitMigrationAsync(string status, string phase, EventWatch events, IProgress<LiveMigrationProgress>? progress, CancellationToken ct)
     {
         while (true)
         {
@@ -114,7 +114,7 @@ public sealed partial class QemuGuest
             if (stats.Status == status) return stats;
             if (stats.Status is "failed" or "cancelled")
                 throw new HypervisorException($"QEMU (pid {Pid}) failed to migrate the guest: {stats.Error ?? stats.Status}");
-            progress?.Report(new LiveMigrationProgress("ram", 0, 0, stats));
+            progress?.Report(new LiveMigrationProgress(phase, 0, 0, stats));
             await events.NextAsync(e => e.Name == "MIGRATION" || IsJob(e, "BLOCK_JOB_ERROR"), ProgressEvery, ct);
         }
     }

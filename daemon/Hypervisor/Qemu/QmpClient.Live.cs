@@ -8,11 +8,14 @@ namespace Workspaces.Daemon.Hypervisor.Qemu;
 // deprecated, so it is not used.
 public sealed partial class QmpClient
 {
-    /// <summary>nbd-server-start on a Unix socket (the daemon bridges it to the peer channel; nothing listens on the network).</summary>
+    /// <summary>
+    /// nbd-server-start on a Unix socket (the daemon bridges it to the peer channel; nothing listens on the
+    /// network). Its addr is QEMU's legacy socket address: the path sits under "data".
+    /// </summary>
     public Task NbdServerStartAsync(string socketPath, CancellationToken ct) =>
         ExecuteAsync("nbd-server-start", new JsonObject
         {
-            ["addr"] = new JsonObject { ["type"] = "unix", ["path"] = socketPath },
+            ["addr"] = new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = socketPath } },
         }, ct);
 
     /// <summary>block-export-add of a node over the running NBD server, writable (it receives the source's mirror).</summary>

@@ -30,8 +30,14 @@ public sealed class LiveTransfer(PeerStreams streams, PeerChannel channel)
         string state = Path.Combine(runtimeDir, "live-state-out.sock");
         await using var disk = PeerTunnel.Open(channel, peerAddress, peerFingerprint, ids.Nbd, nbd);
         await using var ram = PeerTunnel.Open(channel, peerAddress, peerFingerprint, ids.State, state);
-        return await guest.MigrateLiveAsync(new LiveMigrationTarget(nbd, ExportName, state, overlayPath), progress, ct);
+        var stats = await guest.MigrateLiveAsync(new LiveMigrationTarget(nbd, ExportName, state, overlayPath), progress, ct);
+        // QEMU says "completed" once it has written everything into the local socket, not once the peer has it:
+        // let both tunnels drain (QEMU has closed them) before tearing them down, or the tail of the state is lost.
+        await Task.WhenAll(ram.Completion, disk.Completion).WaitAsync(DrainTimeout, ct);
+        return stats;
     }
+
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Destination, after the source's PerformAsync succeeded: the state is complete; stop the export and run the guest.</summary>
     public async Task FinishAsync(IGuest incoming, LiveStreams ids, CancellationToken ct)

@@ -67,6 +67,7 @@ public sealed partial class QemuGuest
             await _qmp.MigrateContinueAsync(ct);
             var stats = await WaitMigrationAsync("completed", "switchover", events, progress, ct);
             await TryAsync(() => _qmp.BlockdevDelAsync(NbdNode, CancellationToken.None));
+            stats = await FinalStatsAsync(stats, ct);
             progress?.Report(new LiveMigrationProgress("done", 0, 0, stats));
             return stats;
         }
@@ -117,6 +118,20 @@ public sealed partial class QemuGuest
             progress?.Report(new LiveMigrationProgress(phase, 0, 0, stats));
             await events.NextAsync(e => e.Name == "MIGRATION" || IsJob(e, "BLOCK_JOB_ERROR"), ProgressEvery, ct);
         }
+    }
+
+    /// <summary>
+    /// QEMU 7.2 sets "completed" a moment before it computes the downtime and total time (migration_completion,
+    /// then migration_calculate_complete): ask again until they are there.
+    /// </summary>
+    private async Task<MigrationStats> FinalStatsAsync(MigrationStats stats, CancellationToken ct)
+    {
+        for (int i = 0; i < 200 && stats.TotalTimeMs == 0; i++)
+        {
+            await Task.Delay(5, ct);
+            stats = await _qmp.QueryMigrationStatsAsync(ct);
+        }
+        return stats;
     }
 
     /// <summary>Before the switch-over: stop migrating, end the mirror, drop the NBD node (incus#4054), run again if it ran.</summary>

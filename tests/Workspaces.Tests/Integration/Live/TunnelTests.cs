@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Federation;
+using Workspaces.Testing;
 using Xunit.Abstractions;
 
 namespace Workspaces.Tests.Integration.Live;

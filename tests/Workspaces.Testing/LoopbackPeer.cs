@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 using Workspaces.Daemon.Federation;
 using Workspaces.Daemon.Trust;
 
-namespace Workspaces.Tests.Integration.Live;
+namespace Workspaces.Testing;
 
 /// <summary>
 /// Two hosts' peer identities (real PeerCertificates, each from its own host key) and, for the destination,

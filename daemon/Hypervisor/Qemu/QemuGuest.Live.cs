@@ -74,7 +74,8 @@ public sealed partial class QemuGuest
         catch (Exception e) when (!switching && e is not MigrationSwitchoverException)
         {
             await UndoAsync(wasRunning, events);
-            throw e is HypervisorException ? e : new HypervisorException($"QEMU (pid {Pid}) could not migrate the guest: {e.Message}", e);
+            if (e is HypervisorException or OperationCanceledException) throw;
+            throw new HypervisorException($"QEMU (pid {Pid}) could not migrate the guest: {e.Message}", e);
         }
         catch (Exception e) when (switching && e is not MigrationSwitchoverException)
         {

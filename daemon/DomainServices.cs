@@ -77,6 +77,8 @@ public static class DomainServices
         .AddSingleton<PeerRepository>()
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()
+        .AddSingleton(_ => new PeerStreams(TimeProvider.System))
+        .AddSingleton<LiveTransfer>()
         .AddSingleton<PeerDirectory>()
         .AddSingleton<PeerMonitor>()
         .AddSingleton<PeerInventory>()

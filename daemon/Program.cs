@@ -106,6 +106,7 @@ if (!inert && !app.Services.GetRequiredService<GuestUidSlot>().TryClaim(out stri
     return 2;
 }
 app.UseMiddleware<ProblemMiddleware>();
+app.UseWebSockets(); // tunnel streams on the peer listener (PeerStreamEndpoints)
 var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();
 v1.MapImageEndpoints();

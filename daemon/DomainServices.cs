@@ -42,6 +42,8 @@ public static class DomainServices
         .AddSingleton<NetworkService>()
         .AddSingleton<Hypervisor.KvmProbe>()
         .AddSingleton<EventBus>()
+        .AddSingleton<Audit.AuditLog>()
+        .AddSingleton<Audit.AuditReader>()
         .AddSingleton<Admission>()
         .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))
         .AddSingleton<WorkspaceAccess>()

@@ -72,6 +72,10 @@ public sealed class WorkspacesOptions
     [ValidateObjectMembers]
     public PeerOptions Peers { get; set; } = new();
 
+    /// <summary>The signed audit log, its retention and the journal copy; detection and quarantine.</summary>
+    [ValidateObjectMembers]
+    public AuditOptions Audit { get; set; } = new();
+
     /// <summary>Open API connections one uid may hold at once (root has no cap).</summary>
     [Range(1, 100000)]
     public int MaxConnectionsPerUser { get; set; } = 64;

@@ -57,4 +57,5 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(HeldBlobsRequest))]
 [JsonSerializable(typeof(HeldBlobsAnswer))]
 [JsonSerializable(typeof(HostedWorkspace[]))]
+[JsonSerializable(typeof(AuditRecord[]))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -11,6 +11,7 @@ root.Options.Add(Cli.PeerOption);
 HostCommands.Add(root);
 ImageCommands.Add(root);
 TrustCommands.Add(root);
+AuditCommands.Add(root);
 WorkspaceCommands.Add(root);
 FactoryCommands.Add(root);
 NetworkCommands.Add(root);

@@ -72,8 +72,12 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog audit)
 
     private static AuditActor Actor(HttpContext context, Core.Caller? caller)
     {
-        string? fingerprint = context.Connection.ClientCertificate is { } certificate ? PeerCertificate.FingerprintOf(certificate) : null;
-        if (PeerGate.OnPeerListener(context)) return new AuditActor(null, "tls", caller?.Peer, fingerprint);
+        // Checked first: reading Connection.ClientCertificate adds a TLS feature to a plain connection.
+        if (PeerGate.OnPeerListener(context))
+        {
+            string? fingerprint = context.Connection.ClientCertificate is { } certificate ? PeerCertificate.FingerprintOf(certificate) : null;
+            return new AuditActor(null, "tls", caller?.Peer, fingerprint);
+        }
         if (caller is not null) return new AuditActor(caller.Uid, "socket");
         // Refused before a caller was made: who knocked is still the socket's peer.
         var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;

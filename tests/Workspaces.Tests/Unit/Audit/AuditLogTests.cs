@@ -153,7 +153,7 @@ public sealed class AuditLogTests : IDisposable
         var started = Lines().Where(l => l.Contains("daemon.started", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, started.Count);
         Assert.Contains("torn tail was cut", started[1]);
-        Assert.Contains("cut 24 bytes", started[1]);
+        Assert.Contains("cut 23 bytes", started[1]);
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class AuditLogTests : IDisposable
         // Yesterday's and an old day's file (renamed from real records: the chain runs old -> yesterday -> today).
         string today = AuditChain.DayFiles(AuditDir).Single();
         File.Move(today, Path.Combine(AuditDir, "2001-01-01.jsonl"));
-        await WriteAsync(4);
+        await WriteAsync(4, o => o.RetentionDays = 36500);
         File.Move(AuditChain.DayFiles(AuditDir).Last(), Path.Combine(AuditDir, "2001-01-02.jsonl"));
         Assert.True(Verify().Ok);
 

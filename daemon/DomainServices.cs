@@ -1,5 +1,6 @@
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Processes;
@@ -22,6 +23,8 @@ public static class DomainServices
         .AddSingleton<ImageRepository>()
         .AddSingleton<WorkspaceRepository>()
         .AddSingleton<CheckinRepository>()
+        .AddSingleton<DataDiskRepository>()
+        .AddSingleton<SavedStateRepository>()
         .AddSingleton<TrustRepository>()
         .AddSingleton<BlobPieceRepository>()
         .AddSingleton(new ImageStore(stateDir))
@@ -51,11 +54,24 @@ public static class DomainServices
         .AddSingleton<GuestUidSlot>()
         .AddSingleton<WorkspaceRecorder>()
         .AddSingleton<WorkspaceDisks>()
+        .AddSingleton<WorkspaceDataDisks>()
         .AddSingleton<GuestSpecs>()
+        .AddSingleton<GuestRepository>()
+        .AddSingleton<Guests.SeedDisk>()
+        .AddSingleton<WorkspaceGuests>()
+        .AddSingleton<Hypervisor.Qemu.GuestAgents>() // wt-agent's registry of agent connections (keep one registration at merge)
+        .AddSingleton<FirstBootWatch>()
+        .AddSingleton<JobWait>()
         .AddSingleton<GuestSupervisor>()
         .AddSingleton<WorkspaceDefinitions>()
         .AddSingleton<WorkspaceTransitions>()
         .AddSingleton<WorkspaceFactory>()
+        .AddSingleton<Hypervisor.Qemu.GuestAgents>()
+        .AddSingleton<WorkspaceAgent>()
+        .AddSingleton<WorkspaceRunner>()
+        .AddSingleton<WorkspaceSnapshots>()
+        .AddSingleton<SavedStates>()
+        .AddSingleton<CloneIdentity>()
         .AddSingleton<PeerRepository>()
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()

@@ -45,6 +45,10 @@ public sealed class PolicyOptions
     [RegularExpression(@"\A(\d{1,5}-\d{1,5})?\z", ErrorMessage = "policy.userPortRange must be empty or FIRST-LAST, e.g. 20000-20999")]
     public string UserPortRange { get; set; } = "";
 
+    /// <summary>The largest data disk a workspace may be given (ws disk add --size), in GiB. Files are sparse; this bounds what a guest can fill.</summary>
+    [Range(1, 1048576)]
+    public int MaxDataDiskGiB { get; set; } = 256;
+
     /// <summary>Workspaces may only be made from images with a valid signature by a trusted signer.</summary>
     public bool RequireSignedImages { get; set; }
 

@@ -25,7 +25,7 @@ Package: workspaces
 Version: $version
 Architecture: amd64
 Maintainer: Workspaces developers <workspaces@localhost>
-Depends: qemu-system-x86, qemu-utils, systemd, iproute2, libnftables1, dnsmasq-base
+Depends: qemu-system-x86, qemu-utils, systemd, iproute2, libnftables1, dnsmasq-base, zstd
 Recommends: systemd-container
 Section: admin
 Priority: optional

@@ -23,6 +23,9 @@ need libnftables1      # the traffic policy, through P/Invoke
 need dnsmasq-base      # DHCP for workspace networks
 need systemd-container # systemd-nspawn and machined: the packaging tests boot a real systemd in a container
 need openssl           # detached signatures in the trust tests (openssl pkeyutl)
+need zstd               # saved RAM state (stateful stop, templates): QEMU migrates through zstd
+need genisoimage       # every workspace's NoCloud seed (an ISO9660 labelled cidata)
+need debootstrap       # the Debian test guest (tests/guest/build-debian.sh)
 need socat             # the hostile-input replay reaches the socket as an ordinary user through it
 
 if ((${#missing[@]})); then

@@ -3,5 +3,6 @@
 # point the tests at what ships.
 packaging/install-deps.sh
 tests/guest/build.sh >/dev/null
+tests/guest/build-debian.sh >/dev/null
 packaging/build.sh
 export WORKSPACES_DAEMON=$PWD/artifacts/workspacesd/workspacesd WORKSPACES_CLI=$PWD/artifacts/bin/ws

@@ -47,7 +47,11 @@ public sealed record ImageInfo(
     string[]? Tags = null,
     bool Encrypted = false,
     string? OriginWorkspace = null,
-    string? OriginHost = null);
+    string? OriginHost = null,
+    TemplateStateInfo? State = null);
+
+/// <summary>A template's RAM and device state: its blob, and the guest shape its workspaces get.</summary>
+public sealed record TemplateStateInfo(string Sha256, int MemoryMiB, int Vcpus);
 
 /// <summary>
 /// POST /v1/images as application/json, from a client on this host: the files are named by
@@ -83,6 +87,10 @@ public sealed record SignImageRequest(string? PrivateKey = null, string? Signer 
 
 /// <summary>What verification found: blobs re-hashed, signatures checked, the site policy asked.</summary>
 public sealed record VerifyReport(string Image, string Id, bool Intact, string[] Problems, SignatureInfo[] Signatures, bool Admitted, string? PolicyDetail);
+
+/// <summary>POST /v1/workspaces/NAME/snapshot: a running workspace's disk and RAM become a template image.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SnapshotRequest(string As, string[]? Tags = null);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CheckinRequest(string As, bool Encrypt = false, string[]? Tags = null);
@@ -128,7 +136,10 @@ public sealed record CreateWorkspaceRequest(
     bool AcceptOffer = false,
     string? Network = null,
     string? Egress = null,
-    int? RateKbit = null);
+    int? RateKbit = null,
+    string? UserData = null,
+    string[]? SshKeys = null,
+    Dictionary<string, string>? Secrets = null);
 
 /// <summary>The size of a workspace as admission sees it; a 409 may carry one as a counter-offer.</summary>
 public sealed record WorkspaceShape(int Vcpus, int MemoryMiB);
@@ -163,10 +174,22 @@ public sealed record WorkspaceInfo(
     int? TasksMax = null,
     int? IoWeight = null,
     string? Unit = null,
-    NicInfo? Nic = null);
+    NicInfo? Nic = null,
+    GuestAgentInfo? Agent = null);
 
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
 public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);
+
+/// <summary>POST /v1/workspaces/{name}/disks: a blank data disk of Size ("10G", "512M", bytes) or an overlay of Image's disk; one of the two.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record AddDiskRequest(string Name, string? Size = null, string? Image = null);
+
+/// <summary>
+/// A workspace's data disk. Serial is what the guest reads in /sys/block/*/serial; GuestDevice, while it is
+/// attached, is the stable path a guest with udev has for it. Slot is its hot-plug port (and plug order).
+/// </summary>
+public sealed record DataDiskInfo(
+    string Name, string Kind, long SizeBytes, string? Image, string Serial, int Slot, bool Sealed, bool Attached, string? GuestDevice, DateTimeOffset CreatedAt);
 
 /// <summary>POST /v1/networks.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -235,5 +258,27 @@ public static class WorkspaceStates
     public const string Running = "Running";
     public const string Paused = "Paused";
     public const string Stopped = "Stopped";
+    /// <summary>Stopped with its RAM and device state saved (ws stop --stateful): the next start continues where it was.</summary>
+    public const string Saved = "Saved";
     public const string Failed = "Failed";
 }
+
+/// <summary>POST /v1/identity/verify: a workspace identity document (its text, as ws identity prints it) and the host key to check it against (null: this host's).</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record IdentityVerifyRequest(string Document, string? HostKey = null);
+
+/// <summary>The verdict on an identity document: valid, or every problem found; what it claims when it could be read.</summary>
+public sealed record IdentityVerifyResult(
+    bool Valid,
+    string[] Problems,
+    string CheckedAgainst,
+    string? WorkspaceId = null,
+    string? Name = null,
+    uint? Owner = null,
+    string? Image = null,
+    string? HostName = null,
+    string? IssuedAt = null,
+    string? WorkspaceKey = null);
+
+/// <summary>GET /v1/workspaces/NAME/job: cloud-init's result for the workspace's boot (the job its user-data ran). Status: done, error or running.</summary>
+public sealed record JobResult(string Status, string[] Errors);

@@ -162,6 +162,14 @@ public sealed partial class WorkspacesClient : IDisposable
         return await GetImageAsync(request.As, ct);
     }
 
+    /// <summary>Makes a template of a running workspace (its disk and RAM) and waits; returns the new image.</summary>
+    public async Task<ImageInfo> SnapshotAsync(string workspace, SnapshotRequest request, CancellationToken ct = default)
+    {
+        var op = await PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/snapshot", request, Json.SnapshotRequest, Json.OperationInfo, ct);
+        EnsureDone(await WaitOperationAsync(op.Id, ct: ct));
+        return await GetImageAsync(request.As, ct);
+    }
+
     public Task<WorkspaceInfo> CopyWorkspaceAsync(string workspace, string newName, CancellationToken ct = default) =>
         PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/copy", new CopyWorkspaceRequest(newName), Json.CopyWorkspaceRequest, Json.WorkspaceInfo, ct);
 
@@ -224,6 +232,17 @@ public sealed partial class WorkspacesClient : IDisposable
 
     public Task DeleteNetworkAsync(string name, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"v1/networks/{Uri.EscapeDataString(name)}", ct);
+
+    public Task<DataDiskInfo[]> ListDisksAsync(string workspace, CancellationToken ct = default) =>
+        GetAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks", Json.DataDiskInfoArray, ct);
+
+    /// <summary>Adds a data disk; a running workspace gets it hot-plugged, a stopped one at its next start.</summary>
+    public Task<DataDiskInfo> AddDiskAsync(string workspace, AddDiskRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks", request, Json.AddDiskRequest, Json.DataDiskInfo, ct);
+
+    /// <summary>Removes a data disk: from a running guest it is unplugged first, and the guest must let go of it.</summary>
+    public Task RemoveDiskAsync(string workspace, string disk, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/workspaces/{Uri.EscapeDataString(workspace)}/disks/{Uri.EscapeDataString(disk)}", ct);
 
     public Task<WorkspaceInfo> ExposeAsync(string workspace, ExposeRequest request, CancellationToken ct = default) =>
         PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/forwards", request, Json.ExposeRequest, Json.WorkspaceInfo, ct);

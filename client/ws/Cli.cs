@@ -33,15 +33,22 @@ public static class Cli
     };
 
     /// <summary>Sets a command's action: a client for the socket, and errors as "ws: message" with exit 1.</summary>
-    public static void Run(this Command command, Func<WorkspacesClient, ParseResult, CancellationToken, Task> action)
+    public static void Run(this Command command, Func<WorkspacesClient, ParseResult, CancellationToken, Task> action) =>
+        command.RunWithExitCode(async (client, parse, ct) =>
+        {
+            await action(client, parse, ct);
+            return 0;
+        });
+
+    /// <summary>As Run, for a command whose own exit code is the answer (ws exec, ws run).</summary>
+    public static void RunWithExitCode(this Command command, Func<WorkspacesClient, ParseResult, CancellationToken, Task<int>> action)
     {
         command.SetAction(async (parse, ct) =>
         {
             using var client = new WorkspacesClient(parse.GetValue(SocketOption)!) { Owner = parse.GetValue(OwnerOption), Peer = parse.GetValue(PeerOption) };
             try
             {
-                await action(client, parse, ct);
-                return 0;
+                return await action(client, parse, ct);
             }
             catch (ApiException e)
             {

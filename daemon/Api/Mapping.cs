@@ -13,5 +13,6 @@ public static class Mapping
 
     public static ImageInfo ToInfo(this ImageRow i) => new(
         i.Id, i.Name, i.Kind, i.DiskFormat, i.DiskVirtualSize, i.Disk, i.Kernel, i.Initrd, i.Cmdline, i.Size,
-        DateTimeOffset.FromUnixTimeMilliseconds(i.CreatedAt), i.Parent, i.TagList, i.Encrypted, i.OriginWorkspace, i.OriginHost);
+        DateTimeOffset.FromUnixTimeMilliseconds(i.CreatedAt), i.Parent, i.TagList, i.Encrypted, i.OriginWorkspace, i.OriginHost,
+        i.State is null ? null : new TemplateStateInfo(i.State, i.StateMemoryMib ?? 0, i.StateVcpus ?? 0));
 }

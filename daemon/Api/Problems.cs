@@ -34,7 +34,11 @@ public static class Problems
         NftablesException => Unavailable("Firewall unavailable", $"{e.Message}; check that nftables works here (nft list ruleset)"),
         QmpDisconnectedException => Unavailable("Hypervisor unavailable", $"the guest's QEMU closed its monitor ({e.Message}): it has exited or is exiting"),
         QmpException => Unavailable("Hypervisor refused", e.Message),
+        DiskBusyException => new("about:blank", "Disk busy", 409, e.Message),
         HypervisorException => Unavailable("Hypervisor unavailable", e.Message),
+        // A guest without an agent (or one that hangs) is the guest's state; the agent refusing a command is the caller's to fix.
+        GuestAgentUnavailableException => Unavailable("Guest agent not answering", e.Message),
+        GuestAgentException g => new("about:blank", "Guest agent refused", 422, $"the guest refused: {g.Description}"),
         _ => new("about:blank", "Internal error", 500, $"internal error: {e.Message}"),
     };
 

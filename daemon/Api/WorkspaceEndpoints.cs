@@ -36,9 +36,16 @@ public static class WorkspaceEndpoints
                 + "prefix (of the name); pages: limit (1-1000; none: all) and cursor (from the Next-Cursor header, absent on the last page)")
             .Produces<WorkspaceInfo[]>();
 
-        v1.MapGet("/workspaces/{name}", (HttpContext context, string name, WorkspaceAccess access, WorkspaceViews views) =>
-            Results.Json(views.Full(access.Get(name, context.Caller()), withRules: true), WorkspacesJson.Default.WorkspaceInfo))
-            .WithSummary("one workspace, with its limits' unit and its NIC").Produces<WorkspaceInfo>();
+        v1.MapGet("/workspaces/{name}", async (HttpContext context, string name, bool? agent, WorkspaceAccess access, WorkspaceViews views,
+            WorkspaceAgent agents) =>
+        {
+            var row = access.Get(name, context.Caller());
+            var info = views.Full(row, withRules: true);
+            // Asked only on request: a guest without an agent costs show a bounded wait (WorkspaceAgent.ShowTimeout).
+            if (agent == true && row.State == WorkspaceStates.Running) info = info with { Agent = await agents.DescribeAsync(row, context.RequestAborted) };
+            return Results.Json(info, WorkspacesJson.Default.WorkspaceInfo);
+        }).WithSummary("one workspace, with its limits' unit and its NIC; agent=true adds what its guest agent says (answering, OS, addresses)")
+            .Produces<WorkspaceInfo>();
 
         v1.MapPost("/workspaces", async (HttpContext context, WorkspaceDefinitions definitions) =>
         {
@@ -82,7 +89,7 @@ public static class WorkspaceEndpoints
 
         // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
-            bool? acceptOffer, WorkspaceAccess access, WorkspaceTransitions transitions, OperationRegistry operations) =>
+            bool? acceptOffer, bool? stateful, bool? discardState, WorkspaceAccess access, WorkspaceTransitions transitions, OperationRegistry operations) =>
         {
             if (!Actions.TryGetValue(action, out var verb))
                 throw WorkspacesException.NotFound($"unknown action {Names.Quote(action)}; actions are {string.Join(", ", Actions.Keys)}");
@@ -90,11 +97,15 @@ public static class WorkspaceEndpoints
             var caller = context.Caller();
             var row = access.Check(name, verb, caller);
             if (verb == WorkspaceAction.Start) transitions.CheckAdmission(row, acceptOffer ?? false);
-            var how = new ActionOptions(force ?? false, wait, acceptOffer ?? false);
+            if (stateful == true && (verb != WorkspaceAction.Stop || force == true))
+                throw WorkspacesException.BadRequest("stateful applies to stop only, and not with force (a forced stop has no state to keep)");
+            if (discardState == true && verb != WorkspaceAction.Start) throw WorkspacesException.BadRequest("discardState applies to start only");
+            var how = new ActionOptions(force ?? false, wait, acceptOffer ?? false, stateful ?? false, discardState ?? false);
             var op = operations.Start(action, name, caller, (_, ct) => transitions.ActAsync(name, verb, caller, how, ct));
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         }).WithSummary("start, pause, resume, stop or reboot: checked at once, carried out as an operation")
-            .WithDescription("action is one of start, pause, resume, stop, reboot. stop takes force and timeout (seconds); start takes acceptOffer.")
+            .WithDescription("action is one of start, pause, resume, stop, reboot. stop takes force and timeout (seconds), or stateful "
+                + "(save RAM and device state: the workspace becomes Saved); start takes acceptOffer, and discardState (boot a Saved workspace afresh).")
             .Produces<OperationInfo>(202);
 
         v1.MapGet("/workspaces/{name}/console", ConsoleAsync)
@@ -117,6 +128,25 @@ public static class WorkspaceEndpoints
             return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
         }).WithSummary("check a stopped workspace's disk in as a signed delta image (an operation)")
             .Body<CheckinRequest>().Produces<OperationInfo>(202);
+
+        // A template from a running workspace: its RAM and disk (an operation: the RAM is saved and both are hashed).
+        v1.MapPost("/workspaces/{name}/snapshot", async (HttpContext context, string name, WorkspaceAccess access, WorkspaceSnapshots snapshots,
+            OperationRegistry operations, EventBus events) =>
+        {
+            var caller = context.Caller();
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SnapshotRequest);
+            Names.CheckImage(request.As ?? "");
+            if (!caller.IsAdmin) throw WorkspaceSnapshots.AdminsOnly();
+            access.Check(name, WorkspaceAction.Snapshot, caller);
+            var op = operations.Start("snapshot", name, caller, async (_, ct) =>
+            {
+                var image = await snapshots.SnapshotAsync(name, request, caller, ct);
+                events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.created", name, null, image.Name, null, caller.Namespace));
+            });
+            return Results.Json(op.ToInfo(), WorkspacesJson.Default.OperationInfo, statusCode: 202);
+        }).WithSummary("make a template image of a running workspace: its disk delta and its RAM, signed by this host (an operation); "
+                + "workspaces created from it are restored from that RAM at their first start, each with its own identity")
+            .Body<SnapshotRequest>().Produces<OperationInfo>(202);
 
         v1.MapPost("/workspaces/{name}/copy", async (HttpContext context, string name, WorkspaceFactory factory) =>
         {

@@ -24,6 +24,9 @@ public static partial class Names
     [GeneratedRegex(@"\A[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?\z")]
     private static partial Regex PeerName();
 
+    [GeneratedRegex(@"\A[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?\z")]
+    private static partial Regex DiskName();
+
     /// <summary>
     /// A caller's string as an error message may quote it: at most 64 characters, control characters
     /// escaped, so a huge or multi-line input is never echoed back whole.
@@ -50,6 +53,17 @@ public static partial class Names
         if (!WorkspaceName().IsMatch(name))
             throw WorkspacesException.BadRequest(
                 $"invalid workspace name {Quote(name)}: use 1-63 letters, digits and inner hyphens (a hostname)");
+    }
+
+    /// <summary>
+    /// A data disk's name is also its virtio serial, which the guest reads (/sys/block/*/serial,
+    /// /dev/disk/by-id/virtio-NAME), and virtio-blk carries at most 20 bytes of it; it is also part of
+    /// a file name and of QEMU node and device ids, so no dots, slashes or commas.
+    /// </summary>
+    public static void CheckDisk(string name)
+    {
+        if (!DiskName().IsMatch(name))
+            throw WorkspacesException.BadRequest($"invalid disk name {Quote(name)}: use 1-20 lowercase letters, digits and inner hyphens (the guest sees it as the disk's serial)");
     }
 
     public static void CheckImage(string name)

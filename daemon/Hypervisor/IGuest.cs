@@ -27,6 +27,30 @@ public interface IGuest : IAsyncDisposable
     /// <summary>Asks the guest to give memory back (or take it again) up to its boot size, through its balloon.</summary>
     Task SetMemoryAsync(long bytes, CancellationToken ct);
 
+    /// <summary>Plugs a data disk into its hot-plug port (the guest sees a new virtio disk with the disk's name as serial).</summary>
+    Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct);
+
+    /// <summary>
+    /// Asks the guest to release a data disk and waits, up to timeout, until it has; then closes the
+    /// disk's file. A guest that does not release it in time keeps it, and that is an error.
+    /// </summary>
+    Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>The names of the data disks plugged in now.</summary>
+    Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct);
+    /// <summary>
+    /// Saves the paused guest's RAM and device state, compressed, into a new file at path (written by the
+    /// daemon); returns once the state is complete and the file fully written.
+    /// The guest stays paused, its disks flushed and handed over: it may be quit, or run again.
+    /// </summary>
+    Task SaveStateAsync(string path, CancellationToken ct);
+
+    /// <summary>For a guest launched with GuestSpec.Incoming: loads the state SaveStateAsync wrote at path. The guest stays paused.</summary>
+    Task RestoreStateAsync(string path, CancellationToken ct);
+
+    /// <summary>Puts another medium (a file) into a removable drive, such as the seed's cdrom, while the guest runs.</summary>
+    Task ChangeMediumAsync(string device, string path, CancellationToken ct);
+
     /// <summary>Ends the guest at once: ask the hypervisor to quit, then kill the process.</summary>
     Task KillAsync(CancellationToken ct);
 }

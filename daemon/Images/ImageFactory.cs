@@ -70,6 +70,32 @@ public sealed class ImageFactory(ImageService images, ImageStore store, QemuImg 
         return new CheckinPlan(row, delta, adopt, [images.HostSignature(row)], SealedKeysFor(row, baseImage, chain.Sealed, key));
     }
 
+    /// <summary>
+    /// A template: a running workspace's disk delta (a copy of its overlay, a qcow2 on its base's disk blob)
+    /// and its RAM and device state, both blobs of one image whose manifest names them and which this host signs,
+    /// so it is exported, pulled and verified like any other image.
+    /// </summary>
+    public ImageRow RegisterTemplate(WorkspaceRow workspace, ImageRow baseImage, StagedBlob disk, StagedBlob state, string stateFormat,
+        int memoryMib, int vcpus, string name, string[] tags)
+    {
+        try
+        {
+            CheckNames(name, tags);
+            var row = Derived(baseImage, disk, name, tags, encrypted: false);
+            (row.State, row.StateFormat, row.StateMemoryMib, row.StateVcpus) = (state.Sha256, stateFormat, memoryMib, vcpus);
+            row.Id = ImageFingerprint.Compute(row.Kernel, row.Initrd, row.Disk, row.DiskFormat, row.Cmdline, row.State);
+            row.Size += state.Size;
+            (row.Parent, row.OriginWorkspace) = (baseImage.Id, workspace.Name);
+            return images.Register(row, [disk, state], [images.HostSignature(row)], []);
+        }
+        catch
+        {
+            File.Delete(disk.Path);
+            File.Delete(state.Path);
+            throw;
+        }
+    }
+
     /// <summary>A standalone copy of an image's disk (its chain merged), with the same boot parts.</summary>
     public async Task<ImageRow> FlattenAsync(ImageRow image, string name, string[] tags, CancellationToken ct)
     {

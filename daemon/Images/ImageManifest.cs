@@ -27,13 +27,15 @@ public sealed record ImageManifest(
     string? OriginHost,
     string? OriginHostKey,
     bool Encrypted,
-    long CreatedAt)
+    long CreatedAt,
+    ImageStatePart? State = null)
 {
     public const string FormatName = "workspaces-manifest/1";
 
     public static ImageManifest From(ImageRow i) => new(
         i.Id, i.Name, i.TagList.Order(StringComparer.Ordinal).ToArray(), i.Kind, i.Disk, i.DiskFormat, i.DiskVirtualSize,
-        i.Kernel, i.Initrd, i.Cmdline, i.Size, i.Parent, i.OriginWorkspace, i.OriginHost, i.OriginHostKey, i.Encrypted, i.CreatedAt);
+        i.Kernel, i.Initrd, i.Cmdline, i.Size, i.Parent, i.OriginWorkspace, i.OriginHost, i.OriginHostKey, i.Encrypted, i.CreatedAt,
+        i.State is null ? null : new ImageStatePart(i.State, i.StateFormat!, i.StateMemoryMib ?? 0, i.StateVcpus ?? 0));
 
     public ImageRow ToRow() => new()
     {
@@ -41,6 +43,7 @@ public sealed record ImageManifest(
         DiskVirtualSize = DiskVirtualSize, Kernel = Kernel, Initrd = Initrd, Cmdline = Cmdline, Size = Size, Parent = Parent,
         OriginWorkspace = OriginWorkspace, OriginHost = OriginHost, OriginHostKey = OriginHostKey, Encrypted = Encrypted,
         CreatedAt = CreatedAt,
+        State = State?.Sha256, StateFormat = State?.Format, StateMemoryMib = State?.MemoryMib, StateVcpus = State?.Vcpus,
     };
 
     /// <summary>The bytes signatures are made over.</summary>
@@ -75,6 +78,16 @@ public sealed record ImageManifest(
             }
             w.WriteString("initrd", Initrd);
             w.WriteString("kernel", Kernel);
+            // A template's RAM: present only then, so every other image's manifest keeps its bytes (and signatures).
+            if (State is { } state)
+            {
+                w.WriteStartObject("state");
+                w.WriteString("format", state.Format);
+                w.WriteNumber("memoryMib", state.MemoryMib);
+                w.WriteString("sha256", state.Sha256);
+                w.WriteNumber("vcpus", state.Vcpus);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
             w.WriteNumber("size", Size);
             w.WriteStartArray("tags");
@@ -116,7 +129,9 @@ public sealed record ImageManifest(
                 OriginHost: origin.GetProperty("host").GetString(),
                 OriginHostKey: origin.GetProperty("hostKey").GetString(),
                 Encrypted: r.GetProperty("encrypted").GetBoolean(),
-                CreatedAt: r.GetProperty("createdAt").GetInt64());
+                CreatedAt: r.GetProperty("createdAt").GetInt64(),
+                State: parts.TryGetProperty("state", out var st) ? new ImageStatePart(st.GetProperty("sha256").GetString()!,
+                    st.GetProperty("format").GetString()!, st.GetProperty("memoryMib").GetInt32(), st.GetProperty("vcpus").GetInt32()) : null);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -124,7 +139,7 @@ public sealed record ImageManifest(
         }
         if (!manifest.ToCanonicalJson().AsSpan().SequenceEqual(json))
             throw WorkspacesException.Unprocessable($"the manifest of '{manifest.Name}' is not in canonical form, so its signatures cannot be checked");
-        if (manifest.Id != ImageFingerprint.Compute(manifest.Kernel, manifest.Initrd, manifest.Disk, manifest.DiskFormat, manifest.Cmdline))
+        if (manifest.Id != ImageFingerprint.Compute(manifest.Kernel, manifest.Initrd, manifest.Disk, manifest.DiskFormat, manifest.Cmdline, manifest.State?.Sha256))
             throw WorkspacesException.Unprocessable($"the manifest of '{manifest.Name}' names fingerprint {manifest.Id[..12]}, which its parts do not give");
         return manifest;
     }

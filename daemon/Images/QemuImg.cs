@@ -54,6 +54,16 @@ public sealed class QemuImg(IOptions<WorkspacesOptions> options, CommandRunner r
         if (!result.Succeeded) throw QemuImgException.From($"qemu-img create of {overlayPath}", result);
     }
 
+    /// <summary>A new empty qcow2 of this virtual size (sparse: it takes almost no space until written), sealed when a passphrase is given.</summary>
+    public async Task CreateBlankAsync(string path, long virtualSize, string? passphrase, CancellationToken ct)
+    {
+        var args = new List<string> { "create", "-q", "-f", "qcow2" };
+        if (passphrase is not null) args.AddRange(["--object", SecretObject, "-o", EncryptOptions]);
+        args.AddRange([path, virtualSize.ToString()]);
+        var result = await RunWithInputAsync(ct, passphrase, args.ToArray());
+        if (!result.Succeeded) throw QemuImgException.From($"qemu-img create of {path}", result);
+    }
+
     /// <summary>
     /// Copies the guest-visible content of a disk into a new qcow2: whole (flatten), or as a delta on
     /// backingPath. The source is opened through its chain with the lineage key where layers are

@@ -153,13 +153,15 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
 
     /// <summary>
     /// At start: the workspace's NIC gets the lowest free address of its network (kept if it still
-    /// holds one), DHCP answers its MAC with it and the policy lets it through. Null: no NIC. A full
+    /// holds one, or the preferred one when free), DHCP answers its MAC with it and the policy lets it through. Null: no NIC. A full
     /// network refuses the start, naming itself and its size.
     /// </summary>
-    public async Task<NicRow?> LeaseAsync(string workspaceId, CancellationToken ct)
+    public async Task<NicRow?> LeaseAsync(string workspaceId, CancellationToken ct, string? preferred = null)
     {
         if (networks.NicOf(workspaceId) is not { } nic) return null;
         var network = Get(nic.Network);
+        // A guest restored from saved state still has the address it was saved with: it gets it again when it is free.
+        if (nic.Address is null && preferred is not null && networks.TryLease(workspaceId, preferred)) nic = networks.NicOf(workspaceId)!;
         if (nic.Address is null)
         {
             var subnet = Subnet.Parse(network.Subnet);

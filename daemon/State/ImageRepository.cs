@@ -42,9 +42,11 @@ public sealed class ImageRepository(Database db)
     {
         c.Execute("""
             INSERT INTO images (id, name, kind, disk, disk_format, disk_virtual_size, kernel, initrd, cmdline, size, created_at,
-                                parent, tags, origin_workspace, origin_host, origin_host_key, encrypted)
+                                parent, tags, origin_workspace, origin_host, origin_host_key, encrypted,
+                                state, state_format, state_memory_mib, state_vcpus)
             VALUES (@Id, @Name, @Kind, @Disk, @DiskFormat, @DiskVirtualSize, @Kernel, @Initrd, @Cmdline, @Size, @CreatedAt,
-                    @Parent, @Tags, @OriginWorkspace, @OriginHost, @OriginHostKey, @Encrypted)
+                    @Parent, @Tags, @OriginWorkspace, @OriginHost, @OriginHostKey, @Encrypted,
+                    @State, @StateFormat, @StateMemoryMib, @StateVcpus)
             """, image, tx);
         foreach (var s in signatures) AddSignature(c, tx, s);
         foreach (var k in keys) AddKey(c, tx, k);
@@ -98,6 +100,7 @@ public sealed class ImageRepository(Database db)
         using var tx = c.BeginTransaction();
         var users = c.Query<string>("""
             SELECT 'workspace ' || name FROM workspaces WHERE image_id = @id
+            UNION ALL SELECT 'data disk ' || d.name || ' of workspace ' || w.name FROM data_disks d JOIN workspaces w ON w.id = d.workspace_id WHERE d.image_id = @id
             UNION ALL SELECT 'image ' || name FROM images WHERE parent = @id
             ORDER BY 1
             """, new { id }, tx).AsList();
@@ -117,6 +120,7 @@ public sealed class ImageRepository(Database db)
             SELECT * FROM images i
             WHERE i.tags = ''
               AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.image_id = i.id)
+              AND NOT EXISTS (SELECT 1 FROM data_disks dd WHERE dd.image_id = i.id)
               AND NOT EXISTS (SELECT 1 FROM images d WHERE d.parent = i.id)
             ORDER BY i.name
             """).AsList();

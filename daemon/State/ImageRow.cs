@@ -20,8 +20,13 @@ public sealed class ImageRow
     public string? OriginHost { get; set; }
     public string? OriginHostKey { get; set; }
     public bool Encrypted { get; set; }
+    /// <summary>A template's RAM and device state (a blob like the disk), its format, and the shape it was saved with.</summary>
+    public string? State { get; set; }
+    public string? StateFormat { get; set; }
+    public int? StateMemoryMib { get; set; }
+    public int? StateVcpus { get; set; }
 
-    public IEnumerable<string> Blobs => new[] { Disk, Kernel, Initrd }.OfType<string>();
+    public IEnumerable<string> Blobs => new[] { Disk, Kernel, Initrd, State }.OfType<string>();
 
     public string[] TagList => Tags.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

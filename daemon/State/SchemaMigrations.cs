@@ -249,6 +249,64 @@ public static class SchemaMigrations
         CREATE INDEX workspaces_state_name ON workspaces(state, name, owner);
         CREATE INDEX workspaces_image_name ON workspaces(image_id, name, owner);
         """,
+        // Data disks: extra qcow2 files in a workspace's directory, blank or an overlay of an image's disk,
+        // plugged in this order (position picks the hot-plug root port). An image a data disk overlays is
+        // in use like a workspace's own (no ON DELETE: the image delete refuses).
+        """
+        CREATE TABLE data_disks (
+            workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            kind         TEXT NOT NULL,             -- 'blank' or 'image'
+            size         INTEGER NOT NULL,          -- virtual size, bytes
+            image_id     TEXT REFERENCES images(id), -- kind 'image': the image it overlays
+            serial       TEXT NOT NULL,             -- what the guest reads in /sys/block/*/serial
+            position     INTEGER NOT NULL,          -- 0..: its root port, and the order at start
+            sealed       INTEGER NOT NULL,          -- LUKS with the workspace's lineage key
+            created_at   INTEGER NOT NULL,
+            PRIMARY KEY (workspace_id, name),
+            UNIQUE (workspace_id, position)
+        );
+        CREATE INDEX data_disks_image ON data_disks(image_id);
+        """,
+        // Saved RAM and device state. A workspace stopped with --stateful is 'Saved' and has one saved
+        // state beside its overlay, covered by its hash here (checked before a restore). A template
+        // image carries a RAM state blob (a part of its manifest) and the shape it was saved with.
+        """
+        CREATE TABLE saved_states (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            sha256       TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            format       TEXT NOT NULL,             -- what the file holds, e.g. qemu-migration+zstd/1
+            address      TEXT,                      -- the address the guest had: leased again at restore when free
+            memory_mib   INTEGER NOT NULL,          -- the shape QEMU ran with (a restore must give it the same)
+            vcpus        INTEGER NOT NULL,
+            saved_at     INTEGER NOT NULL
+        );
+        ALTER TABLE images ADD COLUMN state TEXT;              -- a template's RAM state blob (sha256)
+        ALTER TABLE images ADD COLUMN state_format TEXT;
+        ALTER TABLE images ADD COLUMN state_memory_mib INTEGER;
+        ALTER TABLE images ADD COLUMN state_vcpus INTEGER;
+        """,
+        // What a workspace's guest is given at first boot: the owner's user-data and ssh keys, its identity (an Ed25519
+        // key pair, the private half sealed to the host's X25519 key, hex; the signed document), its secrets (sealed, hex),
+        // and when the guest was confirmed to have them (then the seed no longer carries the one-time files).
+        """
+        CREATE TABLE workspace_guests (
+            workspace_id  TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            user_data     TEXT,                     -- as the owner gave it (null: none)
+            ssh_keys      TEXT NOT NULL DEFAULT '', -- authorized_keys lines for root, newline-separated
+            public_key    TEXT NOT NULL,            -- ed25519:BASE64, the workspace's own
+            sealed_key    TEXT NOT NULL,            -- hex of KeySeal(PEM private key) to this host's sealing key
+            identity      TEXT NOT NULL,            -- the identity document, signed by the host key
+            delivered_at  INTEGER                   -- the guest confirmed its first boot: one-time files left the seed
+        );
+        CREATE TABLE workspace_secrets (
+            workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+            name          TEXT NOT NULL,
+            sealed        TEXT NOT NULL,            -- hex of KeySeal(value) to this host's sealing key; never in clear
+            PRIMARY KEY (workspace_id, name)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -18,6 +18,13 @@ public sealed class WorkspaceRepository(Database db)
             : c.Query<WorkspaceRow>($"{Select} WHERE w.owner = @owner ORDER BY w.name", new { owner }).AsList();
     }
 
+    /// <summary>Every workspace's id, and nothing else (what a scan of the state dir checks against).</summary>
+    public HashSet<string> Ids()
+    {
+        using var c = db.Open();
+        return c.Query<string>("SELECT id FROM workspaces").ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>
     /// One page of a listing, in (name, owner) order; each filter narrows through an index
     /// (workspaces_name_owner, workspaces_state_name, workspaces_image_name; schema step 12).

@@ -32,6 +32,21 @@ public static class GuestFiles
         return root;
     }
 
+    /// <summary>One more file of the workspace's that its guest's QEMU opens (its seed, a data disk): 0600, the guest user's.</summary>
+    public static void GiveFile(uint uid, string path)
+    {
+        if (!Environment.IsPrivilegedProcess) return;
+        try
+        {
+            Libc.ChangeOwner(path, uid, uid);
+            File.SetUnixFileMode(path, PrivateFile);
+        }
+        catch (NativeException e)
+        {
+            throw new WorkspacesException(503, "Service unavailable", $"cannot give {path} to its guest user {uid}: {e.Message}");
+        }
+    }
+
     /// <summary>Before each start: the workspace's directory and disk belong to its guest, and to no one else.</summary>
     public static void GiveTo(uint uid, string dir, string? overlay)
     {
@@ -40,11 +55,7 @@ public static class GuestFiles
         {
             Libc.ChangeOwner(dir, uid, uid);
             File.SetUnixFileMode(dir, Private);
-            if (overlay is not null && File.Exists(overlay))
-            {
-                Libc.ChangeOwner(overlay, uid, uid);
-                File.SetUnixFileMode(overlay, PrivateFile);
-            }
+            if (overlay is not null && File.Exists(overlay)) GiveFile(uid, overlay);
         }
         catch (NativeException e)
         {

@@ -24,6 +24,17 @@ internal static partial class LifecycleLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Removing {Dir}: no workspace claims it (a create or delete was cut short)")]
     public static partial void RemovingLeftover(ILogger logger, string dir);
 
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Data disk {Disk} ({Kind}, {Size} bytes) added to workspace {Name}{How}")]
+    public static partial void DiskAdded(ILogger logger, string disk, string kind, long size, string name, string how);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Data disk {Disk} removed from workspace {Name}")]
+    public static partial void DiskRemoved(ILogger logger, string disk, string name);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Could not ask {Name}'s QEMU which data disks are plugged in: {Reason}")]
+    public static partial void DiskQueryFailed(ILogger logger, string name, string reason);
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Snapshot of workspace {Name} is template {Image} ({Id}), RAM state {RamBytes} bytes")]
+    public static partial void Snapshot(ILogger logger, string name, string image, string id, long ramBytes);
+
     [LoggerMessage(EventId = 2090, Level = LogLevel.Debug, Message = "Started {Name} in {TotalMs:0.0} ms: {Steps}")]
     public static partial void StartTraced(ILogger logger, string name, double totalMs, string steps);
 }

@@ -26,6 +26,8 @@ public sealed class WorkspaceDefinitions(
     NetworkService network,
     Admission admission,
     IResourceController resources,
+    Hypervisor.Qemu.GuestAgents agents,
+    WorkspaceGuests guestSeeds,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceDefinitions> logger)
 {
@@ -35,8 +37,12 @@ public sealed class WorkspaceDefinitions(
         if (string.IsNullOrEmpty(request.Image)) throw WorkspacesException.BadRequest("a workspace needs an image");
         var image = images.Get(request.Image);
         await images.AdmitAsync(image, ct);
-        int vcpus = request.Vcpus ?? options.Value.DefaultVcpus;
-        int memory = request.MemoryMiB ?? options.Value.DefaultMemoryMiB;
+        int vcpus = request.Vcpus ?? image.StateVcpus ?? options.Value.DefaultVcpus;
+        int memory = request.MemoryMiB ?? image.StateMemoryMib ?? options.Value.DefaultMemoryMiB;
+        // A template's RAM fits only a guest of the shape it was saved from.
+        if (image.State is not null && (vcpus != image.StateVcpus || memory != image.StateMemoryMib))
+            throw WorkspacesException.BadRequest(
+                $"template '{image.Name}' holds the RAM of a guest with {image.StateVcpus} vCPUs and {image.StateMemoryMib} MiB; its workspaces have that shape (leave --vcpus and --memory out)");
         Limits.Check(vcpus, memory, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight, admission.MemoryFloorMiB);
         KernelCmdline.Check(request.Cmdline);
         Limits.CheckEnforceable(resources.Mode, resources.Reason, request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
@@ -46,6 +52,7 @@ public sealed class WorkspaceDefinitions(
         if (request.Network is null && (request.Egress is not null || request.RateKbit is not null))
             throw WorkspacesException.BadRequest("an egress allowlist or a rate limit needs a network (--network)");
         if (workspaces.Find(caller.Namespace, request.Name!) is not null) throw WorkspaceAccess.NameTaken(request.Name!, caller.Namespace);
+        var guestRequest = WorkspaceGuests.Check(request);
 
         var row = NewRow(request.Name!, caller.Namespace, image, "created");
         (row.Vcpus, row.MemoryMib, row.Cmdline) = (shape.Vcpus, shape.MemoryMiB, request.Cmdline);
@@ -60,6 +67,7 @@ public sealed class WorkspaceDefinitions(
             if (!workspaces.TryInsert(row)) throw WorkspaceAccess.NameTaken(row.Name, row.Owner); // from here on the image cannot be removed
         });
         revert.Add(() => workspaces.Delete(row.Id));
+        guestSeeds.Record(row, image, guestRequest); // removed with the row (ON DELETE CASCADE)
         if (request.Network is { } networkName) await AttachNicAsync(row, networkName, request.Egress, request.RateKbit, caller, revert, ct);
         revert.Success();
         recorder.Publish(row);
@@ -150,6 +158,7 @@ public sealed class WorkspaceDefinitions(
             await guest.KillAsync(ct);
             await guest.DisposeAsync();
         }
+        await agents.ForgetAsync(layout.AgentSocket(row.Id));
         // Also when no guest is attached: a start killed with the daemon may have left its cgroups.
         await resources.ReleaseAsync(row.Id);
         await network.ReleaseAsync(row.Id, ct); // its address back to the pool, its rules gone
@@ -166,7 +175,7 @@ public sealed class WorkspaceDefinitions(
     /// </summary>
     public void RemoveUnclaimedDirectories()
     {
-        var claimed = workspaces.List().Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
+        var claimed = workspaces.Ids();
         foreach (var id in layout.Ids().Where(id => !claimed.Contains(id)))
         {
             LifecycleLog.RemovingLeftover(logger, layout.Dir(id));

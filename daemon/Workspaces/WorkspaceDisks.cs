@@ -19,6 +19,13 @@ public sealed class WorkspaceDisks(ImageService images, QemuImg qemuImg, Workspa
         await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, path, image.DiskVirtualSize ?? 0, passphrase, ct);
     }
 
+    /// <summary>A data disk on an image's disk: an overlay like the workspace's own, sealed with the workspace's key when given one.</summary>
+    public async Task CreateDataOverlayAsync(string id, ImageRow image, string path, string? passphrase, CancellationToken ct)
+    {
+        LinkBacking(id, image);
+        await qemuImg.CreateOverlayAsync(image.Disk!, image.DiskFormat!, path, image.DiskVirtualSize ?? 0, passphrase, ct);
+    }
+
     public void LinkBacking(string id, ImageRow image)
     {
         foreach (var disk in images.Chain(image).Select(i => i.Disk).OfType<string>())

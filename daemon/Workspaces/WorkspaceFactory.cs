@@ -21,11 +21,13 @@ public sealed class WorkspaceFactory(
     CheckinRepository checkins,
     WorkspaceRecorder recorder,
     WorkspaceDisks disks,
+    WorkspaceDataDisks dataDisks,
     WorkspaceLayout layout,
     ImageService images,
     ImageFactory factory,
     NetworkService network,
     Admission admission,
+    WorkspaceGuests guestSeeds,
     ILogger<WorkspaceFactory> logger)
 {
     /// <summary>
@@ -43,6 +45,11 @@ public sealed class WorkspaceFactory(
         row = access.Check(name, WorkspaceAction.Checkin, caller);
         await FinishCheckinAsync(row.Id);
         row = access.Check(name, WorkspaceAction.Checkin, caller);
+        // The workspace keeps its data disks across a checkin (they are its own, not the image's); a checkin
+        // that seals the lineage would leave them in clear beside a sealed system disk: refused instead.
+        if (request.Encrypt && !images.DiskChain(images.Get(row.ImageId)).Sealed && dataDisks.AnyInClear(row.Id))
+            throw WorkspacesException.Conflict(
+                $"workspace '{row.Name}' has data disks in clear, and a sealed workspace's disks are all sealed; remove them (ws disk rm) or check in without --encrypt");
         var plan = await factory.PrepareCheckinAsync(row, layout.Overlay(row.Id), images.Get(row.ImageId), request.As, request.Encrypt, request.Tags ?? [], ct);
         var intent = new CheckinRow
         {
@@ -154,8 +161,12 @@ public sealed class WorkspaceFactory(
             await from.CopyToAsync(to, ct);
             to.Flush(flushToDisk: true);
         }
+        var copiedDisks = await dataDisks.CopyFilesAsync(source.Id, copy.Id, ct);
         if (!workspaces.TryInsert(copy)) throw WorkspaceAccess.NameTaken(copy.Name, copy.Owner); // the source holds the image: it cannot go meanwhile
-        revert.Add(() => workspaces.Delete(copy.Id));
+        revert.Add(() => workspaces.Delete(copy.Id)); // its data disks' rows go with it (ON DELETE CASCADE)
+        dataDisks.RecordCopies(copy.Id, copiedDisks);
+        // Its own identity and instance-id (its id), the source's user-data, keys and secrets: cloud-init sees a new instance.
+        guestSeeds.RecordCopy(source, copy, image);
         // Same network and policy, its own MAC (and an address of its own when it runs): a copy is a new identity on the wire too.
         if (network.NicOf(source.Id) is { } nic)
         {

@@ -15,6 +15,14 @@ public sealed class WorkspaceRecorder(WorkspaceRepository workspaces, EventBus e
         Publish(row);
     }
 
+    /// <summary>A state another repository wrote to SQLite (in its own transaction): the row follows, then the log and the event.</summary>
+    public void Recorded(WorkspaceRow row, string state, string? reason)
+    {
+        (row.State, row.Reason, row.Pid) = (state, reason, null);
+        LifecycleLog.StateChanged(logger, row.Name, state, reason);
+        Publish(row);
+    }
+
     public void Publish(WorkspaceRow row) => Publish(row, "workspace.state", row.State, row.Reason);
 
     public void Publish(WorkspaceRow row, string type, string? state, string? reason) =>

@@ -7,8 +7,10 @@ namespace Workspaces.Daemon.Workspaces;
 /// The workspace state machine, explicit: which action is legal from which state, and where it leads.
 ///   Defined --start--> Running <--pause/resume--> Paused
 ///   Running|Paused --stop--> Stopped --start--> Running
+///   Running|Paused --stop --stateful--> Saved --start--> Running (restored where it was; --discard-state: booted)
+///   Running|Paused --snapshot--> (same state) (a template image made from its disk and RAM)
 ///   Running --reboot--> Running;  QEMU dying on its own --> Failed --start--> Running
-///   Defined|Stopped|Failed --delete--> (gone)
+///   Defined|Stopped|Saved|Failed --delete--> (gone)
 ///   Defined|Stopped --checkin, copy--> (same state; the disk is at rest, so it can be read whole)
 /// </summary>
 public static class WorkspaceStateMachine
@@ -16,9 +18,11 @@ public static class WorkspaceStateMachine
     private static readonly Dictionary<string, WorkspaceAction[]> Allowed = new()
     {
         [WorkspaceStates.Defined] = [WorkspaceAction.Start, WorkspaceAction.Delete, WorkspaceAction.Checkin, WorkspaceAction.Copy],
-        [WorkspaceStates.Running] = [WorkspaceAction.Pause, WorkspaceAction.Stop, WorkspaceAction.Reboot],
-        [WorkspaceStates.Paused] = [WorkspaceAction.Resume, WorkspaceAction.Stop],
+        [WorkspaceStates.Running] = [WorkspaceAction.Pause, WorkspaceAction.Stop, WorkspaceAction.Reboot, WorkspaceAction.Snapshot],
+        [WorkspaceStates.Paused] = [WorkspaceAction.Resume, WorkspaceAction.Stop, WorkspaceAction.Snapshot],
         [WorkspaceStates.Stopped] = [WorkspaceAction.Start, WorkspaceAction.Delete, WorkspaceAction.Checkin, WorkspaceAction.Copy],
+        // Its disk belongs with its saved RAM: no checkin or copy until it runs (or is started with its state discarded).
+        [WorkspaceStates.Saved] = [WorkspaceAction.Start, WorkspaceAction.Delete],
         [WorkspaceStates.Failed] = [WorkspaceAction.Start, WorkspaceAction.Delete],
     };
 

@@ -11,19 +11,26 @@ public sealed record TestGuest(string Kernel, string Initrd, string Disk, string
         await Gate.WaitAsync();
         try
         {
-            if (_built is not null) return _built;
-            Prerequisites.Require("qemu-system-x86_64", "qemu-img");
-            var result = await Processes.RunAsync("bash", [Path.Combine(Repo.Root, "tests/guest/build.sh")], TimeSpan.FromMinutes(10));
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"tests/guest/build.sh failed ({result.ExitCode}): {result.Stderr}");
-            string dir = result.Stdout.Trim().Split('\n').Last();
-            _built = new TestGuest(Path.Combine(dir, "vmlinuz"), Path.Combine(dir, "initrd.img"), Path.Combine(dir, "disk.qcow2"),
-                File.ReadAllText(Path.Combine(dir, "cmdline")).Trim());
-            return _built;
+            return _built ??= await BuildAsync("tests/guest/build.sh", TimeSpan.FromMinutes(10), "qemu-system-x86_64", "qemu-img");
         }
         finally
         {
             Gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Runs a guest build script (cached by the script itself), which prints its output directory last:
+    /// vmlinuz, initrd.img, disk.qcow2 and cmdline there make the guest.
+    /// </summary>
+    internal static async Task<TestGuest> BuildAsync(string script, TimeSpan timeout, params string[] tools)
+    {
+        Prerequisites.Require(tools);
+        var result = await Processes.RunAsync("bash", [Path.Combine(Repo.Root, script)], timeout);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"{script} failed ({result.ExitCode}): {result.Stderr}");
+        string dir = result.Stdout.Trim().Split('\n').Last();
+        return new TestGuest(Path.Combine(dir, "vmlinuz"), Path.Combine(dir, "initrd.img"), Path.Combine(dir, "disk.qcow2"),
+            File.ReadAllText(Path.Combine(dir, "cmdline")).Trim());
     }
 }

@@ -5,7 +5,7 @@
 #   OUTDIR defaults to ${WORKSPACES_GUEST_DIR:-$HOME/.cache/workspaces/guest}
 #
 # Produces OUTDIR/{vmlinuz,initrd.img,disk.qcow2,cmdline,stamp} from Debian
-# packages only (cloud kernel + busybox-static). The build is cached: when
+# packages only (cloud kernel + busybox-static + qemu-guest-agent's qemu-ga). The build is cached: when
 # OUTDIR/stamp equals the sha256 of this script, nothing is rebuilt.
 # All progress goes to stderr; the only stdout line is the OUTDIR path, so
 # callers can do: dir=$(tests/guest/build.sh)
@@ -142,6 +142,7 @@ declare -A WANT=(
     [CONFIG_VIRTIO_BALLOON]=virtio_balloon   # lets the host take memory back live
     [CONFIG_VIRTIO_NET]=virtio_net           # the workspace's NIC
     [CONFIG_PACKET]=af_packet                # udhcpc's raw socket
+    [CONFIG_VIRTIO_CONSOLE]=virtio_console   # the guest agent's virtio-serial port
 )
 declare -A DEP_OF=()       # module name -> space-separated dependency names
 declare -A PATH_OF=()      # module name -> path relative to $KDIR
@@ -175,8 +176,39 @@ for sym in $(printf '%s\n' "${!WANT[@]}" | sort); do
     esac
 done
 
+# ---------------------------------------------------------------- guest agent
+# qemu-ga from Debian's qemu-guest-agent (extracted, never installed). It is dynamic: its shared
+# libraries and the loader are copied from the host at the paths ldd names, which are the paths the
+# loader searches. A library ldd cannot find is installed from the package's Depends first.
+log "downloading qemu-guest-agent"
+apt_download qemu-guest-agent
+QGA_DEB=$(ls "$WORK"/deb/qemu-guest-agent_*.deb)
+dpkg-deb -x "$QGA_DEB" "$WORK/qga"
+QGA=$WORK/qga/usr/sbin/qemu-ga
+[[ -x $QGA ]] || die "no qemu-ga in $QGA_DEB"
+if ldd "$QGA" | grep -q 'not found'; then
+    deps=$(dpkg-deb -f "$QGA_DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/^ *//; s/ *$//' | grep -v '^$')
+    log "installing qemu-ga's libraries: $(echo $deps)"
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $deps >&2 ||
+        { apt_update_once; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $deps >&2; }
+    ! ldd "$QGA" | grep 'not found' || die "qemu-ga still misses libraries"
+fi
+
 # ---------------------------------------------------------------- initramfs
-mkdir -p "$ROOT"/{bin,dev,proc,sys,mnt,run,tmp,etc/acpi,lib/modules}
+mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,mnt,run,tmp,etc/acpi,lib/modules}
+install -m 755 "$QGA" "$ROOT/sbin/qemu-ga"
+for lib in $(ldd "$QGA" | grep -o '/[^ ]*'); do
+    mkdir -p "$ROOT$(dirname "$lib")"
+    cp -L "$lib" "$ROOT$lib"
+done
+# qemu-ga answers guest-get-osinfo from os-release.
+cat > "$ROOT/etc/os-release" <<'EOF'
+NAME="Workspaces test guest"
+ID=workspaces-test
+PRETTY_NAME="Workspaces test guest (busybox)"
+VERSION_ID=1
+EOF
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 # Applet symlinks at build time: no runtime --install step, PATH just works.
 for a in $("$ROOT/bin/busybox" --list); do
@@ -192,16 +224,38 @@ log "modules: ${ORDER[*]:-(none)}"
 # busybox acpid maps KEY_POWER to the event name PWRF; run our handler.
 echo "PWRF powerdown" > "$ROOT/etc/acpid.conf"
 
-cat > "$ROOT/etc/acpi/powerdown" <<'EOF'
+cat > "$ROOT/etc/acpi/halt" <<'EOF'
 #!/bin/sh
-# Power-button handler (run by acpid): flush and detach the disk, then power
-# off so QEMU exits. mkdir is an atomic guard against repeated presses.
+# The one clean shutdown: print the marker given ($1, says who asked), flush and detach the disk,
+# then power off so QEMU exits. mkdir is an atomic guard against repeated requests.
 mkdir /run/powerdown 2>/dev/null || exit 0
-echo "WORKSPACE-POWERDOWN" > /dev/console
+echo "$1" > /dev/console
 sync
 umount /mnt 2>/dev/null || mount -o remount,ro /mnt 2>/dev/null
 sync
-poweroff -f
+busybox poweroff -f
+EOF
+
+# Power-button handler (run by acpid).
+cat > "$ROOT/etc/acpi/powerdown" <<'EOF'
+#!/bin/sh
+exec /etc/acpi/halt WORKSPACE-POWERDOWN
+EOF
+
+# qemu-ga's guest-shutdown runs "/sbin/shutdown -P|-H|-r +0 MESSAGE" and waits for it: do the
+# clean shutdown in the background and answer at once (a reboot request is a power-off too).
+cat > "$ROOT/sbin/shutdown" <<'EOF'
+#!/bin/sh
+/etc/acpi/halt WORKSPACE-AGENT-SHUTDOWN </dev/null >/dev/null 2>&1 &
+exit 0
+EOF
+
+# poweroff (as a person or a guest-exec would type it) shuts down cleanly too; -f stays immediate.
+rm -f "$ROOT/bin/poweroff"
+cat > "$ROOT/bin/poweroff" <<'EOF'
+#!/bin/sh
+[ "$1" = -f ] && exec busybox poweroff -f
+exec /etc/acpi/halt WORKSPACE-POWEROFF
 EOF
 
 # udhcpc calls this with the lease in its environment ($ip, $mask as a prefix length, $router).
@@ -219,7 +273,7 @@ EOF
 cat > "$ROOT/init" <<'EOF'
 #!/bin/sh
 # PID 1 of the test guest. Must never exit (the kernel would panic).
-export PATH=/bin
+export PATH=/bin:/sbin
 mount -t devtmpfs devtmpfs /dev
 # The initramfs has no /dev/console node, so the kernel could not give us
 # stdio; attach it now that devtmpfs is mounted.
@@ -229,11 +283,15 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 
 fail() { echo "WORKSPACE-ERROR $*"; }
+ip link set lo up   # 127.0.0.1, with or without a NIC (the guest agent reports it)
 
 # workspaces.noacpi on the kernel command line: a guest that ignores the power button (no acpid,
 # ever), so a stop must force it off after its timeout (the lifecycle tests tell the two apart).
 NOACPI=
 case " $(cat /proc/cmdline) " in *" workspaces.noacpi "*) NOACPI=1 ;; esac
+# workspaces.noagent: no guest agent runs (tests of a guest that never answers one).
+NOAGENT=
+case " $(cat /proc/cmdline) " in *" workspaces.noagent "*) NOAGENT=1 ;; esac
 
 # acpid writes its pidfile only after it has opened /dev/input/event*, so
 # waiting for the file guarantees a power-button press after READY is seen.
@@ -243,6 +301,29 @@ start_acpid() {
     acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid || { fail "acpid"; return; }
     i=0
     while [ ! -s /run/acpid.pid ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+}
+
+# qemu-ga on the virtio-serial port named org.qemu.guest_agent.0 (no udev here, so no
+# /dev/virtio-ports/ link: the name is in sysfs). The port is probed asynchronously after the
+# module loads; wait up to ~2 s for it, and none at all when QEMU has no such port.
+start_agent() {
+    [ -n "$NOAGENT" ] && { echo "WORKSPACE-NOAGENT no guest agent runs"; return; }
+    grep -qx 0x0003 /sys/bus/virtio/devices/*/device 2>/dev/null || return   # no virtio-serial device
+    i=0
+    while [ $i -lt 40 ]; do
+        for p in /sys/class/virtio-ports/*/name; do
+            [ "$(cat "$p" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
+            port=/dev/$(basename "$(dirname "$p")")
+            [ -c "$port" ] || continue
+            mkdir -p /dev/virtio-ports /run/qemu-ga
+            ln -sf "$port" /dev/virtio-ports/org.qemu.guest_agent.0
+            qemu-ga -d -m virtio-serial -p "$port" -f /run/qemu-ga.pid -t /run/qemu-ga -l /run/qemu-ga.log ||
+                { fail "qemu-ga"; return; }
+            echo "WORKSPACE-AGENT $port"
+            return
+        done
+        sleep 0.05; i=$((i + 1))
+    done
 }
 
 # Modules are listed in dependency order by build.sh.
@@ -270,16 +351,17 @@ if mount -t ext4 -o rw,noatime /dev/vda /mnt; then
     # Power-button handling must be live before we announce readiness.
     start_acpid
     [ -n "$NOACPI" ] && echo "WORKSPACE-NOACPI the power button is ignored"
+    start_agent
     echo "WORKSPACE-READY boot=$n"
 else
     fail "cannot mount /dev/vda"
     start_acpid
+    start_agent
 fi
 
 # The NIC: a static address from ip=CLIENT::GATEWAY:NETMASK:... (the kernel's ip= syntax, as the
 # daemon writes it for boot-set images), else DHCP. WORKSPACE-NET reports the address either way.
 if [ -d /sys/class/net/eth0 ]; then
-    ip link set lo up
     ip link set eth0 up
     static=""
     for arg in $(cat /proc/cmdline); do
@@ -315,7 +397,8 @@ while :; do
     pidof acpid >/dev/null || start_acpid
 done
 EOF
-chmod 755 "$ROOT/init" "$ROOT/etc/acpi/powerdown" "$ROOT/etc/udhcpc.script"
+chmod 755 "$ROOT/init" "$ROOT/etc/acpi/halt" "$ROOT/etc/acpi/powerdown" "$ROOT/etc/udhcpc.script" \
+    "$ROOT/sbin/shutdown" "$ROOT/bin/poweroff"
 
 # newc cpio, root-owned, sorted for a stable archive.
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |

@@ -42,6 +42,9 @@ public static class WorkspaceCommands
         };
         var egress = new Option<string?>("--egress") { Description = "egress allowlist: CIDR[:PORT,...] entries, space-separated (default: the network's)" };
         var rate = new Option<int?>("--rate-limit") { Description = "egress rate limit in kbit/s" };
+        var userData = new Option<string?>("--user-data") { Description = "cloud-init user-data FILE (#cloud-config or a #! script), run at the guest's first boot" };
+        var sshKey = new Option<string[]>("--ssh-key") { Description = "an ssh public key FILE for root's authorized_keys (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var secret = new Option<string[]>("--secret") { Description = "NAME=@FILE: a secret for the guest only, at /etc/workspaces/secrets/NAME (repeatable; never shown again)" };
 
         // create and launch take the same shape, IMAGE NAME (as incus init|launch IMAGE NAME). create's old
         // shape, NAME --image IMAGE, still works, with a hint on stderr: then its one argument is the name.
@@ -49,7 +52,7 @@ public static class WorkspaceCommands
         var createName = new Argument<string?>("name") { Description = "the workspace's name", Arity = ArgumentArity.ZeroOrOne };
         var imageOption = new Option<string?>("--image") { Description = "deprecated: ws create IMAGE NAME", Hidden = true };
         var create = new Command("create", "define a workspace from an image: ws create IMAGE NAME (its disk is a fresh overlay)")
-            { createImage, createName, imageOption, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate };
+            { createImage, createName, imageOption, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate, userData, sshKey, secret };
         create.Validators.Add(result =>
         {
             bool old = result.GetResult(imageOption) is { Implicit: false };
@@ -65,7 +68,7 @@ public static class WorkspaceCommands
             if (parse.GetResult(imageOption) is { Implicit: false })
                 Console.Error.WriteLine($"ws: 'ws create NAME --image IMAGE' is deprecated; use 'ws create {imageName} {name}' (IMAGE NAME, as ws launch)");
             await ImagePulls.EnsureHereAsync(client, imageName, ct);
-            var w = await client.CreateWorkspaceAsync(Request(parse, imageName, name), ct);
+            var w = await client.CreateWorkspaceAsync(await RequestAsync(parse, imageName, name, ct), ct);
             Print(parse, w, $"Created {w.Name}");
         });
         root.Subcommands.Add(create);
@@ -74,7 +77,7 @@ public static class WorkspaceCommands
         var on = new Option<string?>("--on") { Description = "launch it on this peer (through the local daemon)" };
         var anywhere = new Option<bool>("--anywhere") { Description = "launch it where `ws place` ranks first (this host or a peer) and say where" };
         var launch = new Command("launch", "create a workspace and start it: ws launch IMAGE NAME")
-            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate, on, anywhere };
+            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate, userData, sshKey, secret, on, anywhere };
         launch.Run(async (local, parse, ct) =>
         {
             string imageName = parse.GetValue(imageArgument)!;
@@ -86,7 +89,7 @@ public static class WorkspaceCommands
             WorkspaceInfo w;
             try
             {
-                w = await client.CreateWorkspaceAsync(Request(parse, imageName, parse.GetValue(Name)!), ct);
+                w = await client.CreateWorkspaceAsync(await RequestAsync(parse, imageName, parse.GetValue(Name)!, ct), ct);
             }
             catch (ApiException e) when (e.Status == 404 && client.Peer is { } peer && e.Message.Contains("no image", StringComparison.Ordinal))
             {
@@ -99,12 +102,15 @@ public static class WorkspaceCommands
         });
         root.Subcommands.Add(launch);
 
-        CreateWorkspaceRequest Request(ParseResult parse, string imageName, string name) => new(
+        async Task<CreateWorkspaceRequest> RequestAsync(ParseResult parse, string imageName, string name, CancellationToken ct) => new(
             name, imageName, parse.GetValue(vcpus), parse.GetValue(memory), parse.GetValue(cmdline),
             parse.GetValue(CpuQuota), parse.GetValue(CpuWeight), parse.GetValue(TasksMax), parse.GetValue(IoWeight), parse.GetValue(AcceptOffer),
             // --network alone means the default network.
             parse.GetResult(network) is { Implicit: false } ? parse.GetValue(network) ?? "default" : null,
-            parse.GetValue(egress), parse.GetValue(rate));
+            parse.GetValue(egress), parse.GetValue(rate),
+            parse.GetValue(userData) is { } file ? await GuestFiles.ReadTextAsync(file, "--user-data", ct) : null,
+            parse.GetValue(sshKey) is { Length: > 0 } keys ? await Task.WhenAll(keys.Select(k => GuestFiles.ReadTextAsync(k, "--ssh-key", ct))) : null,
+            parse.GetValue(secret) is { Length: > 0 } secrets ? await GuestFiles.SecretsAsync(secrets, ct) : null);
     }
 
     private static void Print(ParseResult parse, WorkspaceInfo w, string message)
@@ -163,8 +169,9 @@ public static class WorkspaceCommands
         var show = new Command("show", "show one workspace: spec, state and why") { Name };
         show.Run(async (client, parse, ct) =>
         {
-            var w = await client.GetWorkspaceAsync(parse.GetValue(Name)!, ct);
+            var w = await client.GetWorkspaceWithAgentAsync(parse.GetValue(Name)!, ct);
             if (Output.Json(parse)) { Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo); return; }
+            var agent = w.Agent;
             Output.Fields(("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
@@ -174,7 +181,11 @@ public static class WorkspaceCommands
                 ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),
                 ("Rate limit", w.Nic?.RateKbit is { } r ? $"{r} kbit/s" : null),
                 ("Forwards", w.Nic is { Forwards.Length: > 0 } f ? string.Join(", ", f.Forwards) : null),
-                ("Rules", w.Nic?.Rules is { Length: > 0 } rules ? string.Join("\n", rules) : null));
+                ("Rules", w.Nic?.Rules is { Length: > 0 } rules ? string.Join("\n", rules) : null),
+                ("Agent", agent is null ? null : agent.Answering ? "answering" : $"not answering ({agent.Error})"),
+                ("Guest OS", agent?.Os is { } os ? $"{os.PrettyName ?? os.Name ?? os.Id} (kernel {os.Kernel}, {os.Machine})" : null),
+                ("Addresses", agent?.Interfaces is { } ifs ? string.Join("\n", ifs.Where(i => i.Addresses.Length > 0)
+                    .Select(i => $"{i.Name}: {string.Join(" ", i.Addresses)}")) : null));
         });
         root.Subcommands.Add(show);
     }
@@ -182,9 +193,21 @@ public static class WorkspaceCommands
     private static void AddAction(RootCommand root, string action, string description, string progress)
     {
         var command = new Command(action, description) { Name, NoWait };
-        if (action == "start") command.Options.Add(AcceptOffer);
-        command.Run(async (client, parse, ct) => await ActAsync(client, parse, action,
-            action == "start" && parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null, $"{progress} {parse.GetValue(Name)}", ct));
+        var discard = new Option<bool>("--discard-state") { Description = "boot it afresh, throwing away the RAM saved by ws stop --stateful" };
+        if (action == "start")
+        {
+            command.Options.Add(AcceptOffer);
+            command.Options.Add(discard);
+        }
+        command.Run(async (client, parse, ct) =>
+        {
+            string query = action != "start" ? "" : string.Join('&', new[]
+            {
+                parse.GetValue(AcceptOffer) ? "acceptOffer=true" : null,
+                parse.GetValue(discard) ? "discardState=true" : null,
+            }.OfType<string>());
+            await ActAsync(client, parse, action, query.Length == 0 ? null : query, $"{progress} {parse.GetValue(Name)}", ct);
+        });
         root.Subcommands.Add(command);
     }
 
@@ -192,12 +215,14 @@ public static class WorkspaceCommands
     {
         var force = new Option<bool>("--force") { Description = "power off at once instead of an ACPI shutdown" };
         var timeout = new Option<int?>("--timeout") { Description = "seconds to wait for the guest before forcing it off" };
-        var stop = new Command("stop", "shut a workspace down (ACPI powerdown, forced after a timeout)") { Name, force, timeout, NoWait };
+        var stateful = new Option<bool>("--stateful") { Description = "save its RAM and device state instead; ws start then continues where it was" };
+        var stop = new Command("stop", "shut a workspace down (ACPI powerdown, forced after a timeout)") { Name, force, timeout, stateful, NoWait };
         stop.Run(async (client, parse, ct) =>
         {
             var query = string.Join('&', new[]
             {
                 parse.GetValue(force) ? "force=true" : null,
+                parse.GetValue(stateful) ? "stateful=true" : null,
                 parse.GetValue(timeout) is { } t ? $"timeout={t}" : null,
             }.OfType<string>());
             await ActAsync(client, parse, "stop", query.Length == 0 ? null : query, $"Stopping {parse.GetValue(Name)}", ct);

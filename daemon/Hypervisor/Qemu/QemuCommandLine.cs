@@ -24,6 +24,11 @@ public static class QemuCommandLine
             "-serial", "chardev:console",
             "-chardev", $"socket,id=shell,path={spec.ShellSocket},server=on,wait=off",
             "-serial", "chardev:shell",
+            // The guest agent's port, named as qemu-ga looks for it; the host end is a socket in the
+            // workspace's private directory, like qmp.sock.
+            "-device", "virtio-serial-pci,id=vser0",
+            "-chardev", $"socket,id=agent,path={spec.AgentSocket},server=on,wait=off",
+            "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
             "-pidfile", spec.PidFile,
             "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
             "-daemonize",
@@ -33,6 +38,8 @@ public static class QemuCommandLine
             // and no_new_privs (QemuDriver.Launcher).
             "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
         };
+        // Restored rather than booted: QEMU waits for migrate-incoming, given once its devices are plugged over QMP.
+        if (spec.Incoming) args.AddRange(["-incoming", "defer"]);
         if (spec.KernelPath is not null)
         {
             args.AddRange(["-kernel", spec.KernelPath]);
@@ -45,8 +52,19 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"pcie-root-port,id={SealedDiskPort},bus=pcie.0,chassis=1"]); // the sealed disk is plugged here over QMP, before the guest runs
         else if (spec.DiskPath is not null)
             args.AddRange(["-drive", $"file={Escape(spec.DiskPath)},format=qcow2,if=virtio,discard=unmap"]);
+        if (spec.SeedDrive)
+            args.AddRange([
+                // A SCSI cdrom on virtio-scsi, empty: its medium (the seed) goes in over QMP, blockdev-change-medium.
+                // Found by the Debian cloud kernel's modules (it has no AHCI for a SATA cdrom).
+                "-device", "virtio-scsi-pci,id=scsi0",
+                "-device", $"scsi-cd,bus=scsi0.0,id={SeedDevice}",
+            ]);
+        args.AddRange(DataDiskPlug.PortArguments()); // after the devices above, so their PCI addresses stay as they were
         return args;
     }
+
+    /// <summary>The seed's cdrom, as QMP names it (blockdev-change-medium id).</summary>
+    public const string SeedDevice = "seed0";
 
     public const string SealedDiskPort = "rp-disk";
     public const string NicPort = "rp-net";

@@ -15,6 +15,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
         File.Delete(spec.QmpSocket);
         File.Delete(spec.PidFile);
         File.Delete(spec.ShellSocket);
+        File.Delete(spec.AgentSocket);
         // One console log per boot, so a reader waiting for a marker never sees the last boot's;
         // the previous boot's log stays beside it.
         if (File.Exists(spec.ConsoleLog)) File.Move(spec.ConsoleLog, spec.ConsoleLog + ".1", overwrite: true);
@@ -44,6 +45,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
             try
             {
                 if (spec.SealedDisk is not null) await PlugSealedDiskAsync(qmp, spec, ct);
+                foreach (var disk in spec.DataDisks ?? []) await DataDiskPlug.AttachAsync(qmp, disk, ct);
                 if (spec.Nic is { } nic) await PlugNicAsync(qmp, nic, ct);
             }
             catch
@@ -85,7 +87,7 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
     /// </summary>
     private static async Task PlugSealedDiskAsync(QmpClient qmp, GuestSpec spec, CancellationToken ct)
     {
-        const string secret = "disk-secret", node = "disk0";
+        const string secret = DataDiskPlug.SecretId, node = "disk0";
         await qmp.AddSecretAsync(secret, spec.DiskSecret ?? throw new HypervisorException($"'{spec.Name}' has a sealed disk but no secret"), ct);
         try
         {

@@ -18,6 +18,9 @@ public sealed class QemuGuest : IGuest
     private readonly Task<GuestExit> _exited;
     private string? _shutdownReason;
     private volatile bool _detached;
+    /// <summary>Unplugs asked for and not yet done, by device id: DEVICE_DELETED completes them.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _unplugs = new(StringComparer.Ordinal);
+    private TaskCompletionSource<string>? _migration; // the end of the save or restore under way: its final status
 
     public QemuGuest(int pid, QmpClient qmp, ILogger logger)
     {
@@ -43,11 +46,17 @@ public sealed class QemuGuest : IGuest
                 "SHUTDOWN" => new GuestEvent(GuestEventKind.Shutdown, ShutdownReason(e)),
                 _ => null,
             };
+            if (e.Name == "DEVICE_DELETED" && e.Data.ValueKind == System.Text.Json.JsonValueKind.Object
+                && e.Data.TryGetProperty("device", out var device) && device.GetString() is { } id && _unplugs.TryRemove(id, out var unplugged))
+                unplugged.TrySetResult();
+            if (e.Name == "MIGRATION" && MigrationStatus(e) is "completed" or "failed" or "cancelled")
+                _migration?.TrySetResult(MigrationStatus(e)!);
             if (translated is null) continue;
             if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
             _events.Writer.TryWrite(translated);
         }
         _events.Writer.TryComplete();
+        _migration?.TrySetException(new HypervisorException($"QEMU (pid {Pid}) went away while its state was being saved or restored"));
         if (_detached) return new GuestExit(false, "detached; the guest runs on", Detached: true);
         // The socket closed; QEMU exits right after. Give it a moment to be gone for real.
         bool gone = await Poll.WaitUntilAsync(() => !ProcessTable.IsAlive(Pid), TimeSpan.FromSeconds(5));
@@ -65,6 +74,9 @@ public sealed class QemuGuest : IGuest
         HypervisorLog.GuestExited(_logger, Pid, exit.Reason);
         return exit;
     }
+
+    private static string? MigrationStatus(QmpEvent e) =>
+        e.Data.ValueKind == System.Text.Json.JsonValueKind.Object && e.Data.TryGetProperty("status", out var s) ? s.GetString() : null;
 
     private static string ShutdownReason(QmpEvent e)
     {
@@ -95,6 +107,74 @@ public sealed class QemuGuest : IGuest
     public Task ResetAsync(CancellationToken ct) => _qmp.ResetAsync(ct);
     public Task<long> BootMemoryAsync(CancellationToken ct) => _qmp.BaseMemoryAsync(ct);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => _qmp.BalloonAsync(bytes, ct);
+    public Task ChangeMediumAsync(string device, string path, CancellationToken ct) => _qmp.ChangeMediumAsync(device, path, ct);
+
+    public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => DataDiskPlug.AttachAsync(_qmp, disk, ct);
+
+    public async Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct)
+    {
+        // Listen before asking, so an event that comes at once is not missed; a repeat shares the wait.
+        var deleted = _unplugs.GetOrAdd(DataDiskPlug.DeviceId(name), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await DataDiskPlug.DetachAsync(_qmp, name, deleted.Task, timeout, ct);
+        _unplugs.TryRemove(new KeyValuePair<string, TaskCompletionSource>(DataDiskPlug.DeviceId(name), deleted));
+    }
+
+    public async Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) => DataDiskPlug.Names(await _qmp.BlockDevicePathsAsync(ct));
+    /// <summary>
+    /// migrate to fd: a pipe into the daemon's zstd, which writes the file. Done only once QEMU says
+    /// "completed" and zstd has written everything and exited.
+    /// </summary>
+    public async Task SaveStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Compress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateAsync($"fd:{StateFd}", ct), "saving", ct);
+        await zstd.FinishAsync(ct);
+    }
+
+    /// <summary>migrate-incoming from fd: a pipe out of the daemon's zstd reading the file.</summary>
+    public async Task RestoreStateAsync(string path, CancellationToken ct)
+    {
+        using var zstd = ZstdPipe.Decompress(path);
+        await HandOverAsync(zstd, ct);
+        await MigrateAsync(() => _qmp.MigrateIncomingAsync($"fd:{StateFd}", ct), "restoring", ct);
+        await zstd.FinishAsync(ct);
+    }
+
+    private const string StateFd = "state";
+
+    private async Task HandOverAsync(ZstdPipe zstd, CancellationToken ct)
+    {
+        await _qmp.GetFdAsync(StateFd, zstd.Descriptor, ct);
+        zstd.LetGo();
+    }
+
+    /// <summary>Starts a migration and waits for its MIGRATION event saying how it ended (events capability on).</summary>
+    private async Task MigrateAsync(Func<Task> start, string what, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _migration, done, null) is not null)
+            throw new HypervisorException($"QEMU (pid {Pid}) is already saving or restoring its state");
+        try
+        {
+            await _qmp.EnableMigrationEventsAsync(ct);
+            await start();
+            string status = await done.Task.WaitAsync(ct);
+            if (status != "completed")
+            {
+                var (_, error) = await _qmp.QueryMigrateAsync(ct);
+                throw new HypervisorException($"QEMU (pid {Pid}) failed {what} the guest's state: {error ?? status}");
+            }
+        }
+        catch (QmpException e)
+        {
+            throw new HypervisorException($"QEMU (pid {Pid}) refused {what} the guest's state: {e.Message}", e);
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _migration, null, done);
+        }
+    }
 
     public async Task KillAsync(CancellationToken ct)
     {

@@ -111,8 +111,9 @@ public sealed class LifecycleTests
         await using var daemon = await DaemonProcess.StartAsync();
         var client = daemon.Client;
         var image = await GuestImages.ImportAsync(client);
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("deaf", "guest", Cmdline: image.Cmdline + " workspaces.noacpi"));
-        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("hears", "guest"));
+        // Neither runs a guest agent (workspaces.noagent), so the stop presses the power button (GuestExecTests covers guest-shutdown).
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("deaf", "guest", Cmdline: image.Cmdline + " workspaces.noacpi workspaces.noagent"));
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("hears", "guest", Cmdline: image.Cmdline + " workspaces.noagent"));
         foreach (var name in new[] { "deaf", "hears" }) await client.ActAndWaitAsync(name, "start");
         // READY: the guest's power-button handling is in place (or, with the flag, for certain never will be).
         string deafBoot = await daemon.WaitForConsoleAsync("deaf", "WORKSPACE-READY");

@@ -162,14 +162,14 @@ public sealed class ScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         }));
     }
 
-    private static async Task<List<WorkspaceInfo>> ListAllAsync(WorkspacesClient client, WorkspaceFilter filter, int limit)
+    internal static async Task<List<WorkspaceInfo>> ListAllAsync(WorkspacesClient client, WorkspaceFilter filter, int limit)
     {
         var all = new List<WorkspaceInfo>();
         await foreach (var page in client.ListWorkspacePagesAsync(filter, limit)) all.AddRange(page);
         return all;
     }
 
-    private static long Rss(int pid) =>
+    internal static long Rss(int pid) =>
         long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
 
     private static async Task<string?[]> AddressesAsync(WorkspacesClient client, params int[] which) =>

@@ -46,7 +46,7 @@ public sealed class ScaleTests : IDisposable
         using (var c = new SqliteConnection($"Data Source={path}"))
         {
             c.Open();
-            SchemaMigrations.Apply(c, upTo: SchemaMigrations.Latest - 1);
+            SchemaMigrations.Apply(c, upTo: 11); // as a daemon before step 12 left it (later steps may follow)
             Execute(c, """
                 INSERT INTO images (id, name, kind, size, created_at) VALUES ('img', 'guest', 'bootset', 1, 0);
                 INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at)

@@ -35,6 +35,28 @@ public sealed class TrustPartsTests
     }
 
     [Fact]
+    public void A_template_manifest_names_its_ram_state_and_the_fingerprint_covers_it()
+    {
+        const string ram = "5555555555555555555555555555555555555555555555555555555555555555";
+        var plain = Sample();
+        var template = plain with
+        {
+            Id = ImageFingerprint.Compute(plain.Kernel, plain.Initrd, plain.Disk, plain.DiskFormat, plain.Cmdline, ram),
+            State = new ImageStatePart(ram, "qemu-migration+zstd/1", 256, 1),
+        };
+        string text = Encoding.UTF8.GetString(template.ToCanonicalJson());
+        Assert.Contains("\"state\":{\"format\":\"qemu-migration", text); // inside parts, keys in order
+        Assert.Contains($"zstd/1\",\"memoryMib\":256,\"sha256\":\"{ram}\",\"vcpus\":1}}}},\"size\"", text);
+        Assert.Equal(template, ImageManifest.Parse(template.ToCanonicalJson()) with { Tags = template.Tags });
+        Assert.Equal(ram, ImageManifest.Parse(template.ToCanonicalJson()).ToRow().Blobs.Last());
+        // An image without RAM keeps the manifest bytes it always had: no state key at all.
+        Assert.DoesNotContain("\"state\"", Encoding.UTF8.GetString(plain.ToCanonicalJson()));
+        // Another RAM under the same id is refused: the fingerprint covers the state.
+        var swapped = template with { State = template.State with { Sha256 = new string('6', 64) } };
+        Assert.Contains("fingerprint", Assert.Throws<WorkspacesException>(() => ImageManifest.Parse(swapped.ToCanonicalJson())).Message);
+    }
+
+    [Fact]
     public void Manifest_parse_refuses_non_canonical_forms_and_wrong_fingerprints()
     {
         string text = Encoding.UTF8.GetString(Sample().ToCanonicalJson());

@@ -23,20 +23,28 @@ public sealed class WorkspaceStateMachineTests
     [InlineData(WorkspaceStates.Stopped, WorkspaceAction.Copy)]
     [InlineData(WorkspaceStates.Failed, WorkspaceAction.Start)]
     [InlineData(WorkspaceStates.Failed, WorkspaceAction.Delete)]
+    [InlineData(WorkspaceStates.Running, WorkspaceAction.Snapshot)]
+    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Snapshot)]
+    [InlineData(WorkspaceStates.Saved, WorkspaceAction.Start)]
+    [InlineData(WorkspaceStates.Saved, WorkspaceAction.Delete)]
     public void Legal_transitions_pass(string state, WorkspaceAction action) =>
         WorkspaceStateMachine.Check("w", state, action);
 
     [Theory]
     [InlineData(WorkspaceStates.Defined, WorkspaceAction.Pause, "start, delete, checkin, copy")]
-    [InlineData(WorkspaceStates.Running, WorkspaceAction.Start, "pause, stop, reboot")]
-    [InlineData(WorkspaceStates.Running, WorkspaceAction.Delete, "pause, stop, reboot")]
-    [InlineData(WorkspaceStates.Running, WorkspaceAction.Checkin, "pause, stop, reboot")]
-    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Pause, "resume, stop")]
-    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Reboot, "resume, stop")]
-    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Copy, "resume, stop")]
+    [InlineData(WorkspaceStates.Running, WorkspaceAction.Start, "pause, stop, reboot, snapshot")]
+    [InlineData(WorkspaceStates.Running, WorkspaceAction.Delete, "pause, stop, reboot, snapshot")]
+    [InlineData(WorkspaceStates.Running, WorkspaceAction.Checkin, "pause, stop, reboot, snapshot")]
+    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Pause, "resume, stop, snapshot")]
+    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Reboot, "resume, stop, snapshot")]
+    [InlineData(WorkspaceStates.Paused, WorkspaceAction.Copy, "resume, stop, snapshot")]
     [InlineData(WorkspaceStates.Stopped, WorkspaceAction.Pause, "start, delete, checkin, copy")]
     [InlineData(WorkspaceStates.Stopped, WorkspaceAction.Stop, "start, delete, checkin, copy")]
     [InlineData(WorkspaceStates.Failed, WorkspaceAction.Resume, "start, delete")]
+    [InlineData(WorkspaceStates.Saved, WorkspaceAction.Checkin, "start, delete")] // its disk belongs with its saved RAM
+    [InlineData(WorkspaceStates.Saved, WorkspaceAction.Copy, "start, delete")]
+    [InlineData(WorkspaceStates.Saved, WorkspaceAction.Resume, "start, delete")]
+    [InlineData(WorkspaceStates.Stopped, WorkspaceAction.Snapshot, "start, delete, checkin, copy")]
     [InlineData(WorkspaceStates.Failed, WorkspaceAction.Checkin, "start, delete")]
     public void Illegal_transitions_are_409_naming_state_and_allowed_actions(string state, WorkspaceAction action, string allowed)
     {
@@ -48,8 +56,9 @@ public sealed class WorkspaceStateMachineTests
 
     [Theory]
     [InlineData(WorkspaceStates.Defined, "start delete checkin copy")]
-    [InlineData(WorkspaceStates.Running, "pause stop reboot")]
-    [InlineData(WorkspaceStates.Paused, "resume stop")]
+    [InlineData(WorkspaceStates.Running, "pause stop reboot snapshot")]
+    [InlineData(WorkspaceStates.Paused, "resume stop snapshot")]
+    [InlineData(WorkspaceStates.Saved, "start delete")]
     [InlineData(WorkspaceStates.Stopped, "start delete checkin copy")]
     [InlineData(WorkspaceStates.Failed, "start delete")]
     [InlineData("Exploded", "")]
@@ -64,5 +73,6 @@ public sealed class WorkspaceStateMachineTests
         Assert.False(WorkspaceStateMachine.IsActive(WorkspaceStates.Defined));
         Assert.False(WorkspaceStateMachine.IsActive(WorkspaceStates.Stopped));
         Assert.False(WorkspaceStateMachine.IsActive(WorkspaceStates.Failed));
+        Assert.False(WorkspaceStateMachine.IsActive(WorkspaceStates.Saved)); // its RAM is in a file, no QEMU runs
     }
 }

@@ -43,6 +43,15 @@ if (args.Contains("--only-place"))
     report.Print();
     return;
 }
+// Only fast start from RAM (TemplateBench): a template's launch against a cold boot, ws run from it, its RAM's size.
+if (args.Contains("--only-template"))
+{
+    Console.Error.WriteLine($"template: launch from a template against a cold boot, {runs} rounds");
+    await TemplateBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (onlyFederation)
 {
     await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);
@@ -51,9 +60,13 @@ if (onlyFederation)
     return;
 }
 var guest = await TestGuest.GetAsync();
+// Only launch against bare QEMU (issue 16's +10 ms), with the daemon's trace of each step.
+bool onlyLaunch = args.Contains("--only-launch");
 if (!onlyFactory)
-await using (var daemon = await DaemonProcess.StartAsync())
+await using (var daemon = new DaemonProcess())
 {
+    daemon.Environment[LaunchBench.TraceLogging.Key] = LaunchBench.TraceLogging.Value;
+    await daemon.StartAsync();
     await GuestImages.ImportAsync(daemon.Client);
     await using var virsh = libvirt && !onlyList ? await Libvirt.ConnectAsync(daemon.Dir, guest) : null;
 
@@ -61,6 +74,12 @@ await using (var daemon = await DaemonProcess.StartAsync())
     {
         Console.Error.WriteLine($"launch: {runs} runs each of workspacesd, bare qemu{(libvirt ? ", virsh create" : "")}");
         await LaunchBench.RunAsync(daemon, guest, virsh, runs, libvirtRuns, report);
+        if (onlyLaunch)
+        {
+            Console.WriteLine();
+            report.Print();
+            return;
+        }
 
         Console.Error.WriteLine("create from cache: 64 MiB against 4 GiB images");
         await CreateBench.RunAsync(daemon, runs * 2, report);

@@ -7,7 +7,7 @@ namespace Workspaces.Bench;
 /// <summary>
 /// Issue 16's scale figures: `ws list` (table, time to its first page) at 100, 1,000 and 10,000 defined
 /// against its own time at 100 on a second daemon, interleaved in the same rounds; the daemon's RSS fresh, at 10,000 and per workspace;
-/// and from a daemon killed with 10,000 defined to its first answered listing. Workspaces are defined
+/// the RSS after importing 1 GiB against before; and from a daemon killed with 10,000 defined to its first answered listing. Workspaces are defined
 /// through the API on the default network (--memory 128), so the daemon runs in a network namespace.
 /// </summary>
 public static class ScaleBench
@@ -25,6 +25,7 @@ public static class ScaleBench
         await Task.Delay(2000); // let start-up work settle before reading fresh memory
         long fresh = Measure.RssKiB(daemon.Pid);
         report.Add("daemon RSS, fresh (one image)", $"{fresh / 1024.0:0.0} MiB", "", "", "<= 60 MiB", fresh <= 60 * 1024);
+        await ImportGiBAsync(daemon, fresh, report);
 
         // The baseline: a second daemon that keeps 100 defined, listed in the same rounds as the growing one
         // (baseline, measured, baseline, measured, ...), so the shared machine's load falls on both alike.
@@ -68,6 +69,34 @@ public static class ScaleBench
         double total = restart.Elapsed.TotalMilliseconds;
         report.Add($"restart to ws list, {defined:N0} defined", $"{total:0} ms", $"API answered at {answered:0} ms; ws list {firstAfter:0.0} ms", "",
             "<= 2000 ms", total <= 2000);
+    }
+
+    /// <summary>
+    /// 1 GiB imported twice, as a request body (multipart upload, as from another machine) and from a local file
+    /// (its descriptor passed over the socket, as `ws image import` does on the host): the heap must not stay grown.
+    /// </summary>
+    private static async Task ImportGiBAsync(DaemonProcess daemon, long before, Report report)
+    {
+        string path = Path.Combine(daemon.Dir, "gib.raw");
+        await using (var file = File.Create(path))
+        {
+            var chunk = new byte[1 << 20];
+            for (int i = 0; i < 1024; i++)
+            {
+                Random.Shared.NextBytes(chunk);
+                await file.WriteAsync(chunk);
+            }
+        }
+        // One after the other: the same bytes are one image (the cache refuses a second name for them).
+        await daemon.Client.ImportImageAsync(new ImageUpload("gib", DiskPath: path));
+        await daemon.Client.DeleteImageAsync("gib");
+        await daemon.Client.ImportLocalImageAsync(new ImageUpload("gib", DiskPath: path));
+        await daemon.Client.DeleteImageAsync("gib");
+        File.Delete(path);
+        await Task.Delay(2000); // as before the fresh reading: let the GC and the trim settle
+        long after = Measure.RssKiB(daemon.Pid);
+        report.Add("daemon RSS after importing 1 GiB (body, then local)", $"{after / 1024.0:0.0} MiB", $"before {before / 1024.0:0.0} MiB",
+            $"{after / (double)before:0.00}x", "<= 1.10x", after <= before * 1.1);
     }
 
     /// <summary>Defines w00000.. up to the count, four requests at a time (as a script in a loop would, only faster).</summary>

@@ -42,7 +42,14 @@ public sealed class FakeGuest : IGuest
     public Task ResetAsync(CancellationToken ct) => Attached().DoAsync("reset", ct, () => Deliver(new GuestEvent(GuestEventKind.Reset, "system reset")));
     public Task<long> BootMemoryAsync(CancellationToken ct) => Attached().AskAsync("boot-memory", ct, () => (long)_process.Spec.MemoryMiB << 20);
     public Task SetMemoryAsync(long bytes, CancellationToken ct) => Attached().DoAsync("set-memory", ct, () => _process.SetBalloon(bytes));
+    public Task ChangeMediumAsync(string device, string path, CancellationToken ct) => Attached().DoAsync("change-medium", ct, () => { });
     public Task KillAsync(CancellationToken ct) => Attached().KillAsync(ct);
+    public Task AttachDiskAsync(GuestDataDisk disk, CancellationToken ct) => Attached().DoAsync("attach-disk", ct, () => _process.Disks[disk.Name] = disk);
+    public Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct) => Attached().DoAsync("detach-disk", ct, () => _process.Disks.TryRemove(name, out _));
+    public Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) =>
+        Attached().AskAsync<IReadOnlySet<string>>("attached-disks", ct, () => _process.Disks.Keys.ToHashSet());
+    public Task SaveStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to save");
+    public Task RestoreStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to restore");
 
     private FakeGuestProcess Attached() =>
         Disposed ? throw new HypervisorException($"the attach to guest {Pid} was disposed (its QMP connection is closed)") : _process;

@@ -25,6 +25,7 @@ public sealed class FakeGuestProcess
         _host = host;
         Pid = pid;
         Spec = spec;
+        foreach (var disk in spec.DataDisks ?? []) Disks[disk.Name] = disk;
     }
 
     public int Pid { get; }
@@ -41,6 +42,9 @@ public sealed class FakeGuestProcess
 
     /// <summary>What the guest does on a command instead of the default; a script may block, throw, or end the process.</summary>
     public ConcurrentDictionary<string, Func<CancellationToken, Task>> Script { get; } = new();
+
+    /// <summary>The data disks plugged in now, by name (from the spec at launch, then hot-plugs and unplugs).</summary>
+    public ConcurrentDictionary<string, GuestDataDisk> Disks { get; } = new();
 
     public long? BalloonBytes { get; private set; }
 

@@ -92,7 +92,10 @@ public sealed class AuditTests(Xunit.Abstractions.ITestOutputHelper output)
             if (!record.Action.StartsWith(routes[i].Split(' ')[0] + " /v1/", StringComparison.Ordinal)) problems.Add($"{routes[i]}: action {record.Action}");
         }
         Assert.True(problems.Count == 0, string.Join('\n', problems));
-        Assert.True(statuses.Values.All(s => s >= 400), "every probe was to be refused: " + string.Join(", ", statuses.Where(s => s.Value < 400)));
+        // A route that names something names what nothing has, so it is refused; the few that name nothing
+        // (prune, verify of an empty image store) may succeed, and then act on nothing.
+        var named = statuses.Where(s => s.Key.Contains('{')).ToList();
+        Assert.True(named.All(s => s.Value >= 400), "every probe naming something was to be refused: " + string.Join(", ", named.Where(s => s.Value < 400)));
 
         string raw = string.Concat(AuditChain.DayFiles(Path.Combine(daemon.StateDir, "audit")).Select(File.ReadAllText));
         Assert.DoesNotContain(Secret, raw);
@@ -171,7 +174,9 @@ public sealed class AuditTests(Xunit.Abstractions.ITestOutputHelper output)
         try
         {
             foreach (var f in Directory.EnumerateFiles(Path.Combine(daemon.StateDir, "audit"))) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
-            var ok = await daemon.WsAsync("audit", "verify", copy, "--host-key", key, "--socket", "/nonexistent.sock");
+            // Run without the daemon's socket: a socket nothing listens on proves the check needs no daemon.
+            var (cli, prefix) = Repo.Cli;
+            var ok = await Processes.RunAsync(cli, [.. prefix, "--socket", "/nonexistent.sock", "audit", "verify", copy, "--host-key", key], TimeSpan.FromMinutes(2));
             Assert.True(ok.ExitCode == 0, ok.Stdout + ok.Stderr);
             Assert.Contains("the chain holds", ok.Stdout);
 

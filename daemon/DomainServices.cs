@@ -46,6 +46,7 @@ public static class DomainServices
         .AddSingleton<Hypervisor.KvmProbe>()
         .AddSingleton<EventBus>()
         .AddSingleton<Audit.AuditLog>()
+        .AddSingleton<Core.IAuditRecorder>(sp => sp.GetRequiredService<Audit.AuditLog>())
         .AddSingleton<Audit.AuditReader>()
         .AddSingleton<Admission>()
         .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Workspaces.Client;
 using Workspaces.Client.Audit;
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.Trust;
 
@@ -17,7 +18,7 @@ namespace Workspaces.Daemon.Audit;
 /// checkpoint signs the chain head with the host's Ed25519 key. At start the chain resumes from the last
 /// complete line (a torn tail is cut and the cut recorded), and a start record plus a checkpoint seal it.
 /// </summary>
-public sealed class AuditLog : IHostedService
+public sealed class AuditLog : IHostedService, IAuditRecorder
 {
     private readonly Channel<AuditEntry> _queue = Channel.CreateBounded<AuditEntry>(
         new BoundedChannelOptions(8192) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -59,6 +60,10 @@ public sealed class AuditLog : IHostedService
     {
         if (Enabled && !_queue.Writer.TryWrite(entry)) _ = _queue.Writer.WriteAsync(entry).AsTask();
     }
+
+    public void Decided(string action, string? target, uint? owner, IReadOnlyDictionary<string, string>? parameters = null,
+        int status = 200, string? reason = null) =>
+        Record(AuditEntry.ByDaemon(action, target, owner, parameters is null ? null : new Dictionary<string, string>(parameters), status, reason));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

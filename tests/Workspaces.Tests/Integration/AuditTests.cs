@@ -195,4 +195,47 @@ public sealed class AuditTests(Xunit.Abstractions.ITestOutputHelper output)
             Directory.Delete(copy, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_guest_that_died_is_recorded_by_the_daemon_and_a_user_reads_only_records_of_their_own_workspaces()
+    {
+        var user = await LocalUser.EnsureAsync("wstest");
+        await using var daemon = await DaemonProcess.StartAsync(new() { ["allowUsers"] = true });
+        var client = daemon.Client;
+        await GuestImages.ImportAsync(client);
+        var created = await user.WsAsync(daemon.Socket, "create", "guest", "mine");
+        Assert.True(created.ExitCode == 0, created.Stderr);
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("self", "guest"));
+        await client.ActAndWaitAsync("self", "start");
+        await daemon.WaitForConsoleAsync("self", "WORKSPACE-READY");
+        int pid = (await client.GetWorkspaceAsync("self")).Pid!.Value;
+
+        // QEMU killed behind the daemon's back: nobody asked, so the daemon is the actor.
+        Process.GetProcessById(pid).Kill();
+        await Wait.UntilAsync(() => Records(daemon).Any(r => r.Action == "workspace.died"), TimeSpan.FromSeconds(30), "the record of the guest's death");
+        var died = Assert.Single(Records(daemon), r => r.Action == "workspace.died");
+        Assert.Equal("workspaces/self", died.Target);
+        Assert.Equal("daemon", died.Actor.Auth);
+        Assert.Null(died.Actor.Uid);
+        Assert.Equal(0u, died.Owner);
+        Assert.Equal(500, died.Outcome.Status);
+        Assert.Contains("exited unexpectedly", died.Outcome.Reason);
+
+        // The admin reads it with `ws audit`, filtered by workspace.
+        var shown = await daemon.WsAsync("audit", "--workspace", "self", "--json");
+        Assert.True(shown.ExitCode == 0, shown.Stderr);
+        var admin = JsonSerializer.Deserialize(shown.Stdout, WorkspacesJson.Default.AuditRecordArray)!;
+        Assert.Contains(admin, r => r.Action == "workspace.died");
+
+        // The user sees the record of their own create, and nothing about root's workspace or the daemon itself.
+        var theirs = await user.WsAsync(daemon.Socket, "audit", "--json");
+        Assert.True(theirs.ExitCode == 0, theirs.Stderr);
+        var visible = JsonSerializer.Deserialize(theirs.Stdout, WorkspacesJson.Default.AuditRecordArray)!;
+        Assert.Contains(visible, r => r.Action == "POST /v1/workspaces" && r.Actor.Uid == user.Uid && r.Outcome.Status < 300);
+        Assert.All(visible, r => Assert.Equal(user.Uid, r.Owner));
+        Assert.DoesNotContain(visible, r => r.Target == "workspaces/self");
+        var asked = await user.WsAsync(daemon.Socket, "audit", "--workspace", "self", "--json");
+        Assert.True(asked.ExitCode == 0, asked.Stderr);
+        Assert.Empty(JsonSerializer.Deserialize(asked.Stdout, WorkspacesJson.Default.AuditRecordArray)!);
+    }
 }

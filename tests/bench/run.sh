@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-audit] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
 # --only-launch: start -> QMP running against bare qemu-system (and virsh create unless --no-libvirt), with the daemon's step medians.
 # --only-place: `ws place` with 3 peers (four daemons in network namespaces) against `ws host`, nothing else.
 # --only-template: a 256 MiB guest launched from a template (ws snapshot) against the same image booted cold, each
 # until a command runs in it; launch+run+remove of `true` from the template beside an unshare of 5 namespaces; the
 # template's compressed RAM size (TemplateBench; needs root for its netns).
 # --only-scale: ws list at 100, 1,000 and 10,000 defined, the daemon's RSS, restart to list (ScaleBench; needs root for its netns).
+# --only-audit: RUNS `ws pause`/`ws resume` pairs (e.g. 1000) against the same daemon with the audit log on and off,
+# interleaved, medians and the ratio (target <= +5%), and the audit log's bytes per action (AuditBench).
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
 # --only-federation: `ws image pull` of 1 GiB between daemons in network namespaces (PullBench): from one peer
@@ -20,14 +22,14 @@ cd "$(dirname "$0")/../.."
 
 packaging/install-deps.sh
 # virsh and libvirtd: list's baseline is a session libvirtd of the benchmark's own (ListBench, LibvirtSession).
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-audit "* && " $* " != *" --only-federation "* ]]; then
     if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
     fi
 fi
 # The system libvirtd, for virsh create (launch); not needed by --only-list.
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-audit "* && " $* " != *" --only-federation "* ]]; then
     # No systemd here: run libvirt's daemons directly, as Debian packages them.
     # (by their sockets: a container on this machine may run daemons of the same names)
     [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d

@@ -27,7 +27,9 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog audit)
         // A JSON body is kept so that its harmless fields can be recorded; uploads (octet-stream, forms) are not.
         bool json = request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
                     && request.ContentLength is null or <= ApiLimits.MaxJsonBody;
-        if (json) request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: ApiLimits.MaxJsonBody);
+        // Copied as the endpoint reads it (what it never read, it did not act on); the body itself is left as it came.
+        var recording = json ? new RecordingReadStream(request.Body, (int)ApiLimits.MaxJsonBody) : null;
+        if (recording is not null) request.Body = recording;
         bool escaped = false;
         try
         {
@@ -42,7 +44,7 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog audit)
         }
         finally
         {
-            await audit.RecordAsync(Entry(context, time, json ? await BufferedBodyAsync(request) : null, escaped));
+            await audit.RecordAsync(Entry(context, time, recording?.Copy, escaped));
         }
     }
 
@@ -88,22 +90,6 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog audit)
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
         {
             return new AuditActor(null, "socket");
-        }
-    }
-
-    private static async Task<byte[]?> BufferedBodyAsync(HttpRequest request)
-    {
-        try
-        {
-            if (!request.Body.CanSeek) return null;
-            request.Body.Position = 0;
-            using var copy = new MemoryStream();
-            await request.Body.CopyToAsync(copy);
-            return copy.ToArray();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Http.BadHttpRequestException)
-        {
-            return null; // a body the client never finished: the record says what the route and status were
         }
     }
 }

@@ -103,6 +103,7 @@ public sealed class GuestSupervisor(
             {
                 // Alive but out of reach, and stopped for it: said as such, not as an exit.
                 recorder.SetState(row, WorkspaceStates.Failed, e.Message, null, row.Accelerator);
+                Died(row, e.Message, "workspace.lost");
                 await resources.ReleaseAsync(row.Id);
                 await network.LeaseReturnedAsync(row.Id, ct);
                 continue;
@@ -146,9 +147,9 @@ public sealed class GuestSupervisor(
         ? $"out of memory: the kernel killed QEMU at the workspace's memory limit ({ResourceLimits.For(row).MemoryMaxBytes >> 20} MiB for {row.MemoryMib} MiB of guest memory); give it more memory"
         : null;
 
-    /// <summary>A guest that ended without a shutdown is a decision nobody asked for: audited, with why.</summary>
-    private void Died(WorkspaceRow row, string why) =>
-        audit.Decided("workspace.died", "workspaces/" + row.Name, row.Owner, new Dictionary<string, string> { ["id"] = row.Id }, 500, why);
+    /// <summary>A guest that ended without a shutdown (or was given up on, "workspace.lost") is nobody's request: audited, with why.</summary>
+    private void Died(WorkspaceRow row, string why, string action = "workspace.died") =>
+        audit.Decided(action, "workspaces/" + row.Name, row.Owner, new Dictionary<string, string> { ["id"] = row.Id }, 500, why);
 
     /// <summary>Follows one guest until it ends, recording what it did on its own.</summary>
     private void Watch(string id, IGuest guest) => _ = Task.Run(async () =>

@@ -33,6 +33,7 @@ public sealed class AuditLog : IHostedService, IAuditRecorder
     private long _seq;
     private string _prev = AuditChain.Genesis;
     private long _sinceCheckpoint;
+    private byte[]? _head; // the last checkpoint's line, until the flush that makes it durable
     private readonly Stopwatch _checkpointClock = new();
 
     public AuditLog(IOptions<WorkspacesOptions> options, HostIdentity identity, ILogger<AuditLog> logger)
@@ -156,9 +157,9 @@ public sealed class AuditLog : IHostedService, IAuditRecorder
     {
         var checkpoint = new AuditCheckpoint(_seq, _prev, _identity.SigningPublicKey,
             Convert.ToBase64String(_identity.Sign(AuditChain.CheckpointMessage(_seq, _prev))));
-        byte[] line = Append(AuditEntry.ByDaemon("audit.checkpoint", null, null, null), checkpoint);
-        Flush();
-        _files.WriteHead(line);
+        // Made durable with the batch it ends, not on its own: a burst's checkpoints would each cost an fsync
+        // (and head.json another), and the batch's records would wait for all of them, widening what a crash loses.
+        _head = Append(AuditEntry.ByDaemon("audit.checkpoint", null, null, null), checkpoint);
         _sinceCheckpoint = 0;
         _checkpointClock.Restart();
     }
@@ -168,6 +169,9 @@ public sealed class AuditLog : IHostedService, IAuditRecorder
         if (_file is null) return;
         _file.Flush(flushToDisk: true);
         DurableSeq = _seq;
+        // head.json names the last checkpoint only once that checkpoint is on disk.
+        if (_head is not null) _files.WriteHead(_head);
+        _head = null;
     }
 
     /// <summary>A new UTC day: a new file, the chain carrying on; then retention, itself recorded.</summary>

@@ -41,6 +41,7 @@ public static class DomainServices
         .AddSingleton<NetworkRepository>()
         .AddSingleton<Links>()
         .AddSingleton<DhcpServer>()
+        .AddSingleton<QuarantineRepository>() // wt-detect
         .AddSingleton<Firewall>()
         .AddSingleton<NetworkService>()
         .AddSingleton<Hypervisor.KvmProbe>()
@@ -70,6 +71,9 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
+        .AddSingleton<IDecisionRecorder, Audit.AuditDecisionRecorder>() // detection's decisions go to the audit log
+        .AddSingleton<Quarantine>()
+        .AddSingleton<TrafficWatch>()
         .AddSingleton<WorkspaceSnapshots>()
         .AddSingleton<SavedStates>()
         .AddSingleton<CloneIdentity>()

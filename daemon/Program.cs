@@ -97,7 +97,8 @@ if (!inert)
     builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditLog>())
         .AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
-        .AddHostedService<PullResumer>();
+        .AddHostedService<PullResumer>()
+        .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>());
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
@@ -116,6 +117,7 @@ v1.MapImagePullEndpoints();
 v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
+v1.MapTrafficEndpoints(); // wt-detect
 v1.MapGuestEndpoints();
 v1.MapIdentityEndpoints();
 v1.MapDiskEndpoints();

@@ -70,4 +70,6 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(HeldBlobsAnswer))]
 [JsonSerializable(typeof(HostedWorkspace[]))]
 [JsonSerializable(typeof(AuditRecord[]))]
+[JsonSerializable(typeof(TrafficInfo))]
+[JsonSerializable(typeof(QuarantineRequest))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -19,6 +19,7 @@ FactoryCommands.Add(root);
 DiskCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
+QuarantineCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -210,6 +210,18 @@ public sealed class AuditTests(Xunit.Abstractions.ITestOutputHelper output)
         await daemon.WaitForConsoleAsync("self", "WORKSPACE-READY");
         int pid = (await client.GetWorkspaceAsync("self")).Pid!.Value;
 
+        // Detection's decisions reach the log through IDecisionRecorder: a quarantine by hand and its release.
+        var held = await daemon.WsAsync("quarantine", "self", "--action", "pause", "--reason", "audit probe");
+        Assert.True(held.ExitCode == 0, held.Stderr);
+        var released = await daemon.WsAsync("quarantine", "self", "--release");
+        Assert.True(released.ExitCode == 0, released.Stderr);
+        await Wait.UntilAsync(() => Records(daemon).Any(r => r.Action == "workspace.released"), TimeSpan.FromSeconds(30), "the release's record");
+        var quarantined = Assert.Single(Records(daemon), r => r.Action == "workspace.quarantined");
+        Assert.Equal("workspaces/self", quarantined.Target);
+        Assert.Equal(0u, quarantined.Actor.Uid);
+        Assert.Equal("pause", quarantined.Params!["action"]);
+        Assert.Equal("audit probe", quarantined.Outcome.Reason);
+
         // QEMU killed behind the daemon's back: nobody asked, so the daemon is the actor.
         Process.GetProcessById(pid).Kill();
         await Wait.UntilAsync(() => Records(daemon).Any(r => r.Action == "workspace.died"), TimeSpan.FromSeconds(30), "the record of the guest's death");

@@ -46,6 +46,9 @@ public static class DomainServices
         .AddSingleton<NetworkService>()
         .AddSingleton<Hypervisor.KvmProbe>()
         .AddSingleton<EventBus>()
+        .AddSingleton<Audit.AuditLog>()
+        .AddSingleton<Core.IAuditRecorder>(sp => sp.GetRequiredService<Audit.AuditLog>())
+        .AddSingleton<Audit.AuditReader>()
         .AddSingleton<Admission>()
         .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))
         .AddSingleton<WorkspaceAccess>()
@@ -68,7 +71,7 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
-        .AddSingleton<IDecisionRecorder, NoDecisionRecorder>() // wt-detect: the audit log's seam; the lead binds it to the audit log
+        .AddSingleton<IDecisionRecorder, Audit.AuditDecisionRecorder>() // detection's decisions go to the audit log
         .AddSingleton<Quarantine>()
         .AddSingleton<TrafficWatch>()
         .AddSingleton<WorkspaceSnapshots>()

@@ -24,6 +24,7 @@ public sealed class PeerDirectory(
     Admission admission,
     ImageRepository images,
     EventBus events,
+    IAuditRecorder audit,
     IOptionsMonitor<WorkspacesOptions> options,
     ILogger<PeerDirectory> logger)
 {
@@ -213,6 +214,8 @@ public sealed class PeerDirectory(
         if (!peers.TryAdd(row)) throw WorkspacesException.Conflict($"a peer named '{row.Name}', or with that certificate, was added at the same time");
         PeerLog.Joined(logger, row.Name, row.Address, row.TlsFingerprint);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "peer", null, "joined", row.Address, null, Peer: row.Name), 0);
+        audit.Decided("peer.joined", "peers/" + row.Name, null,
+            new Dictionary<string, string> { ["address"] = row.Address, ["fingerprint"] = row.TlsFingerprint });
     }
 
     private static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();

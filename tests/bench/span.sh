@@ -38,7 +38,7 @@ host() { # ns index underlay-self underlay-other guest-ns guest-ip (prints the W
     ip netns exec "$ns" wg set "$wg" private-key "$dir/$ns.key" listen-port 51820
     ip -n "$ns" addr add "172.30.0.$i/24" dev "$wg"
     ip -n "$ns" link set "$wg" mtu $WG_MTU up
-    ip -n "$ns" link add wsv42 type vxlan id 42 local "172.30.0.$i" dstport 4789 nolearning
+    ip -n "$ns" link add wsv42 type vxlan id 42 local "172.30.0.$i" dstport 4789
     ip -n "$ns" link set wsv42 mtu $SPAN_MTU
     ip -n "$ns" link add wsb42 type bridge
     ip -n "$ns" link set wsb42 mtu $SPAN_MTU up

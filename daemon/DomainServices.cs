@@ -77,6 +77,7 @@ public static class DomainServices
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()
         .AddSingleton<PeerDirectory>()
+        .AddSingleton<ISpanPeers, SpanPeers>()
         .AddSingleton<PeerMonitor>()
         .AddSingleton<PeerInventory>()
         .AddSingleton<PullRepository>()

@@ -307,6 +307,12 @@ public static class SchemaMigrations
             PRIMARY KEY (workspace_id, name)
         );
         """,
+        // #17: a network may span hosts: its VXLAN VNI (the same on every member host) and the peers it spans.
+        """
+        ALTER TABLE networks ADD COLUMN vni INTEGER;   -- null: the network is this host's alone
+        ALTER TABLE networks ADD COLUMN span TEXT NOT NULL DEFAULT '';  -- member peers' names, comma-separated
+        CREATE UNIQUE INDEX networks_vni ON networks(vni) WHERE vni IS NOT NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -69,7 +69,9 @@ public sealed class PeerHosts : IAsyncDisposable
         await _switch.RunAsync("ip", "link", "set", outside, "up");
         var settings = new Dictionary<string, object>
         {
-            ["peers"] = new Dictionary<string, object> { ["listen"] = $"{address}:{Port}", ["name"] = $"host{i}", ["checkIntervalSeconds"] = 2 },
+            ["peers"] = new Dictionary<string, object> { ["listen"] = $"{address}:{Port}", ["name"] = $"host{i}", ["checkIntervalSeconds"] = 2,
+                // wireguard-go's control socket is named after its interface, machine-wide: one name per daemon.
+                ["wireGuardInterface"] = $"wg{i}{ns.Name[^6..]}" },
         };
         foreach (var (k, v) in config ?? []) settings[k] = v;
         foreach (var (k, v) in own?.Config ?? []) settings[k] = v;

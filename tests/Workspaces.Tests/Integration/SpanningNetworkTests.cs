@@ -25,7 +25,8 @@ public sealed class SpanningNetworkTests
 
         var spanOne = await one.Client.CreateNetworkAsync(new CreateNetworkRequest("lab", "10.64.7.0/24", Isolated: true, Vni: 4242, Span: ["host2"]));
         await two.Client.CreateNetworkAsync(new CreateNetworkRequest("lab", "10.64.7.0/24", Isolated: true, Vni: 4242, Span: ["host1"]));
-        Assert.Equal((4242, new[] { "host2" }), (spanOne.Vni, spanOne.Span));
+        Assert.Equal(4242, spanOne.Vni);
+        Assert.Equal(["host2"], spanOne.Span!);
         await one.Client.CreateNetworkAsync(new CreateNetworkRequest("other", "10.64.8.0/24", Nat: true));
 
         await LaunchAsync(one.Daemon, new CreateWorkspaceRequest("a", "guest", Network: "lab"));

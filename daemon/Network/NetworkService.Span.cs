@@ -60,7 +60,7 @@ public sealed partial class NetworkService
         {
             await SpanAllAsync(ct);
         }
-        catch (Exception e) when (e is WorkspacesException or NetworkException or Processes.CommandException or HttpRequestException)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             SpanLog.NotSpanned(logger, e.Message);
         }

@@ -280,15 +280,17 @@ public sealed partial class NetworkService(NetworkRepository networks, Links lin
         networks.ReturnStaleLeases();
         await dhcp.ReapStraysAsync(all.Select(n => n.Name).ToList());
         if (all.Count == 0) return;
-        foreach (var network in all) await RealizeAsync(network, ct);
+        // A spanning network's peers may be down as this host starts: that must not stop the daemon; the peer monitor retries.
+        foreach (var network in all) await RealizeAsync(network, ct, spanNow: false);
         await firewall.ApplyAsync(ct);
+        await SuperviseAsync(ct);
     }
 
-    private async Task RealizeAsync(NetworkRow network, CancellationToken ct)
+    private async Task RealizeAsync(NetworkRow network, CancellationToken ct, bool spanNow = true)
     {
         await links.EnsureBridgeAsync(network.Bridge, $"{network.Gateway}/{network.PrefixLength}", ct);
         if (!network.Isolated) EnableForwarding();
-        if (network.Spanning) await SpanAllAsync(ct);
+        if (network.Spanning && spanNow) await SpanAllAsync(ct);
         await dhcp.EnsureAsync(network, networks.Leased(network.Name), ct);
     }
 

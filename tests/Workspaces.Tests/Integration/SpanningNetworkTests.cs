@@ -71,6 +71,30 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.False(await LinkExistsAsync(one, "wsvx-4242"));
     }
 
+    [Fact]
+    public async Task A_spanning_network_without_its_vni_or_peers_or_with_an_unknown_peer_is_refused_and_nothing_is_left()
+    {
+        Prerequisites.RequireRoot();
+        await using var ns = await NetNamespace.CreateAsync("h");
+        await using var daemon = await DaemonProcess.StartAsync(netns: ns.Name);
+        var client = daemon.Client;
+        foreach (var (request, status, says) in new[]
+                 {
+                     (new CreateNetworkRequest("lab", "10.64.9.0/24", Span: ["host2"]), 400, "needs a VNI from 1 to 16777215"),
+                     (new CreateNetworkRequest("lab", "10.64.9.0/24", Vni: 16777216, Span: ["host2"]), 400, "needs a VNI from 1 to 16777215"),
+                     (new CreateNetworkRequest("lab", "10.64.9.0/24", Vni: 7), 400, "names the peers it spans"),
+                     (new CreateNetworkRequest("lab", "10.64.9.0/24", Vni: 7, Span: ["nobody"]), 404, "no peer named 'nobody'"),
+                 })
+        {
+            var refused = await Assert.ThrowsAsync<ApiException>(() => client.CreateNetworkAsync(request));
+            Assert.Equal(status, refused.Status);
+            Assert.Contains(says, refused.Message);
+        }
+        Assert.Empty(await client.ListNetworksAsync());
+        Assert.False((await Processes.RunAsync("ip", ["-n", ns.Name, "link", "show", "wsbr-lab"])).ExitCode == 0); // its bridge was undone
+        Assert.False((await Processes.RunAsync("ip", ["-n", ns.Name, "link", "show", "wsvx-7"])).ExitCode == 0);
+    }
+
     /// <summary>
     /// For the record, not a pass mark: MiB by HTTP (busybox httpd and wget, the same on both sides) from
     /// guest b to guest a over the span, against host two to host one over the underlay; each less a

@@ -21,6 +21,7 @@ public sealed class PeerDirectory(
     PeerChannel channel,
     PeerCertificate certificate,
     HostIdentity host,
+    WireGuardKey wireGuard,
     Admission admission,
     ImageRepository images,
     EventBus events,
@@ -174,7 +175,7 @@ public sealed class PeerDirectory(
         return new PeerHostSummary(Name, System.Reflection.Assembly.GetExecutingAssembly().GetName().Version?.ToString(3) ?? "0.0.0",
             AdvertisedAddresses(), certificate.Fingerprint, host.SigningPublicKey, host.SealingPublicKey, certificate.Binding,
             capacity.Vcpus, capacity.MemoryMiB, Math.Max(0, capacity.Vcpus - committed.Vcpus), Math.Max(0, capacity.MemoryMiB - committed.MemoryMiB),
-            images.Count());
+            images.Count(), wireGuard.PublicKey);
     }
 
     /// <summary>Where peers can reach this host: configured, else the listen address, else each of the host's addresses.</summary>

@@ -80,6 +80,7 @@ public static class DomainServices
         .AddSingleton<WorkspaceSnapshots>()
         .AddSingleton<SavedStates>()
         .AddSingleton<CloneIdentity>()
+        .AddSingleton<TemplateRam>()
         .AddSingleton<PeerRepository>()
         .AddSingleton(sp => new PeerCertificate(stateDir, sp.GetRequiredService<HostIdentity>()))
         .AddSingleton<PeerChannel>()

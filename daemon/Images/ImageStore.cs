@@ -22,11 +22,15 @@ public sealed class ImageStore
         // Pulls from peers are kept across restarts, unlike staging: the pieces already there resume them.
         Pulls = Path.Combine(Root, ".pulls");
         Directory.CreateDirectory(Pulls, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        RamCache = Path.Combine(Root, ".ram");
+        Directory.CreateDirectory(RamCache, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var stale in Directory.EnumerateFiles(RamCache, "*.tmp")) File.Delete(stale);
     }
 
     public string Root { get; }
     private string Staging { get; }
     private string Pulls { get; }
+    private string RamCache { get; }
 
     public string BlobPath(string sha256) => Path.Combine(Root, sha256);
 
@@ -169,5 +173,12 @@ public sealed class ImageStore
     /// <summary>Undoes a Commit: the blob goes back to where it was staged.</summary>
     public void Uncommit(StagedBlob blob) => File.Move(BlobPath(blob.Sha256), blob.Path);
 
-    public void DeleteBlob(string sha256) => File.Delete(BlobPath(sha256));
+    /// <summary>A template's RAM state blob kept decompressed too (TemplateRam): derived from the blob, gone with it.</summary>
+    public string RamCachePath(string sha256) => Path.Combine(RamCache, sha256);
+
+    public void DeleteBlob(string sha256)
+    {
+        File.Delete(BlobPath(sha256));
+        File.Delete(RamCachePath(sha256));
+    }
 }

@@ -36,6 +36,7 @@ public sealed class WorkspaceTransitions(
     WorkspaceAgent agents,
     SavedStates saved,
     CloneIdentity identities,
+    TemplateRam templateRam,
     WorkspaceGuests guestSeeds,
     FirstBootWatch firstBoot,
     IOptions<WorkspacesOptions> options,
@@ -217,7 +218,7 @@ public sealed class WorkspaceTransitions(
         {
             if (image.StateFormat != SavedStates.Format)
                 throw WorkspacesException.Conflict($"template '{image.Name}' holds RAM state in format {image.StateFormat}, which this daemon cannot restore");
-            return new RestorePlan(images.BlobPath(blob), image.StateMemoryMib ?? row.MemoryMib, image.StateVcpus ?? row.Vcpus, null, Template: true);
+            return new RestorePlan(templateRam.PathFor(blob), image.StateMemoryMib ?? row.MemoryMib, image.StateVcpus ?? row.Vcpus, null, Template: true);
         }
         return null;
     }

@@ -136,9 +136,19 @@ public sealed partial class QemuGuest : IGuest
         await zstd.FinishAsync(ct);
     }
 
-    /// <summary>migrate-incoming from fd: a pipe out of the daemon's zstd reading the file.</summary>
+    /// <summary>
+    /// migrate-incoming from fd: a pipe out of the daemon's zstd reading the file; or, for a plain migration
+    /// stream (a template's RAM kept decompressed), the file itself.
+    /// </summary>
     public async Task RestoreStateAsync(string path, CancellationToken ct)
     {
+        if (IsPlainStream(path))
+        {
+            using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+                await _qmp.GetFdAsync(StateFd, file, ct); // QEMU holds its own copy now
+            await MigrateAsync(() => _qmp.MigrateIncomingAsync($"fd:{StateFd}", ct), "restoring", ct);
+            return;
+        }
         using var zstd = ZstdPipe.Decompress(path);
         await HandOverAsync(zstd, ct);
         await MigrateAsync(() => _qmp.MigrateIncomingAsync($"fd:{StateFd}", ct), "restoring", ct);
@@ -146,6 +156,14 @@ public sealed partial class QemuGuest : IGuest
     }
 
     private const string StateFd = "state";
+
+    /// <summary>Whether the file starts as QEMU's migration stream does ("QEVM"), not as a zstd frame.</summary>
+    private static bool IsPlainStream(string path)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        return RandomAccess.Read(file, magic, 0) == 4 && magic.SequenceEqual("QEVM"u8);
+    }
 
     private async Task HandOverAsync(ZstdPipe zstd, CancellationToken ct)
     {

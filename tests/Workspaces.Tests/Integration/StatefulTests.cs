@@ -153,6 +153,13 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Equal(10, seen.Select(s => s.Id).Distinct().Count());
         foreach (var name in names) await Daemon.Client.DeleteWorkspaceAsync(name, force: true);
 
+        // After the first clones, the template's RAM is kept decompressed too (a plain migration stream, read-only):
+        // the clones from here on restore from it, as the run below does.
+        string plain = Path.Combine(Daemon.StateDir, "images", ".ram", template.State.Sha256);
+        await Wait.UntilAsync(() => File.Exists(plain), TimeSpan.FromSeconds(60), "the template's RAM kept decompressed");
+        Assert.Equal("QEVM"u8.ToArray(), File.ReadAllBytes(plain)[..4]);
+        Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(plain));
+
         // ws run from the template: restored, the command's output and code, and nothing left behind.
         var kept = (await Daemon.Client.ListWorkspacesAsync()).Select(w => w.Name).ToHashSet();
         var run = await Daemon.WsAsync("run", "guest", "--from", "warm", "--network", "default", "--", "sh", "-c", $"echo hi; kill -0 {pid} && exit 3");
@@ -178,6 +185,10 @@ public sealed class StatefulTests(StatefulTests.Host host, Xunit.Abstractions.IT
         Assert.Contains("from template", (await other.Client.GetWorkspaceAsync("abroad")).Reason);
         await GuestShell.RunAsync(other, "abroad", $"kill -0 {pid}");
         Assert.Equal("abroad", (await GuestShell.RunAsync(other, "abroad", "hostname")).Trim());
+
+        // The decompressed copy goes with the template's blob.
+        await Daemon.Client.DeleteImageAsync("warm");
+        Assert.False(File.Exists(plain));
     }
 
     private static double Uptime(string procUptime) =>

@@ -35,8 +35,15 @@ public sealed class SystemdContainer : IAsyncDisposable
         return r.Stdout.Trim();
     }
 
-    /// <summary>Copies a file of this machine into the container.</summary>
-    public Task CopyInAsync(string file, string to) => Processes.RunAsync(Script, ["cp", Name, file, to]);
+    /// <summary>
+    /// Copies a file or directory of this machine into the container (which sees this machine's / but not its
+    /// /tmp, /run and other submounts).
+    /// </summary>
+    public async Task CopyInAsync(string path, string to)
+    {
+        var r = await Processes.RunAsync(Script, ["cp", Name, path, to], TimeSpan.FromMinutes(2));
+        if (r.ExitCode != 0) throw new InvalidOperationException($"copying {path} into the container failed: {r.Stderr}");
+    }
 
     public async ValueTask DisposeAsync() => await Processes.RunAsync(Script, ["down", Name], TimeSpan.FromMinutes(2));
 }

@@ -24,8 +24,12 @@ public sealed class AuditJournalTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task Under_systemd_journalctl_WORKSPACE_finds_the_record_with_its_action_and_actor()
     {
+        // This build's daemon goes in by copy: the container does not see this machine's /tmp, where a clean clone may be.
         var (daemon, prefix) = Repo.Daemon;
-        string command = string.Join(' ', new[] { daemon }.Concat(prefix));
+        string built = prefix is [var dll, ..] ? dll : daemon;
+        await _container!.CopyInAsync(Path.GetDirectoryName(built)!, "/opt/wsa-daemon");
+        string inside = $"/opt/wsa-daemon/{Path.GetFileName(built)}";
+        string command = prefix.Length == 0 ? inside : $"{daemon} {inside} {string.Join(' ', prefix.Skip(1))}".Trim();
         await ExecAsync("mkdir -p /tmp/wsa && echo '{}' > /tmp/wsa/config.json");
         // A transient service: INVOCATION_ID set, journald's socket there, as under the packaged unit.
         await ExecAsync($"systemd-run --unit ws-audit --property=Type=simple {command} --config /tmp/wsa/config.json --state-dir /tmp/wsa/state --socket /tmp/wsa/ws.sock");

@@ -80,5 +80,9 @@ public static class DomainServices
         .AddSingleton<PlacementAdmission>()
         .AddSingleton<PlacementChain>()
         .AddSingleton<Placement>()
+        // Moves (#13): the ticket checks and the journal both sides keep.
+        .AddSingleton<MigrationRepository>()
+        .AddSingleton<TicketAdmission>()
+        .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>();
 }

@@ -83,6 +83,7 @@ public static class DomainServices
         // Moves (#13): the ticket checks and the journal both sides keep.
         .AddSingleton<MigrationRepository>()
         .AddSingleton<TicketAdmission>()
+        .AddSingleton<TicketIssuer>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>();
 }

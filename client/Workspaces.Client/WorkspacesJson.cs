@@ -58,6 +58,8 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerTokenInfo))]
 [JsonSerializable(typeof(AddPeerRequest))]
 [JsonSerializable(typeof(PeerJoinRequest))]
+[JsonSerializable(typeof(PeerMigrationOffer))]
+[JsonSerializable(typeof(PeerMigrationAccepted))]
 [JsonSerializable(typeof(PeerHostSummary))]
 [JsonSerializable(typeof(PieceListInfo))]
 [JsonSerializable(typeof(PullImageRequest))]

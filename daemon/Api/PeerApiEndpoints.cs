@@ -25,5 +25,6 @@ public static class PeerApiEndpoints
         }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
 
         peer.MapPeerImageEndpoints();
+        peer.MapPeerMigrationEndpoints();
     }
 }

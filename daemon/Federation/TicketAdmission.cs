@@ -66,7 +66,8 @@ public sealed class TicketAdmission(
             throw new MigrationTicketException($"the ticket's mode '{ticket.Mode}' is none of {string.Join(", ", MigrationModes.All)}");
         if (CpuModels.Refusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
             throw new MigrationTicketException(cpu);
-        if (networks.Find(ticket.Network) is null)
+        // A workspace without a NIC has no network identity to keep; one with a NIC needs the same-named network here.
+        if (ticket.Network.Length > 0 && networks.Find(ticket.Network) is null)
             throw new MigrationTicketException($"this host has no network named '{ticket.Network}', which the workspace is attached to");
         CheckImage(ticket);
         var asked = new WorkspaceShape(ticket.Vcpus, ticket.MemoryMib);

@@ -17,6 +17,12 @@ public static class CpuModels
     private static readonly string[] Emulated = ["qemu64", "kvm64", "max", "Nehalem", "Westmere", "SandyBridge", "IvyBridge", "Haswell", "Skylake-Client"];
     private static readonly string[] Machines = [DefaultMachine];
 
+    /// <summary>
+    /// The model a workspace's QEMU runs with today (QemuCommandLine: "host" under KVM, "max" under TCG).
+    /// A per-workspace recorded model (default qemu64) is not wired yet; the ticket states what really runs.
+    /// </summary>
+    public static string ForAccelerator(string? accelerator) => accelerator == "kvm" ? HostPassthrough : "max";
+
     public static bool IsMigratable(string model) => model != HostPassthrough && Emulated.Contains(model);
 
     /// <summary>Null when this host can give the model and machine; otherwise why not, for the refusal.</summary>

@@ -220,6 +220,25 @@ public sealed class MigrationTicketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_source_begins_by_recording_and_signing_a_ticket_that_the_destination_admits()
+    {
+        var destinationHost = _destination.Get<HostIdentity>();
+        Assert.True(_source.Get<PeerRepository>().TryAdd(
+            new PeerRow("dst", "127.0.0.1:2", new string('e', 64), destinationHost.SigningPublicKey, destinationHost.SealingPublicKey, 0)));
+        var workspace = await _source.CreateAsync("web");
+        var (ticket, document, hash) = _source.Get<TicketIssuer>().Begin(workspace, "dst", MigrationModes.Cold);
+
+        var begun = _source.Get<MigrationRepository>().Find(hash)!;
+        Assert.Equal((MigrationPhase.SourceRole, MigrationPhase.Begin, "dst", workspace.Id), (begun.Role, begun.Phase, begun.Peer, begun.WorkspaceId));
+        Assert.Equal([_image.Id], ticket.ImageChain);
+        Assert.Equal("max", ticket.CpuModel); // what QEMU runs under TCG today
+        var (admitted, admittedHash) = Admission.Admit(document, "src");
+        Assert.Equal(hash, admittedHash);
+        Assert.Equal((workspace.Name, workspace.Owner, workspace.MemoryMib), (admitted.Name, admitted.Owner, admitted.MemoryMib));
+        Assert.Equal(MigrationPhase.Prepare, _destination.Get<MigrationRepository>().Find(hash)!.Phase);
+    }
+
+    [Fact]
     public void The_canonical_form_is_stable_ordered_and_refuses_unknown_members()
     {
         var ticket = Ticket();

@@ -84,6 +84,7 @@ public static class DomainServices
         .AddSingleton<MigrationRepository>()
         .AddSingleton<TicketAdmission>()
         .AddSingleton<TicketIssuer>()
+        .AddSingleton<MoveCoordinator>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>();
 }

@@ -120,6 +120,7 @@ v1.MapEventEndpoints();
 v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
+v1.MapMoveEndpoints();
 v1.MapProxyEndpoints();
 v1.MapApiDocument();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(

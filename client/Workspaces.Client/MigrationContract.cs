@@ -5,3 +5,9 @@ public sealed record PeerMigrationOffer(string Ticket);
 
 /// <summary>The destination admitted the ticket: its hash, which both sides record with the outcome.</summary>
 public sealed record PeerMigrationAccepted(string TicketHash, string Phase);
+
+/// <summary>
+/// POST /v1/workspaces/{name}/move: move a workspace to a peer. Mode: cold | stateful | live; null picks
+/// cold for a stopped workspace and (until the live engine is merged) stateful for a running or paused one.
+/// </summary>
+public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSource = false, bool Recover = false);

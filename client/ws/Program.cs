@@ -20,4 +20,5 @@ NetworkCommands.Add(root);
 EventCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
+MoveCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -52,6 +52,12 @@ public sealed class MoveTicketTests(MoveTicketTests.Hosts hosts) : IClassFixture
         Assert.Equal(409, e.Status);
         Assert.Contains("peer 'host2'", e.Message);
         Assert.Equal(new WorkspaceShape(1, 128), e.Problem.Offer);
+
+        // What a person sees: `ws move` fails and says what the peer would grant.
+        var cli = await hosts.Peers[0].Daemon.WsAsync("move", "mover", "host2");
+        Assert.NotEqual(0, cli.ExitCode);
+        Assert.Contains("peer 'host2'", cli.Stderr);
+        Assert.Contains("128 MiB", cli.Stderr);
     }
 
     [Fact]

@@ -94,7 +94,8 @@ builder.Services
 if (!inert)
     builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
-        .AddHostedService<PullResumer>();
+        .AddHostedService<PullResumer>()
+        .AddHostedService<MigrationResolver>();
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();

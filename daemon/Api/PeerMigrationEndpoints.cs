@@ -1,5 +1,7 @@
 using Workspaces.Client;
+using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Api;
@@ -21,5 +23,32 @@ public static class PeerMigrationEndpoints
             return Results.Json(new PeerMigrationAccepted(hash, MigrationPhase.Prepare), WorkspacesJson.Default.PeerMigrationAccepted);
         }).WithSummary("peer API: offer a signed migration ticket; every check runs before anything moves")
           .Body<PeerMigrationOffer>().Produces<PeerMigrationAccepted>();
+
+        peer.MapGet("/migrations/{hash}", (HttpContext context, string hash, MigrationRepository migrations) =>
+        {
+            var row = OwnRow(context, hash, migrations);
+            return Results.Json(new PeerMigrationState(row.TicketHash, row.Phase, row.Outcome, row.Detail), WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: where this host stands in a move the calling peer is part of").Produces<PeerMigrationState>();
+
+        peer.MapPost("/migrations/{hash}/abort", (HttpContext context, string hash, MigrationRepository migrations, TimeProvider clock) =>
+        {
+            var row = OwnRow(context, hash, migrations);
+            // Before Perform nothing of the workspace is here, so closing is always safe; later phases need the transfer's recovery.
+            if (row.Outcome is null && row.Phase != MigrationPhase.Prepare)
+                throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) is at {row.Phase} here: only a move still at Prepare can be aborted this way");
+            if (row.Outcome is null)
+                migrations.SetOutcome(row.TicketHash, MigrationOutcome.Failed, "aborted by the source before Perform", clock.GetUtcNow().ToUnixTimeMilliseconds());
+            var now = migrations.Find(row.TicketHash)!;
+            return Results.Json(new PeerMigrationState(now.TicketHash, now.Phase, now.Outcome, now.Detail), WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: the source closes a move that stopped before Perform").Body<PeerMigrationState>().Produces<PeerMigrationState>();
+    }
+
+    /// <summary>A peer only learns about moves it is part of: any other hash is simply not found.</summary>
+    private static MigrationRow OwnRow(HttpContext context, string hash, MigrationRepository migrations)
+    {
+        string caller = PeerGate.PeerName(context);
+        var row = migrations.Find(hash);
+        if (row is null || row.Peer != caller) throw WorkspacesException.NotFound($"no move with ticket {Core.Names.Quote(hash)} and peer '{caller}' here");
+        return row;
     }
 }

@@ -30,10 +30,11 @@ public sealed class MoveCoordinator(
 
         var (_, document, hash) = issuer.Begin(workspace, peer.Name, mode);
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var http = channel.For(peer.Address, peer.TlsFingerprint);
         PeerMigrationAccepted accepted;
         try
         {
-            accepted = await PeerCall.PostAsync(channel.For(peer.Address, peer.TlsFingerprint), peer.Name, "v1/peer/migrations",
+            accepted = await PeerCall.PostAsync(http, peer.Name, "v1/peer/migrations",
                 new PeerMigrationOffer(document), WorkspacesJson.Default.PeerMigrationOffer, WorkspacesJson.Default.PeerMigrationAccepted, ct);
         }
         catch (WorkspacesException e)
@@ -41,11 +42,28 @@ public sealed class MoveCoordinator(
             migrations.SetOutcome(hash, MigrationOutcome.Refused, e.Message, clock.GetUtcNow().ToUnixTimeMilliseconds());
             throw;
         }
+        // The source's end of Prepare: the destination holds an admitted ticket, the source has not recorded it yet.
+        MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Prepare);
         if (accepted.TicketHash != hash)
             throw new WorkspacesException(502, "Peer error", $"peer '{peer.Name}' admitted ticket {accepted.TicketHash[..12]}, not the one sent ({hash[..12]})");
         string detail = $"peer '{peer.Name}' admitted the ticket {hash[..12]}; the {mode} transfer (Perform, Finish, Confirm) is not built yet";
         migrations.SetOutcome(hash, MigrationOutcome.Failed, detail, now);
+        await AbortAsync(http, peer.Name, hash, ct);
         throw NotBuilt(detail);
+    }
+
+    /// <summary>Closes the destination's side of a move that will not go on (before Perform nothing moved); a failure here is left to MigrationResolver's next start.</summary>
+    private static async Task AbortAsync(HttpClient http, string peer, string hash, CancellationToken ct)
+    {
+        try
+        {
+            await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/abort", new PeerMigrationState(hash, MigrationPhase.Begin, null, null),
+                WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
+        }
+        catch (WorkspacesException)
+        {
+            // The destination keeps an admitted, spent ticket at Prepare: it can never be replayed, and nothing moved.
+        }
     }
 
     private string ChooseMode(WorkspaceRow workspace, MoveRequest request)

@@ -52,6 +52,12 @@ public sealed class MigrationRepository(Database db)
         return c.Query<MigrationRow>($"SELECT {Columns} FROM migrations WHERE outcome IS NULL OR outcome = 'Unknown' ORDER BY started_at").AsList();
     }
 
+    public IReadOnlyList<MigrationRow> List()
+    {
+        using var c = db.Open();
+        return c.Query<MigrationRow>($"SELECT {Columns} FROM migrations ORDER BY started_at").AsList();
+    }
+
     public IReadOnlyList<MigrationRow> ForWorkspace(string workspaceId)
     {
         using var c = db.Open();

@@ -22,5 +22,6 @@ public static class MigrationFaults
     }
 }
 
-/// <summary>The injected cut link: handled exactly as an HttpRequestException/IOException from the peer channel.</summary>
-public sealed class MigrationLinkDroppedException(string point) : IOException($"the peer link was cut at {point} (fault injection)");
+/// <summary>The injected cut link: answered as an unreachable peer is (504), the move left for MigrationResolver.</summary>
+public sealed class MigrationLinkDroppedException(string point)
+    : Errors.WorkspacesException(504, "Peer unreachable", $"the peer link was cut at {point} (fault injection)");

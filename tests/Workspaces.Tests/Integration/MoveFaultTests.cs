@@ -68,6 +68,34 @@ public sealed class MoveFaultTests : IAsyncLifetime
 
     }
 
+    [Fact]
+    public async Task A_link_cut_after_Prepare_answers_504_and_the_move_is_settled_with_the_destination_at_the_next_start()
+    {
+        var source = _peers[0].Daemon;
+        source.Environment["WORKSPACES_FAULT_DROP_LINK_AT"] = MigrationFaults.Point(MigrationPhase.SourceRole, MigrationPhase.Prepare);
+        await source.KillAsync();
+        await source.StartAsync();
+
+        var cut = await Assert.ThrowsAsync<ApiException>(() => source.Client.MoveAsync("mover", new MoveRequest("host2")));
+        Assert.Equal(504, cut.Status);
+        Assert.Contains("link was cut", cut.Message);
+        Assert.Null(Rows(source.StateDir).Single().Outcome);
+        Assert.Equal(MigrationPhase.Prepare, Rows(_peers[1].Daemon.StateDir).Single().Phase);
+
+        source.Environment.Remove("WORKSPACES_FAULT_DROP_LINK_AT");
+        await source.KillAsync();
+        await source.StartAsync();
+        var settled = Stopwatch.StartNew();
+        // The destination records its side before it answers, the source after the answer: wait for both.
+        while (Rows(_peers[1].Daemon.StateDir).Single().Outcome is null || Rows(source.StateDir).Single().Outcome is null)
+        {
+            Assert.True(settled.Elapsed < TimeSpan.FromSeconds(60), "the move was not settled on both sides after the source's restart");
+            await Task.Delay(100);
+        }
+        Assert.Equal(MigrationOutcome.Failed, Rows(_peers[1].Daemon.StateDir).Single().Outcome);
+        Assert.Equal(MigrationOutcome.Failed, Rows(source.StateDir).Single().Outcome);
+    }
+
     private static IReadOnlyList<MigrationRow> Rows(string stateDir) =>
         new MigrationRepository(new Database(Path.Combine(stateDir, "workspaces.db"))).List();
 }

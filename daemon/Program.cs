@@ -95,6 +95,7 @@ if (!inert)
     builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
         .AddHostedService<PullResumer>()
+        .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>())
         .AddHostedService<MigrationResolver>();
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
@@ -106,6 +107,7 @@ if (!inert && !app.Services.GetRequiredService<GuestUidSlot>().TryClaim(out stri
     return 2;
 }
 app.UseMiddleware<ProblemMiddleware>();
+app.UseWebSockets(); // tunnel streams on the peer listener (PeerStreamEndpoints)
 var v1 = app.MapGroup("/v1");
 v1.MapHostEndpoints();
 v1.MapImageEndpoints();
@@ -113,6 +115,7 @@ v1.MapImagePullEndpoints();
 v1.MapTrustEndpoints();
 v1.MapNetworkEndpoints();
 v1.MapWorkspaceEndpoints();
+v1.MapTrafficEndpoints(); // wt-detect
 v1.MapGuestEndpoints();
 v1.MapIdentityEndpoints();
 v1.MapDiskEndpoints();

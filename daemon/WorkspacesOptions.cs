@@ -72,6 +72,10 @@ public sealed class WorkspacesOptions
     [ValidateObjectMembers]
     public PeerOptions Peers { get; set; } = new();
 
+    /// <summary>Violation counters and the quarantine policy (issue #14).</summary>
+    [ValidateObjectMembers]
+    public DetectionOptions Detection { get; set; } = new();
+
     /// <summary>Open API connections one uid may hold at once (root has no cap).</summary>
     [Range(1, 100000)]
     public int MaxConnectionsPerUser { get; set; } = 64;

@@ -239,7 +239,8 @@ public sealed record EventInfo(
     string? Reason,
     OperationInfo? Operation,
     uint? Owner = null,
-    string? Peer = null);
+    string? Peer = null,
+    Dictionary<string, string>? Details = null);
 
 /// <summary>RFC 9457 problem details, as every error of the API is answered.</summary>
 public sealed record Problem(string Type, string Title, int Status, string Detail, string[]? Allowed = null, WorkspaceShape? Offer = null);

@@ -247,6 +247,15 @@ public sealed partial class WorkspacesClient : IDisposable
     public Task<WorkspaceInfo> ExposeAsync(string workspace, ExposeRequest request, CancellationToken ct = default) =>
         PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/forwards", request, Json.ExposeRequest, Json.WorkspaceInfo, ct);
 
+    public Task<TrafficInfo> GetTrafficAsync(string workspace, CancellationToken ct = default) =>
+        GetAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/traffic", Json.TrafficInfo, ct);
+
+    public Task<TrafficInfo> QuarantineAsync(string workspace, QuarantineRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/quarantine", request, Json.QuarantineRequest, Json.TrafficInfo, ct);
+
+    public Task<TrafficInfo> ReleaseQuarantineAsync(string workspace, CancellationToken ct = default) =>
+        DeleteAsync($"v1/workspaces/{Uri.EscapeDataString(workspace)}/quarantine", Json.TrafficInfo, ct);
+
     public Task<WorkspaceInfo[]> ListWorkspacesAsync(CancellationToken ct = default) =>
         GetAsync("v1/workspaces", Json.WorkspaceInfoArray, ct);
 
@@ -338,6 +347,12 @@ public sealed partial class WorkspacesClient : IDisposable
     {
         using var response = await _http.PostAsJsonAsync(uri, request, requestType, ct);
         return await ReadAsync(response, resultType, ct);
+    }
+
+    private async Task<T> DeleteAsync<T>(string uri, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync(uri, ct);
+        return await ReadAsync(response, type, ct);
     }
 
     private async Task SendAsync(HttpMethod method, string uri, CancellationToken ct)

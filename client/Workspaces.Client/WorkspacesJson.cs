@@ -73,4 +73,6 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(HeldBlobsRequest))]
 [JsonSerializable(typeof(HeldBlobsAnswer))]
 [JsonSerializable(typeof(HostedWorkspace[]))]
+[JsonSerializable(typeof(TrafficInfo))]
+[JsonSerializable(typeof(QuarantineRequest))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

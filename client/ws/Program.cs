@@ -18,6 +18,7 @@ FactoryCommands.Add(root);
 DiskCommands.Add(root);
 NetworkCommands.Add(root);
 EventCommands.Add(root);
+QuarantineCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
 MoveCommands.Add(root);

@@ -25,6 +25,7 @@ public static class PeerApiEndpoints
         }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
 
         peer.MapPeerImageEndpoints();
+        peer.MapPeerStreamEndpoints();
         peer.MapPeerMigrationEndpoints();
     }
 }

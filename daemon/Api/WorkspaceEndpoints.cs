@@ -89,13 +89,15 @@ public static class WorkspaceEndpoints
 
         // start | pause | resume | stop | reboot: checked now (4xx at once), carried out as an operation (202).
         v1.MapPost("/workspaces/{name}/{action}", (HttpContext context, string name, string action, bool? force, double? timeout,
-            bool? acceptOffer, bool? stateful, bool? discardState, WorkspaceAccess access, WorkspaceTransitions transitions, OperationRegistry operations) =>
+            bool? acceptOffer, bool? stateful, bool? discardState, WorkspaceAccess access, WorkspaceTransitions transitions, OperationRegistry operations,
+            Quarantine quarantine) =>
         {
             if (!Actions.TryGetValue(action, out var verb))
                 throw WorkspacesException.NotFound($"unknown action {Names.Quote(action)}; actions are {string.Join(", ", Actions.Keys)}");
             var wait = ApiLimits.Seconds(timeout, "timeout");
             var caller = context.Caller();
             var row = access.Check(name, verb, caller);
+            quarantine.CheckAction(row, verb); // wt-detect
             if (verb == WorkspaceAction.Start) transitions.CheckAdmission(row, acceptOffer ?? false);
             if (stateful == true && (verb != WorkspaceAction.Stop || force == true))
                 throw WorkspacesException.BadRequest("stateful applies to stop only, and not with force (a forced stop has no state to keep)");

@@ -32,11 +32,23 @@ public sealed class PeerChannel(PeerCertificate certificate) : IDisposable
     {
         foreach (bool proxy in new[] { false, true })
             if (_clients.TryRemove((address, fingerprint, proxy), out var client)) client.Dispose();
+        if (_streams.TryRemove((address, fingerprint), out var invoker)) invoker.Dispose();
     }
 
-    private HttpClient Create(string address, string fingerprint)
-    {
-        var handler = new SocketsHttpHandler
+    private readonly ConcurrentDictionary<(string Address, string Fingerprint), HttpMessageInvoker> _streams = new();
+
+    /// <summary>
+    /// For tunnel streams (PeerTunnel's WebSockets): the same pinned TLS, in a pool of their own, since a
+    /// stream holds its connection for the whole migration.
+    /// </summary>
+    public HttpMessageInvoker StreamInvoker(string address, string fingerprint) =>
+        _streams.GetOrAdd((address, fingerprint), key => new HttpMessageInvoker(Handler(key.Fingerprint)));
+
+    private HttpClient Create(string address, string fingerprint) =>
+        new(Handler(fingerprint)) { BaseAddress = new Uri($"https://{address}/"), Timeout = Timeout.InfiniteTimeSpan };
+
+    private SocketsHttpHandler Handler(string fingerprint) =>
+        new()
         {
             ConnectTimeout = TimeSpan.FromSeconds(5),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
@@ -52,12 +64,12 @@ public sealed class PeerChannel(PeerCertificate certificate) : IDisposable
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             },
         };
-        return new HttpClient(handler) { BaseAddress = new Uri($"https://{address}/"), Timeout = Timeout.InfiniteTimeSpan };
-    }
 
     public void Dispose()
     {
         foreach (var client in _clients.Values) client.Dispose();
         _clients.Clear();
+        foreach (var invoker in _streams.Values) invoker.Dispose();
+        _streams.Clear();
     }
 }

@@ -48,6 +48,31 @@ public interface IGuest : IAsyncDisposable
     /// <summary>For a guest launched with GuestSpec.Incoming: loads the state SaveStateAsync wrote at path. The guest stays paused.</summary>
     Task RestoreStateAsync(string path, CancellationToken ct);
 
+    /// <summary>
+    /// Live migration, destination (a guest launched with GuestSpec.Incoming): serves the guest's new overlay
+    /// (the file at overlayPath, created with the source's backing chain) writable over NBD on a local Unix
+    /// socket, under exportName, for the source's mirror.
+    /// </summary>
+    Task ExportDiskAsync(string nbdSocket, string exportName, string overlayPath, CancellationToken ct);
+
+    /// <summary>Live migration, destination: listens on a local Unix socket for the source's RAM and device state (disks activated only at RunAsync).</summary>
+    Task ListenForMigrationAsync(string migrationSocket, CancellationToken ct);
+
+    /// <summary>Live migration, destination: waits until the incoming state is complete (the guest stays paused).</summary>
+    Task WaitIncomingAsync(CancellationToken ct);
+
+    /// <summary>Live migration, destination: stops the NBD server (before RunAsync, or before killing a failed copy).</summary>
+    Task EndExportAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Live migration, source: mirrors the top overlay into the destination's export, then moves RAM, and at
+    /// the switch-over ends the mirror (this guest stays on its own disk) and hands over. Returns QEMU's
+    /// figures (downtime, total time). A failure before the switch-over leaves this guest as it was
+    /// (running if it ran) with no mirror or NBD node left; after it, MigrationSwitchoverException and
+    /// the guest paused.
+    /// </summary>
+    Task<MigrationStats> MigrateLiveAsync(LiveMigrationTarget target, IProgress<LiveMigrationProgress>? progress, CancellationToken ct);
+
     /// <summary>Puts another medium (a file) into a removable drive, such as the seed's cdrom, while the guest runs.</summary>
     Task ChangeMediumAsync(string device, string path, CancellationToken ct);
 

@@ -1,10 +1,11 @@
+using System.Text.Json;
 using Workspaces.Daemon.State;
 using Workspaces.Native;
 
 namespace Workspaces.Daemon.Network;
 
 /// <summary>The one owner of the daemon's nftables tables: every change rebuilds them from SQLite in one transaction.</summary>
-public sealed class Firewall(NetworkRepository networks) : IDisposable
+public sealed class Firewall(NetworkRepository networks, QuarantineRepository quarantines) : IDisposable
 {
     private readonly Lazy<Nftables> _nft = new(() => new Nftables());
     private readonly Lazy<Nftables> _text = new(() => new Nftables(json: false));
@@ -19,9 +20,12 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
         try
         {
             var all = networks.List();
+            var isolated = quarantines.List().Where(q => q.Action == "isolate").Select(q => q.WorkspaceId).ToHashSet();
+            // The rebuild makes the counters anew: they start from what they hold now, so they only rise.
+            var carried = ReadRaw();
             // Only running workspaces hold addresses: a stopped one's address is in no rule, so it can go to the next start.
             // No network left: no tables either, as before the first network was made.
-            string batch = all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Leased(), networks.Forwards());
+            string batch = all.Count == 0 ? FirewallRules.Remove() : FirewallRules.Build(all, networks.Leased(), networks.Forwards(), isolated, carried);
             // The kernel answers EINTR when the rule set's generation moved while nft read it (the soak
             // test met it under load); the batch is whole and idempotent, so it is simply sent again.
             for (int attempt = 1; ; attempt++)
@@ -45,6 +49,45 @@ public sealed class Firewall(NetworkRepository networks) : IDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Every workspace's violation counters, in one `list counters` call (the poller's one read per
+    /// interval, whatever the number of workspaces). A workspace with no rules (not running) is absent.
+    /// </summary>
+    public IReadOnlyDictionary<string, TrafficCounters> ReadCounters()
+    {
+        var byWorkspace = new Dictionary<string, TrafficCounters>();
+        foreach (var (name, (packets, _)) in ReadRaw())
+        {
+            if (!CounterNames.TryParse(name, out string kind, out string id)) continue;
+            var now = byWorkspace.GetValueOrDefault(id, TrafficCounters.Zero);
+            byWorkspace[id] = kind switch
+            {
+                CounterNames.Spoof => now with { Spoofed = packets },
+                CounterNames.Egress => now with { EgressRefused = packets },
+                _ => now with { RateDropped = packets },
+            };
+        }
+        return byWorkspace;
+    }
+
+    /// <summary>The named counters of our tables, by name: packets and bytes.</summary>
+    private Dictionary<string, (long Packets, long Bytes)> ReadRaw()
+    {
+        var counters = new Dictionary<string, (long, long)>();
+        string output;
+        try { output = _nft.Value.Run("list counters"); }
+        catch (NftablesException) { return counters; } // no table yet: nothing counted
+        if (output.Trim().Length == 0) return counters;
+        using var json = JsonDocument.Parse(output);
+        foreach (var item in json.RootElement.GetProperty("nftables").EnumerateArray())
+        {
+            if (!item.TryGetProperty("counter", out var counter)) continue;
+            if (counter.GetProperty("table").GetString() != FirewallRules.Table) continue; // nobody else's
+            counters[counter.GetProperty("name").GetString()!] = (counter.GetProperty("packets").GetInt64(), counter.GetProperty("bytes").GetInt64());
+        }
+        return counters;
     }
 
     /// <summary>

@@ -13,12 +13,18 @@ namespace Workspaces.Daemon.Network;
 ///   inet workspaces / forward: egress allowlists, isolation between networks, isolated networks;
 ///   inet workspaces / prerouting, output (nat): port forwards from the host; postrouting: masquerade.
 /// Each workspace's rules carry the comment "workspace ID", so they can be found and shown.
+/// Every drop that is a violation (anti-spoofing, egress allowlist, rate limit) counts into a named
+/// counter of the workspace (CounterNames); a rebuild carries their values over, so they only rise.
+/// A workspace in quarantine (isolate) may then send only to its gateway and to DHCP.
 /// </summary>
 public static class FirewallRules
 {
     public const string Table = "workspaces";
 
-    public static string Build(IReadOnlyList<NetworkRow> networks, IReadOnlyList<NicRow> nics, IReadOnlyList<PortForwardRow> forwards)
+    /// <param name="isolated">Ids of the workspaces in quarantine by isolation.</param>
+    /// <param name="carried">Counter values to start from, by counter name (those read just before the rebuild).</param>
+    public static string Build(IReadOnlyList<NetworkRow> networks, IReadOnlyList<NicRow> nics, IReadOnlyList<PortForwardRow> forwards,
+        IReadOnlySet<string>? isolated = null, IReadOnlyDictionary<string, (long Packets, long Bytes)>? carried = null)
     {
         var batch = new JsonArray();
         foreach (var family in new[] { "bridge", "inet" })
@@ -41,12 +47,18 @@ public static class FirewallRules
             var network = byNetwork[nic.Network];
             string who = $"workspace {nic.WorkspaceId}";
             JsonObject From() => Match("meta", "iifname", nic.Tap); // a JSON node has one parent: a fresh one per rule
-            Rule(batch, "bridge", "prerouting", who, From(), Match("ether", "saddr", nic.Mac, "!="), Drop());
+            string spoof = CounterNames.Of(CounterNames.Spoof, nic.WorkspaceId);
+            string rate = CounterNames.Of(CounterNames.Rate, nic.WorkspaceId);
+            string egressCounter = CounterNames.Of(CounterNames.Egress, nic.WorkspaceId);
+            Counter(batch, "bridge", spoof, carried);
+            Counter(batch, "bridge", rate, carried);
+            Counter(batch, "inet", egressCounter, carried);
+            Rule(batch, "bridge", "prerouting", who, From(), Match("ether", "saddr", nic.Mac, "!="), Count(spoof), Drop());
             // Before it has an address, a DHCP client sends from 0.0.0.0 (and probes with ARP from it).
             Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", "0.0.0.0"),
                 Match("udp", "sport", 68), Match("udp", "dport", 67), Accept());
-            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", address, "!="), Drop());
-            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [address, "0.0.0.0"], "!="), Drop());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "saddr", address, "!="), Count(spoof), Drop());
+            Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), MatchSet("arp", "saddr ip", [address, "0.0.0.0"], "!="), Count(spoof), Drop());
             // nft's byte limit lets through one second of the rate plus the burst at once; that second
             // must hold the largest frame (segmentation offload hands over up to 64 KiB), so a burst
             // tops it up only for slow limits.
@@ -58,7 +70,16 @@ public static class FirewallRules
                         ["rate"] = kbit * 1000 / 8, ["per"] = "second", ["rate_unit"] = "bytes",
                         ["burst"] = Math.Max(0, 80 * 1024 - kbit * 1000 / 8), ["burst_unit"] = "bytes", ["inv"] = true,
                     },
-                }, Drop());
+                }, Count(rate), Drop());
+            if (isolated?.Contains(nic.WorkspaceId) == true)
+            {
+                // Quarantine: its gateway (DHCP, DNS, ping) and ARP about the gateway, nothing else. Not counted:
+                // what it sends now is held, not a new violation.
+                Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("udp", "dport", 67), Accept());
+                Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "ip"), Match("ip", "daddr", network.Gateway), Accept());
+                Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "protocol", "arp"), Match("arp", "daddr ip", network.Gateway), Accept());
+                Rule(batch, "bridge", "prerouting", who, From(), Drop());
+            }
             if (network.IsolateOwners && nics.Where(o => o.Network == nic.Network && o.Owner != nic.Owner && o.Address is not null).Select(o => o.Tap).ToArray() is { Length: > 0 } others)
                 Rule(batch, "bridge", "prerouting", who, From(), Match("meta", "obrname", network.Bridge), MatchSet("meta", "oifname", others), Drop());
 
@@ -78,7 +99,7 @@ public static class FirewallRules
                     rule.Add(Accept());
                     Rule(batch, "inet", "forward", who, [.. rule]);
                 }
-                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", address), Match("meta", "oifname", network.Bridge, "!="), Drop());
+                Rule(batch, "inet", "forward", who, Match("meta", "iifname", network.Bridge), Match("ip", "saddr", address), Match("meta", "oifname", network.Bridge, "!="), Count(egressCounter), Drop());
             }
         }
 
@@ -123,6 +144,18 @@ public static class FirewallRules
             Command("add", "table", new() { ["family"] = "inet", ["name"] = Table }),
             Command("delete", "table", new() { ["family"] = "inet", ["name"] = Table })),
     }.ToJsonString();
+
+    private static void Counter(JsonArray batch, string family, string name, IReadOnlyDictionary<string, (long Packets, long Bytes)>? carried)
+    {
+        var (packets, bytes) = carried is not null && carried.TryGetValue(name, out var value) ? value : (0, 0);
+        batch.Add((JsonNode)Command("add", "counter", new()
+        {
+            ["family"] = family, ["table"] = Table, ["name"] = name, ["packets"] = packets, ["bytes"] = bytes,
+        }));
+    }
+
+    /// <summary>Counts into the named counter (a statement before the drop it counts).</summary>
+    private static JsonObject Count(string name) => new() { ["counter"] = name };
 
     private static JsonObject Command(string verb, string kind, JsonObject body) => new() { [verb] = new JsonObject { [kind] = body } };
 

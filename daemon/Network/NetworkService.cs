@@ -153,10 +153,10 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
 
     /// <summary>
     /// At start: the workspace's NIC gets the lowest free address of its network (kept if it still
-    /// holds one, or the preferred one when free), DHCP answers its MAC with it and the policy lets it through. Null: no NIC. A full
-    /// network refuses the start, naming itself and its size.
+    /// holds one, or the preferred one when free), in SQLite; PublishAsync then tells DHCP and the policy. Null: no NIC.
+    /// A full network refuses the start, naming itself and its size.
     /// </summary>
-    public async Task<NicRow?> LeaseAsync(string workspaceId, CancellationToken ct, string? preferred = null)
+    public NicRow? Lease(string workspaceId, string? preferred = null)
     {
         if (networks.NicOf(workspaceId) is not { } nic) return null;
         var network = Get(nic.Network);
@@ -174,9 +174,11 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
             }
             nic = networks.NicOf(workspaceId)!;
         }
-        await SyncAsync(network, ct);
         return nic;
     }
+
+    /// <summary>DHCP answers the NIC's MAC with its leased address and the policy lets it through (a start does this while QEMU starts).</summary>
+    public Task PublishAsync(NicRow nic, CancellationToken ct) => SyncAsync(Get(nic.Network), ct);
 
     /// <summary>A lease given back (SQLite already says so): DHCP and the policy forget the address.</summary>
     public async Task LeaseReturnedAsync(string workspaceId, CancellationToken ct)

@@ -307,6 +307,17 @@ public static class SchemaMigrations
             PRIMARY KEY (workspace_id, name)
         );
         """,
+        // wt-detect: workspaces in quarantine (isolated, paused or stopped by the detection policy or by hand).
+        """
+        CREATE TABLE quarantines (
+            workspace_id  TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            action        TEXT NOT NULL CHECK (action IN ('isolate', 'pause', 'stop')),
+            reason        TEXT NOT NULL,
+            since         INTEGER NOT NULL,         -- unix ms
+            by_policy     INTEGER NOT NULL,         -- 1: the detection policy took it; only an admin releases it
+            actor_uid     INTEGER NOT NULL
+        );
+        """,
         // Moves between peers (issue #13), on both sides: one row per migration ticket, keyed by the ticket's hash.
         // The primary key and the unique nonce are the replay refusal: a ticket seen once is never accepted again,
         // whatever its outcome. The phase is written before the phase acts, so a restart knows where it stopped.

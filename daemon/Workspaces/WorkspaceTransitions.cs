@@ -113,8 +113,16 @@ public sealed class WorkspaceTransitions(
         revert.Add(() => resources.ReleaseAsync(row.Id));
         // An address is leased only for a run: a start that fails gives it back (a full network refuses here, before QEMU).
         trace.Step("files");
-        var nic = await network.LeaseAsync(row.Id, ct, preferred: restore?.Address);
-        if (nic is not null) revert.Add(() => network.ReturnLeaseAsync(row.Id, CancellationToken.None));
+        var nic = network.Lease(row.Id, preferred: restore?.Address);
+        // DHCP and the policy learn the address while QEMU starts (dnsmasq's restart and the rule set: ~15 ms);
+        // the guest runs only once they have. Giving the address back waits for that first, so it is the last word.
+        var published = nic is null ? Task.CompletedTask : network.PublishAsync(nic, ct);
+        if (nic is not null)
+            revert.Add(async () =>
+            {
+                await published.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await network.ReturnLeaseAsync(row.Id, CancellationToken.None);
+            });
         trace.Step("address lease");
         // Our copy of the tap's descriptor closes once QEMU has its own: then the tap lives exactly as long as QEMU.
         using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
@@ -152,6 +160,8 @@ public sealed class WorkspaceTransitions(
         trace.Step(early is null ? "qemu pid (after launch)" : "limits (while QEMU starts)");
         var guest = await launching;
         trace.Step("qemu launch");
+        await published;
+        trace.Step("network published");
         if (guest.Pid != early) await resources.AttachAsync(row.Id, description, guest.Pid, limits, ct);
         trace.Step("limits");
         string seed = await seeding;

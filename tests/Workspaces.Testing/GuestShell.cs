@@ -12,7 +12,12 @@ public static class GuestShell
     public static async Task<string> RunAsync(DaemonProcess daemon, string workspace, string command, TimeSpan? timeout = null)
     {
         var info = await daemon.Client.GetWorkspaceAsync(workspace);
-        string socketPath = daemon.Layout.ShellSocket(info.Id);
+        return await RunAtAsync(daemon.Layout.ShellSocket(info.Id), workspace, command, timeout);
+    }
+
+    /// <summary>The same through a shell socket given by path (a QEMU a test launched itself).</summary>
+    public static async Task<string> RunAtAsync(string socketPath, string workspace, string command, TimeSpan? timeout = null)
+    {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
         string marker = $"END-{Guid.NewGuid():N}";

@@ -172,7 +172,8 @@ public static class WorkspaceCommands
             var w = await client.GetWorkspaceWithAgentAsync(parse.GetValue(Name)!, ct);
             if (Output.Json(parse)) { Output.WriteJson(w, WorkspacesJson.Default.WorkspaceInfo); return; }
             var agent = w.Agent;
-            Output.Fields(("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
+            var traffic = w.Nic is null ? null : await client.GetTrafficAsync(w.Name, ct);
+            Output.Fields([("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
                 ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
@@ -185,7 +186,7 @@ public static class WorkspaceCommands
                 ("Agent", agent is null ? null : agent.Answering ? "answering" : $"not answering ({agent.Error})"),
                 ("Guest OS", agent?.Os is { } os ? $"{os.PrettyName ?? os.Name ?? os.Id} (kernel {os.Kernel}, {os.Machine})" : null),
                 ("Addresses", agent?.Interfaces is { } ifs ? string.Join("\n", ifs.Where(i => i.Addresses.Length > 0)
-                    .Select(i => $"{i.Name}: {string.Join(" ", i.Addresses)}")) : null));
+                    .Select(i => $"{i.Name}: {string.Join(" ", i.Addresses)}")) : null), .. QuarantineCommands.Fields(traffic)]);
         });
         root.Subcommands.Add(show);
     }

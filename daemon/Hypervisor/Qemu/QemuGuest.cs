@@ -10,7 +10,7 @@ namespace Workspaces.Daemon.Hypervisor.Qemu;
 /// Letting go (DisposeAsync) is not an end: the guest runs on. A monitor that closes while QEMU
 /// still runs leaves a guest nobody can control; it is stopped, and that is said.
 /// </summary>
-public sealed class QemuGuest : IGuest
+public sealed partial class QemuGuest : IGuest
 {
     private readonly QmpClient _qmp;
     private readonly ILogger _logger;
@@ -21,6 +21,9 @@ public sealed class QemuGuest : IGuest
     /// <summary>Unplugs asked for and not yet done, by device id: DEVICE_DELETED completes them.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _unplugs = new(StringComparer.Ordinal);
     private TaskCompletionSource<string>? _migration; // the end of the save or restore under way: its final status
+
+    /// <summary>Every QMP event as it comes, for the live migration's waits (QemuGuest.Live).</summary>
+    private event Action<QmpEvent>? Observed;
 
     public QemuGuest(int pid, QmpClient qmp, ILogger logger)
     {
@@ -51,6 +54,7 @@ public sealed class QemuGuest : IGuest
                 unplugged.TrySetResult();
             if (e.Name == "MIGRATION" && MigrationStatus(e) is "completed" or "failed" or "cancelled")
                 _migration?.TrySetResult(MigrationStatus(e)!);
+            Observed?.Invoke(e);
             if (translated is null) continue;
             if (translated.Kind == GuestEventKind.Shutdown) _shutdownReason = translated.Detail;
             _events.Writer.TryWrite(translated);

@@ -41,6 +41,19 @@ public sealed class PeerListenerHostileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tunnel_stream_needs_a_websocket_upgrade_and_an_id_registered_for_the_caller()
+    {
+        var plain = await CurlAsync("/v1/peer/streams/0123456789abcdef");
+        Assert.Equal("400", plain.Status);
+        Assert.Contains("WebSocket", plain.Body);
+        var unknown = await CurlAsync("/v1/peer/streams/0123456789abcdef", true, "-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
+            "-H", "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==");
+        Assert.Equal("404", unknown.Status);
+        Assert.Contains("no stream", unknown.Body);
+        await AssertAliveAsync();
+    }
+
+    [Fact]
     public async Task No_client_certificate_gets_no_answer()
     {
         Assert.Equal("000", (await CurlAsync("/v1/peer/host", certificate: false)).Status);

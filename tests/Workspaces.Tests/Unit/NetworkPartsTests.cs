@@ -48,6 +48,7 @@ public sealed class NetworkPartsTests
             "limit" => $"limit rate {(body.TryGetProperty("inv", out var inv) && inv.GetBoolean() ? "over " : "")}{body.GetProperty("rate")} " +
                        $"{body.GetProperty("rate_unit").GetString()}/{body.GetProperty("per").GetString()} burst {body.GetProperty("burst")} {body.GetProperty("burst_unit").GetString()}",
             "dnat" => $"dnat {body.GetProperty("family").GetString()} to {body.GetProperty("addr").GetString()}:{body.GetProperty("port")}",
+            "counter" => $"counter {body.GetString()}",
             "accept" or "drop" or "masquerade" => kind,
             _ => e.ToString(),
         };
@@ -98,16 +99,16 @@ public sealed class NetworkPartsTests
 
         // Without a policy, a workspace's port admits only its own MAC, its own address (or DHCP's 0.0.0.0), and ARP for it.
         AssertRules([
-            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
+            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, counter spoof-a-id, drop",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
-            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",
-            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, counter spoof-a-id, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, counter spoof-a-id, drop",
         ], Described(batch, "workspace a-id"));
         AssertRules([
-            "bridge prerouting: meta iifname == wstb, ether saddr != 52:54:00:00:00:03, drop",
+            "bridge prerouting: meta iifname == wstb, ether saddr != 52:54:00:00:00:03, counter spoof-b-id, drop",
             "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
-            "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr != 10.1.0.3, drop",
-            "bridge prerouting: meta iifname == wstb, meta protocol == arp, arp saddr ip != { 10.1.0.3, 0.0.0.0 }, drop",
+            "bridge prerouting: meta iifname == wstb, meta protocol == ip, ip saddr != 10.1.0.3, counter spoof-b-id, drop",
+            "bridge prerouting: meta iifname == wstb, meta protocol == arp, arp saddr ip != { 10.1.0.3, 0.0.0.0 }, counter spoof-b-id, drop",
         ], Described(batch, "workspace b-id"));
         AssertRules(["inet postrouting: ip saddr == 10.1.0.0/24, meta oifname != wsbr-lan, masquerade"], Described(batch, "network lan"));
         Assert.Equal(4 + 4 + 1, commands.Count(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("rule", out _))); // nothing else
@@ -134,20 +135,49 @@ public sealed class NetworkPartsTests
         string batch = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics,
             [new PortForwardRow { WorkspaceId = "a-id", Protocol = "tcp", HostPort = 8080, GuestPort = 80 }]);
         AssertRules([
-            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, drop",
+            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, counter spoof-a-id, drop",
             "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
-            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, drop",
-            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, counter spoof-a-id, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, counter spoof-a-id, drop",
             // 1000 kbit/s = 125000 bytes a second; that second already holds a 64 KiB frame (80 KiB - 125000 < 0: no burst).
-            "bridge prerouting: meta iifname == wsta, limit rate over 125000 bytes/second burst 0 bytes, drop",
+            "bridge prerouting: meta iifname == wsta, limit rate over 125000 bytes/second burst 0 bytes, counter rate-a-id, drop",
             // Egress: answers to what it opened, then the allowlist, then nothing else off the bridge.
             "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, ct state in { established, related }, accept",
             "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, ip daddr == 10.9.0.0/24, meta l4proto == { tcp, udp }, th dport == { 80, 443 }, accept",
-            "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, meta oifname != wsbr-lan, drop",
+            "inet forward: meta iifname == wsbr-lan, ip saddr == 10.1.0.2, meta oifname != wsbr-lan, counter egress-a-id, drop",
             // The host's port 8080 to the guest's 80, from outside (prerouting) and from the host itself (output).
             "inet prerouting: fib daddr type == local, tcp dport == 8080, dnat ip to 10.1.0.2:80",
             "inet output: fib daddr type == local, tcp dport == 8080, dnat ip to 10.1.0.2:80",
         ], Described(batch, "workspace a-id"));
+    }
+
+    [Fact]
+    public void Violations_count_into_named_counters_that_carry_over_and_an_isolated_workspace_reaches_only_its_gateway()
+    {
+        var nics = new[] { Nic("a", "lan", "10.1.0.2", 1000), Nic("b", "lan", "10.1.0.3", 1001) };
+        string batch = FirewallRules.Build([Net("lan", "10.1.0.0/24")], nics, [], isolated: new HashSet<string> { "a-id" },
+            carried: new Dictionary<string, (long, long)> { ["spoof-a-id"] = (7, 420) });
+        var counters = JsonDocument.Parse(batch).RootElement.GetProperty("nftables").EnumerateArray()
+            .Where(c => c.TryGetProperty("add", out var add) && add.TryGetProperty("counter", out _)).Select(c => c.GetProperty("add").GetProperty("counter"))
+            .Select(c => $"{c.GetProperty("family").GetString()} {c.GetProperty("name").GetString()} {c.GetProperty("packets")} {c.GetProperty("bytes")}").ToList();
+        // One of each kind per workspace; a rebuild starts each where the kernel's stood (here: 7 packets spoofed by a).
+        Assert.Equal(["bridge spoof-a-id 7 420", "bridge rate-a-id 0 0", "inet egress-a-id 0 0", "bridge spoof-b-id 0 0", "bridge rate-b-id 0 0", "inet egress-b-id 0 0"], counters);
+        AssertRules([
+            "bridge prerouting: meta iifname == wsta, ether saddr != 52:54:00:00:00:02, counter spoof-a-id, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr == 0.0.0.0, udp sport == 68, udp dport == 67, accept",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip saddr != 10.1.0.2, counter spoof-a-id, drop",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp saddr ip != { 10.1.0.2, 0.0.0.0 }, counter spoof-a-id, drop",
+            // Quarantine: DHCP, the gateway and ARP about it; then nothing, uncounted.
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, udp dport == 67, accept",
+            "bridge prerouting: meta iifname == wsta, meta protocol == ip, ip daddr == 10.1.0.1, accept",
+            "bridge prerouting: meta iifname == wsta, meta protocol == arp, arp daddr ip == 10.1.0.1, accept",
+            "bridge prerouting: meta iifname == wsta, drop",
+        ], Described(batch, "workspace a-id"));
+        Assert.Equal(4, Described(batch, "workspace b-id").Count); // b is not held
+        Assert.True(CounterNames.TryParse("egress-a-id", out string kind, out string id));
+        Assert.Equal(("egress", "a-id"), (kind, id));
+        Assert.False(CounterNames.TryParse("other-a-id", out _, out _));
+        Assert.Equal(new TrafficCounters(3, 0, 5), new TrafficCounters(10, 2, 5).Since(new TrafficCounters(7, 2, 9))); // 9 -> 5: made anew, all new
     }
 
     [Fact]

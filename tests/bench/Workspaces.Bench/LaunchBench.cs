@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Workspaces.Client;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
@@ -14,7 +12,7 @@ namespace Workspaces.Bench;
 /// both), and against `virsh create` of the same guest. The daemon's own trace of each start (debug
 /// level, StartTrace) gives the median of every step, to show where the difference goes.
 /// </summary>
-public static partial class LaunchBench
+public static class LaunchBench
 {
     /// <summary>The environment a daemon needs for its start traces to reach its log.</summary>
     public static readonly (string Key, string Value) TraceLogging = ("Logging__LogLevel__Workspaces.Daemon.Workspaces.WorkspaceTransitions", "Debug");
@@ -71,7 +69,7 @@ public static partial class LaunchBench
         double oursMs = Measure.Median(ours), bareMs = Measure.Median(bare);
         report.Add("launch: start -> QMP running (median)", $"{oursMs:0.0} ms", $"bare qemu-system {bareMs:0.0} ms",
             $"{oursMs - bareMs:+0.0;-0.0} ms ({oursMs / bareMs:0.00}x)", "<= +10 ms", oursMs - bareMs <= 10);
-        if (Steps(daemon.Log, "launch", runs) is { Length: > 0 } steps)
+        if (StartTraces.StepMedians(daemon.Log, name => name == "launch", runs) is { Length: > 0 } steps)
             report.Add("launch: daemon's steps (median)", steps, "", "", "", null);
 
         if (virsh is not null)
@@ -81,24 +79,4 @@ public static partial class LaunchBench
         }
         await client.DeleteWorkspaceAsync("launch");
     }
-
-    /// <summary>The median of each step over the last runs' start traces of the workspace, as "step ms, ...".</summary>
-    private static string Steps(string log, string workspace, int runs)
-    {
-        var traces = log.Split('\n').Select(l => Trace().Match(l)).Where(m => m.Success && m.Groups["name"].Value == workspace)
-            .TakeLast(runs).Select(m => m.Groups["steps"].Value).ToList();
-        var byStep = new Dictionary<string, List<double>>();
-        foreach (var trace in traces)
-            foreach (var part in trace.Split(", "))
-            {
-                int at = part.LastIndexOf(' ', part.Length - 4); // "qemu launch 55.1 ms"
-                string step = part[..at];
-                double ms = double.Parse(part[(at + 1)..^3], CultureInfo.InvariantCulture);
-                (byStep.TryGetValue(step, out var list) ? list : byStep[step] = []).Add(ms);
-            }
-        return string.Join(", ", byStep.Select(s => $"{s.Key} {Measure.Median(s.Value):0.0}"));
-    }
-
-    [GeneratedRegex(@"Started (?<name>\S+) in [0-9.]+ ms: (?<steps>.*?)\s*$")]
-    private static partial Regex Trace();
 }

@@ -52,6 +52,15 @@ if (args.Contains("--only-template"))
     report.Print();
     return;
 }
+// Only issue 13's live move (LiveBench): the engine through the tunnel against a bare QEMU migration over a Unix socket.
+if (args.Contains("--only-live"))
+{
+    Console.Error.WriteLine($"live: live move of an idle 256 MiB guest against a bare QEMU migration, {runs} rounds");
+    await LiveBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (onlyFederation)
 {
     await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);

@@ -84,12 +84,11 @@ public static class TemplateBench
             await Cleanup();
             Console.Error.WriteLine($"  round {round + 1}: cold {cold[^1]:0} ms, from template {warm[^1]:0} ms, run true {run[^1]:0} ms");
         }
-        // Where a launch from the template spends its time, by step (the daemon's StartTrace of the last clone).
-        if (daemon.Log.Split('\n').LastOrDefault(l => l.Contains("Started clone", StringComparison.Ordinal)) is { } trace)
-            Console.Error.WriteLine($"  {trace.Trim()}");
         double c = Measure.Median(cold), w = Measure.Median(warm);
         report.Add("256 MiB guest: create+start until `ws exec NAME -- true` answers (median), from a template vs cold boot",
             $"{w:0} ms", $"cold {c:0} ms", $"{w / c:0.000}x", $"<= {Target}x (goal {Goal}x)", w / c <= Target);
+        // Where a launch from the template spends its time (the daemon's StartTrace of each timed clone).
+        report.Add("from a template: the daemon's start steps (median)", StartTraces.StepMedians(daemon.Log, name => name.StartsWith("clone", StringComparison.Ordinal), runs), "", "", "", null);
         report.Add("ws run guest --from warm -- true (median)", $"{Measure.Median(run):0} ms",
             $"unshare 5 namespaces + true {Measure.Median(container):0.0} ms", $"{Measure.Median(run) / Measure.Median(container):0}x", "", null);
         report.Add("template RAM state of a 256 MiB guest, zstd", $"{ramBytes / 1048576.0:0.0} MiB", "256 MiB guest", $"{ramBytes / (256.0 * 1048576):0.000}x", "", null);

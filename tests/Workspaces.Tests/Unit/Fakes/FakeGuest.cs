@@ -48,6 +48,11 @@ public sealed class FakeGuest : IGuest
     public Task DetachDiskAsync(string name, TimeSpan timeout, CancellationToken ct) => Attached().DoAsync("detach-disk", ct, () => _process.Disks.TryRemove(name, out _));
     public Task<IReadOnlySet<string>> AttachedDisksAsync(CancellationToken ct) =>
         Attached().AskAsync<IReadOnlySet<string>>("attached-disks", ct, () => _process.Disks.Keys.ToHashSet());
+    public Task ExportDiskAsync(string nbdSocket, string exportName, string overlayPath, CancellationToken ct) => throw new NotSupportedException("the fake guest has no disk to export");
+    public Task ListenForMigrationAsync(string migrationSocket, CancellationToken ct) => throw new NotSupportedException("the fake guest cannot migrate");
+    public Task WaitIncomingAsync(CancellationToken ct) => throw new NotSupportedException("the fake guest cannot migrate");
+    public Task EndExportAsync(CancellationToken ct) => throw new NotSupportedException("the fake guest cannot migrate");
+    public Task<MigrationStats> MigrateLiveAsync(LiveMigrationTarget target, IProgress<LiveMigrationProgress>? progress, CancellationToken ct) => throw new NotSupportedException("the fake guest cannot migrate");
     public Task SaveStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to save");
     public Task RestoreStateAsync(string path, CancellationToken ct) => throw new NotSupportedException("the fake guest has no state to restore");
 

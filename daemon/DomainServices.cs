@@ -29,6 +29,7 @@ public static class DomainServices
         .AddSingleton<BlobPieceRepository>()
         .AddSingleton(new ImageStore(stateDir))
         .AddSingleton(new HostIdentity(stateDir))
+        .AddSingleton(new WireGuardKey(stateDir))
         .AddSingleton<TrustPolicy>()
         .AddSingleton<QemuImg>()
         .AddSingleton<ImageIntegrity>()
@@ -44,8 +45,13 @@ public static class DomainServices
         .AddSingleton<QuarantineRepository>() // wt-detect
         .AddSingleton<Firewall>()
         .AddSingleton<NetworkService>()
+        .AddSingleton<WireGuardTunnel>()
+        .AddSingleton<SpanLinks>()
         .AddSingleton<Hypervisor.KvmProbe>()
         .AddSingleton<EventBus>()
+        .AddSingleton<Audit.AuditLog>()
+        .AddSingleton<Core.IAuditRecorder>(sp => sp.GetRequiredService<Audit.AuditLog>())
+        .AddSingleton<Audit.AuditReader>()
         .AddSingleton<Admission>()
         .AddSingleton(new WorkspaceLayout(GuestFiles.Prepare(Path.GetFullPath(Path.Combine(stateDir, "workspaces")))))
         .AddSingleton<WorkspaceAccess>()
@@ -68,7 +74,7 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
-        .AddSingleton<IDecisionRecorder, NoDecisionRecorder>() // wt-detect: the audit log's seam; the lead binds it to the audit log
+        .AddSingleton<IDecisionRecorder, Audit.AuditDecisionRecorder>() // detection's decisions go to the audit log
         .AddSingleton<Quarantine>()
         .AddSingleton<TrafficWatch>()
         .AddSingleton<WorkspaceSnapshots>()
@@ -80,6 +86,7 @@ public static class DomainServices
         .AddSingleton(_ => new PeerStreams(TimeProvider.System))
         .AddSingleton<LiveTransfer>()
         .AddSingleton<PeerDirectory>()
+        .AddSingleton<ISpanPeers, SpanPeers>()
         .AddSingleton<PeerMonitor>()
         .AddSingleton<PeerInventory>()
         .AddSingleton<PullRepository>()

@@ -26,4 +26,12 @@ public sealed class PeerOptions
     /// <summary>Piece requests one pull keeps in flight to each peer.</summary>
     [Range(1, 16)]
     public int RequestsPerPeer { get; set; } = 3;
+
+    /// <summary>
+    /// The WireGuard interface spanning networks ride (issue #17). wireguard-go's control socket is
+    /// /var/run/wireguard/NAME.sock, one per machine whatever the network namespace: daemons sharing a
+    /// machine (tests) need a name each.
+    /// </summary>
+    [RegularExpression(@"\A[a-z][a-z0-9-]{0,14}\z", ErrorMessage = "peers.wireGuardInterface must be an interface name of at most 15 characters")]
+    public string WireGuardInterface { get; set; } = "wsg0";
 }

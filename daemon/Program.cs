@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon;
 using Workspaces.Daemon.Api;
+using Workspaces.Daemon.Audit;
 using Workspaces.Daemon.Federation;
 using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Hypervisor;
@@ -92,7 +93,9 @@ builder.Services
     .AddSingleton<SocketAccess>()
     .AddSingleton<ConfigReload>();
 if (!inert)
-    builder.Services.AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
+    // The audit log first: it starts before anything records and stops after everything has.
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditLog>())
+        .AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
         .AddHostedService<PullResumer>()
         .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>())
@@ -106,6 +109,7 @@ if (!inert && !app.Services.GetRequiredService<GuestUidSlot>().TryClaim(out stri
     Console.Error.WriteLine($"workspacesd: {uidsTaken}");
     return 2;
 }
+app.UseMiddleware<AuditMiddleware>();
 app.UseMiddleware<ProblemMiddleware>();
 app.UseWebSockets(); // tunnel streams on the peer listener (PeerStreamEndpoints)
 var v1 = app.MapGroup("/v1");
@@ -125,6 +129,7 @@ v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
 v1.MapMoveEndpoints();
+v1.MapAuditEndpoints();
 v1.MapProxyEndpoints();
 v1.MapApiDocument();
 app.MapFallback(context => throw Workspaces.Daemon.Errors.WorkspacesException.NotFound(

@@ -72,6 +72,10 @@ public sealed class WorkspacesOptions
     [ValidateObjectMembers]
     public PeerOptions Peers { get; set; } = new();
 
+    /// <summary>The signed audit log, its retention and the journal copy.</summary>
+    [ValidateObjectMembers]
+    public AuditOptions Audit { get; set; } = new();
+
     /// <summary>Violation counters and the quarantine policy (issue #14).</summary>
     [ValidateObjectMembers]
     public DetectionOptions Detection { get; set; } = new();

@@ -26,7 +26,7 @@ Version: $version
 Architecture: amd64
 Maintainer: Workspaces developers <workspaces@localhost>
 Depends: qemu-system-x86, qemu-utils, systemd, iproute2, libnftables1, dnsmasq-base, zstd
-Recommends: systemd-container
+Recommends: systemd-container, wireguard-go, wireguard-tools
 Section: admin
 Priority: optional
 Description: virtual workspaces: QEMU guests managed by a resident daemon

@@ -27,6 +27,10 @@ need zstd               # saved RAM state (stateful stop, templates): QEMU migra
 need genisoimage       # every workspace's NoCloud seed (an ISO9660 labelled cidata)
 need debootstrap       # the Debian test guest (tests/guest/build-debian.sh)
 need socat             # the hostile-input replay reaches the socket as an ordinary user through it
+need wireguard-go      # spanning networks: userspace WireGuard (this kernel has no wireguard module)
+need wireguard-tools   # wg, to configure the wireguard-go interface
+need tcpdump           # the spanning-network tests capture the underlay to prove only WireGuard crosses it
+need iperf3            # the spanning-network bench: throughput over the tunnel against the underlay
 
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}" >&2

@@ -193,12 +193,19 @@ public sealed record DataDiskInfo(
 
 /// <summary>POST /v1/networks.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null);
+/// <remarks>
+/// Vni and Span (issue #17) make a spanning network: one L2 segment over this host and the peers named,
+/// VXLAN with this VNI inside a WireGuard tunnel between the hosts. Create it on each member host with the
+/// same VNI and subnet; each host leases only from its own slice of the subnet (the member hosts ordered by
+/// tunnel address, the subnet cut in that many equal parts), so no two hosts lease the same address.
+/// </remarks>
+public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null,
+    int? Vni = null, string[]? Span = null);
 
 /// <summary>A network: its bridge and subnet, its policy, and (when shown alone) its NICs, leases and rules.</summary>
 public sealed record NetworkInfo(
     string Name, string Bridge, string Subnet, string Gateway, bool Nat, bool Isolated, bool IsolateOwners, string Egress,
-    DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null);
+    DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null, int? Vni = null, string[]? Span = null);
 
 /// <summary>A NIC on a network; Address is null while its workspace does not run (addresses are leased at start).</summary>
 public sealed record NetworkNic(string Workspace, string Mac, string? Address, string Tap);

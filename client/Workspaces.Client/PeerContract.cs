@@ -50,7 +50,8 @@ public sealed record PeerHostSummary(
     int CapacityMemoryMiB,
     int FreeVcpus,
     int FreeMemoryMiB,
-    int Images);
+    int Images,
+    string? WireGuardKey = null);
 
 /// <summary>POST /v1/images/pull: fetch an image's chain from peers (from one only with From).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

@@ -73,6 +73,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(HeldBlobsRequest))]
 [JsonSerializable(typeof(HeldBlobsAnswer))]
 [JsonSerializable(typeof(HostedWorkspace[]))]
+[JsonSerializable(typeof(AuditRecord[]))]
 [JsonSerializable(typeof(TrafficInfo))]
 [JsonSerializable(typeof(QuarantineRequest))]
 public sealed partial class WorkspacesJson : JsonSerializerContext;

@@ -11,6 +11,7 @@ root.Options.Add(Cli.PeerOption);
 HostCommands.Add(root);
 ImageCommands.Add(root);
 TrustCommands.Add(root);
+AuditCommands.Add(root);
 IdentityCommands.Add(root);
 WorkspaceCommands.Add(root);
 GuestCommands.Add(root);

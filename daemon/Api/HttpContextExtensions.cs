@@ -14,6 +14,16 @@ public static class HttpContextExtensions
 
     public static Caller Caller(this HttpContext context) => (Caller)context.Items[CallerKey]!;
 
+    /// <summary>The caller, when one was resolved (a refused connection has none).</summary>
+    public static Caller? TryGetCaller(this HttpContext context) => context.Items.TryGetValue(CallerKey, out var c) ? c as Caller : null;
+
+    private const string RefusalKey = "workspaces.refusal";
+
+    /// <summary>Why a request was refused or failed (the problem's detail), for its audit record.</summary>
+    public static void SetRefusal(this HttpContext context, string detail) => context.Items[RefusalKey] = detail;
+
+    public static string? Refusal(this HttpContext context) => context.Items.TryGetValue(RefusalKey, out var r) ? r as string : null;
+
     /// <summary>Admin-only routes: users may look, not change the host's shared resources.</summary>
     public static Caller RequireAdmin(this HttpContext context, string what)
     {

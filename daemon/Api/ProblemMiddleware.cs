@@ -42,6 +42,7 @@ public sealed partial class ProblemMiddleware(RequestDelegate next, CallerResolv
             var problem = Problems.From(e, options.Value.StateDir);
             // Messages quote what callers sent; whatever slipped through unbounded stops here.
             if (problem.Detail.Length > MaxDetail) problem = problem with { Detail = problem.Detail[..MaxDetail] + "... (cut)" };
+            context.SetRefusal(problem.Detail);
             if (problem.Status >= 500) LogUnexpected(logger, e, context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.StatusCode = problem.Status;

@@ -2,8 +2,8 @@ namespace Workspaces.Daemon.Core;
 
 /// <summary>
 /// The one seam between detection/quarantine and the audit log: every violation rise, quarantine and
-/// release is handed here. The audit log binds it at merge; until then NoDecisionRecorder drops them
-/// (they still go out as events on the EventBus).
+/// release is handed here; the audit log (Audit.AuditDecisionRecorder) records each. Other decisions
+/// of the daemon's own go through IAuditRecorder.
 /// </summary>
 public interface IDecisionRecorder
 {

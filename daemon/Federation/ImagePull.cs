@@ -24,6 +24,7 @@ public sealed class ImagePull(
     OperationRegistry operations,
     EventBus events,
     IOptionsMonitor<WorkspacesOptions> options,
+    IAuditRecorder audit,
     ILogger<ImagePull> logger)
 {
     public const string Refusal = "the image pulled from peers is refused";
@@ -65,6 +66,7 @@ public sealed class ImagePull(
                 var image = await PullAsync(reference, from, op, progress, ct);
                 pulls.Finish(reference);
                 events.Publish(new EventInfo(DateTimeOffset.UtcNow, "image.pulled", null, null, image.Name, null), op.Owner);
+                audit.Decided("image.pulled", "images/" + image.Name, op.Owner, Source(reference, from));
             }
             catch (Exception e)
             {
@@ -75,6 +77,7 @@ public sealed class ImagePull(
                 string why = ct.IsCancellationRequested ? "canceled" : e.Message;
                 op.Detail = Summary(progress, $"failed{(transient ? " (resumable: pull again)" : "")}: {why}");
                 Transfer("failed", reference, null, why, op.Owner);
+                audit.Decided("image.pull-failed", "images/" + reference, op.Owner, Source(reference, from), 502, why);
                 throw;
             }
         });
@@ -206,6 +209,9 @@ public sealed class ImagePull(
         PullLog.Dropped(logger, peer.Name, op.Target, why);
         Transfer(bad ? "bad-peer" : "peer-lost", op.Target, peer.Name, $"peer '{peer.Name}' {why}", op.Owner);
     }
+
+    private static Dictionary<string, string> Source(string reference, string? from) =>
+        from is null ? new() { ["reference"] = reference } : new() { ["reference"] = reference, ["from"] = from };
 
     private void Transfer(string state, string image, string? peer, string? reason, uint owner) =>
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "transfer", null, state, $"{image}: {reason}", null, Peer: peer), owner);

@@ -21,9 +21,11 @@ public sealed class PeerDirectory(
     PeerChannel channel,
     PeerCertificate certificate,
     HostIdentity host,
+    WireGuardKey wireGuard,
     Admission admission,
     ImageRepository images,
     EventBus events,
+    IAuditRecorder audit,
     IOptionsMonitor<WorkspacesOptions> options,
     ILogger<PeerDirectory> logger)
 {
@@ -173,7 +175,7 @@ public sealed class PeerDirectory(
         return new PeerHostSummary(Name, System.Reflection.Assembly.GetExecutingAssembly().GetName().Version?.ToString(3) ?? "0.0.0",
             AdvertisedAddresses(), certificate.Fingerprint, host.SigningPublicKey, host.SealingPublicKey, certificate.Binding,
             capacity.Vcpus, capacity.MemoryMiB, Math.Max(0, capacity.Vcpus - committed.Vcpus), Math.Max(0, capacity.MemoryMiB - committed.MemoryMiB),
-            images.Count());
+            images.Count(), wireGuard.PublicKey);
     }
 
     /// <summary>Where peers can reach this host: configured, else the listen address, else each of the host's addresses.</summary>
@@ -213,6 +215,8 @@ public sealed class PeerDirectory(
         if (!peers.TryAdd(row)) throw WorkspacesException.Conflict($"a peer named '{row.Name}', or with that certificate, was added at the same time");
         PeerLog.Joined(logger, row.Name, row.Address, row.TlsFingerprint);
         events.Publish(new EventInfo(DateTimeOffset.UtcNow, "peer", null, "joined", row.Address, null, Peer: row.Name), 0);
+        audit.Decided("peer.joined", "peers/" + row.Name, null,
+            new Dictionary<string, string> { ["address"] = row.Address, ["fingerprint"] = row.TlsFingerprint });
     }
 
     private static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();

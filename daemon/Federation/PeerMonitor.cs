@@ -13,7 +13,7 @@ namespace Workspaces.Daemon.Federation;
 /// when it changes), round-trip time, free capacity, image count. Also where a peer pinned by hand
 /// first shows its keys. Holds only the last answer per peer.
 /// </summary>
-public sealed class PeerMonitor(PeerDirectory directory, PeerRepository peers, EventBus events,
+public sealed class PeerMonitor(PeerDirectory directory, PeerRepository peers, EventBus events, Network.NetworkService spans,
     IOptionsMonitor<WorkspacesOptions> options, ILogger<PeerMonitor> logger) : BackgroundService
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
@@ -64,6 +64,7 @@ public sealed class PeerMonitor(PeerDirectory directory, PeerRepository peers, E
             try
             {
                 await CheckAllAsync(stoppingToken);
+                await spans.SuperviseAsync(stoppingToken);
                 await Task.Delay(TimeSpan.FromSeconds(options.CurrentValue.Peers.CheckIntervalSeconds), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Workspaces.Client;
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Workspaces;
 
@@ -10,7 +11,7 @@ namespace Workspaces.Daemon.Federation;
 /// it (policy maxima) and start it now (free capacity)? Nothing is reserved: the answer may be stale by
 /// the time a launch arrives, and then that launch is refused or offered less as any other would be.
 /// </summary>
-public sealed class PlacementAdmission(Admission admission, IOptionsMonitor<WorkspacesOptions> options)
+public sealed class PlacementAdmission(Admission admission, IAuditRecorder audit, IOptionsMonitor<WorkspacesOptions> options)
 {
     public PeerAdmissionAnswer Judge(int? vcpus, int? memoryMiB)
     {
@@ -30,6 +31,12 @@ public sealed class PlacementAdmission(Admission admission, IOptionsMonitor<Work
         catch (WorkspacesException e) when (e.Status is 400 or 409)
         {
             // A shape below this host's memory floor is this host's refusal, not a bad request of the asker's.
+            // Asked by a read (a peer placing, or this host ranking itself), so no request record says it: this one does.
+            audit.Decided("admission.refused", null, null, new Dictionary<string, string>
+            {
+                ["vcpus"] = asked.Vcpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["memoryMiB"] = asked.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, e.Status, e.Message);
             return new PeerAdmissionAnswer(false, asked, e.Message, e.Offer, freeVcpus, freeMemory, capacity.Vcpus, capacity.MemoryMiB);
         }
     }

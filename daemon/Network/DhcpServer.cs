@@ -35,9 +35,12 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
         {
             "--conf-file=/dev/null", "--port=0", "--bind-interfaces", $"--interface={network.Bridge}", "--except-interface=lo",
             $"--dhcp-range={subnet.Network.BaseAddress},static,{subnet.Netmask}",
-            $"--dhcp-option=option:router,{network.Gateway}", "--dhcp-authoritative",
+            $"--dhcp-option=option:router,{network.Gateway}",
             $"--dhcp-leasefile={Path.Combine(dir, "leases")}", $"--pid-file={PidFile(network.Name)}",
         };
+        // A spanning network's segment holds every member host's dnsmasq: none may NAK what another leased.
+        if (!network.Spanning) args.Add("--dhcp-authoritative");
+        else args.Add($"--dhcp-option=option:mtu,{SpanPath.Mtu}");
         var hosts = nics.Where(n => n.Address is not null).OrderBy(n => n.Mac, StringComparer.Ordinal).ToList();
         args.AddRange(hosts.Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
 

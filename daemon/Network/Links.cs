@@ -24,7 +24,10 @@ public sealed class Links(CommandRunner runner)
         if (Exists(name)) await IpAsync(ct, "link", "del", name);
     }
 
-    public Task PlugAsync(string tap, string bridge, CancellationToken ct) => IpAsync(ct, "link", "set", tap, "master", bridge, "up");
+    /// <summary>Plugs a tap into its bridge; mtu, for a spanning network's smaller frames (SpanPath.Mtu).</summary>
+    public Task PlugAsync(string tap, string bridge, CancellationToken ct, int? mtu = null) => mtu is { } size
+        ? IpAsync(ct, "link", "set", tap, "mtu", size.ToString(), "master", bridge, "up")
+        : IpAsync(ct, "link", "set", tap, "master", bridge, "up");
 
     private async Task IpAsync(CancellationToken ct, params string[] args)
     {

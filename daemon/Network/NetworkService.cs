@@ -15,8 +15,8 @@ namespace Workspaces.Daemon.Network;
 /// SQLite leased to running workspaces, and the traffic policy in nftables. SQLite holds intent; ReconcileAsync makes
 /// the host match it at start, and every change re-applies the policy in one transaction.
 /// </summary>
-public sealed class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall,
-    IOptionsMonitor<WorkspacesOptions> policy)
+public sealed partial class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall,
+    IOptionsMonitor<WorkspacesOptions> policy, WireGuardTunnel tunnel, SpanLinks spanLinks, ISpanPeers spanPeers, ILogger<NetworkService> logger)
 {
     public const string DefaultName = "default";
     public const string DefaultSubnet = "10.87.0.0/24";
@@ -43,6 +43,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
             Egress = Egress.Normalize(request.Egress ?? ""),
             CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
+        CheckSpan(request, row);
         if (request.Nat && request.Isolated) throw WorkspacesException.BadRequest("a network cannot be both --nat and --isolated: isolated traffic never leaves the bridge");
         await _gate.WaitAsync(ct);
         try
@@ -62,6 +63,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
                 try
                 {
                     networks.DeleteUnlessUsed(row.Name);
+                    if (row.Vni is { } vni) await spanLinks.DeleteAsync(vni, CancellationToken.None);
                     await dhcp.StopAsync(row.Name);
                     await links.DeleteAsync(row.Bridge, CancellationToken.None);
                 }
@@ -108,6 +110,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         if (users.Count > 0) throw WorkspacesException.Conflict($"network '{name}' still has workspaces on it: {string.Join(", ", users)}");
         await firewall.ApplyAsync(ct);
         await dhcp.StopAsync(network.Name);
+        if (network.Vni is { } vni) await UnspanAsync(vni, ct);
         await links.DeleteAsync(network.Bridge, ct);
     }
 
@@ -165,9 +168,10 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         if (nic.Address is null)
         {
             var subnet = Subnet.Parse(network.Subnet);
+            var (from, to) = SliceOf(network, subnet);
             for (int attempt = 0; ; attempt++)
             {
-                var address = subnet.FirstFree(networks.AddressesIn(network.Name)) ?? throw Full(network, subnet);
+                var address = subnet.FirstFree(networks.AddressesIn(network.Name), from, to) ?? throw Full(network, subnet);
                 if (networks.TryLease(workspaceId, address.ToString())) break;
                 // Another start took that address between the read and the write: read again.
                 if (attempt == 7) throw WorkspacesException.Conflict($"could not lease an address on network '{network.Name}' (too many starts at once); try again");
@@ -222,7 +226,7 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         catch (NativeException e) { throw new NetworkException($"cannot make tap {nic.Tap}: {e.Message}"); }
         try
         {
-            await links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct);
+            await links.PlugAsync(nic.Tap, Get(nic.Network).Bridge, ct, MtuOf(nic.Network));
             return tap;
         }
         catch
@@ -276,14 +280,17 @@ public sealed class NetworkService(NetworkRepository networks, Links links, Dhcp
         networks.ReturnStaleLeases();
         await dhcp.ReapStraysAsync(all.Select(n => n.Name).ToList());
         if (all.Count == 0) return;
-        foreach (var network in all) await RealizeAsync(network, ct);
+        // A spanning network's peers may be down as this host starts: that must not stop the daemon; the peer monitor retries.
+        foreach (var network in all) await RealizeAsync(network, ct, spanNow: false);
         await firewall.ApplyAsync(ct);
+        await SuperviseAsync(ct);
     }
 
-    private async Task RealizeAsync(NetworkRow network, CancellationToken ct)
+    private async Task RealizeAsync(NetworkRow network, CancellationToken ct, bool spanNow = true)
     {
         await links.EnsureBridgeAsync(network.Bridge, $"{network.Gateway}/{network.PrefixLength}", ct);
         if (!network.Isolated) EnableForwarding();
+        if (network.Spanning && spanNow) await SpanAllAsync(ct);
         await dhcp.EnsureAsync(network, networks.Leased(network.Name), ct);
     }
 

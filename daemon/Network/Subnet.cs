@@ -48,11 +48,14 @@ public sealed record Subnet(IPNetwork Network)
     /// The lowest address not in use, or null when every one is. Works on offsets, not on a list of
     /// every host, so a /16 (or a /8) costs what its leases cost, not what its size does.
     /// </summary>
-    public IPAddress? FirstFree(IEnumerable<string> taken)
+    public IPAddress? FirstFree(IEnumerable<string> taken) => FirstFree(taken, 2, (1L << (32 - PrefixLength)) - 2);
+
+    /// <summary>The lowest address not in use between two offsets (inclusive): a spanning network's slice for one host.</summary>
+    public IPAddress? FirstFree(IEnumerable<string> taken, long from, long to)
     {
         uint baseValue = ToUInt(Network.BaseAddress);
-        var used = taken.Select(a => (long)ToUInt(IPAddress.Parse(a)) - baseValue).Where(o => o >= 2).Order().ToList();
-        long candidate = 2, last = (1L << (32 - PrefixLength)) - 2;
+        var used = taken.Select(a => (long)ToUInt(IPAddress.Parse(a)) - baseValue).Where(o => o >= from).Order().ToList();
+        long candidate = from, last = Math.Min(to, (1L << (32 - PrefixLength)) - 2);
         foreach (var offset in used)
         {
             if (offset > candidate) break;

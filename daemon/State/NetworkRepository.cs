@@ -27,11 +27,11 @@ public sealed class NetworkRepository(Database db)
     {
         using var c = db.Open();
         using var tx = c.BeginTransaction();
-        if (c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM networks WHERE subnet = @Subnet OR name = @Name OR bridge = @Bridge)", network, tx))
+        if (c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM networks WHERE subnet = @Subnet OR name = @Name OR bridge = @Bridge OR vni = @Vni)", network, tx))
             return false;
         c.Execute("""
-            INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at)
-            VALUES (@Name, @Bridge, @Subnet, @Gateway, @Nat, @Isolated, @IsolateOwners, @Egress, @CreatedAt)
+            INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at, vni, span)
+            VALUES (@Name, @Bridge, @Subnet, @Gateway, @Nat, @Isolated, @IsolateOwners, @Egress, @CreatedAt, @Vni, @Span)
             """, network, tx);
         tx.Commit();
         return true;

@@ -307,7 +307,7 @@ public static class SchemaMigrations
             PRIMARY KEY (workspace_id, name)
         );
         """,
-        // wt-detect: workspaces in quarantine (isolated, paused or stopped by the detection policy or by hand).
+        // #14: workspaces in quarantine (isolated, paused or stopped by the detection policy or by hand).
         """
         CREATE TABLE quarantines (
             workspace_id  TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
@@ -317,6 +317,12 @@ public static class SchemaMigrations
             by_policy     INTEGER NOT NULL,         -- 1: the detection policy took it; only an admin releases it
             actor_uid     INTEGER NOT NULL
         );
+        """,
+        // #17: a network may span hosts: its VXLAN VNI (the same on every member host) and the peers it spans.
+        """
+        ALTER TABLE networks ADD COLUMN vni INTEGER;   -- null: the network is this host's alone
+        ALTER TABLE networks ADD COLUMN span TEXT NOT NULL DEFAULT '';  -- member peers' names, comma-separated
+        CREATE UNIQUE INDEX networks_vni ON networks(vni) WHERE vni IS NOT NULL;
         """,
         // Moves between peers (issue #13), on both sides: one row per migration ticket, keyed by the ticket's hash.
         // The primary key and the unique nonce are the replay refusal: a ticket seen once is never accepted again,

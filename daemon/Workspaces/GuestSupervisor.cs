@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Workspaces.Client;
+using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Images;
 using Workspaces.Daemon.Network;
@@ -23,6 +24,7 @@ public sealed class GuestSupervisor(
     WorkspaceRecorder recorder,
     WorkspaceLocks locks,
     NetworkService network,
+    IAuditRecorder audit,
     ILogger<GuestSupervisor> logger)
 {
     private readonly ConcurrentDictionary<string, IGuest> _guests = new();
@@ -101,13 +103,16 @@ public sealed class GuestSupervisor(
             {
                 // Alive but out of reach, and stopped for it: said as such, not as an exit.
                 recorder.SetState(row, WorkspaceStates.Failed, e.Message, null, row.Accelerator);
+                Died(row, e.Message, "workspace.lost");
                 await resources.ReleaseAsync(row.Id);
                 await network.LeaseReturnedAsync(row.Id, ct);
                 continue;
             }
             if (guest is null)
             {
-                recorder.SetState(row, WorkspaceStates.Failed, OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running", null, row.Accelerator);
+                string why = OutOfMemory(row) ?? $"QEMU (pid {pid}) exited while workspacesd was not running";
+                recorder.SetState(row, WorkspaceStates.Failed, why, null, row.Accelerator);
+                Died(row, why);
                 await resources.ReleaseAsync(row.Id);
                 await network.LeaseReturnedAsync(row.Id, ct);
                 continue;
@@ -142,6 +147,10 @@ public sealed class GuestSupervisor(
         ? $"out of memory: the kernel killed QEMU at the workspace's memory limit ({ResourceLimits.For(row).MemoryMaxBytes >> 20} MiB for {row.MemoryMib} MiB of guest memory); give it more memory"
         : null;
 
+    /// <summary>A guest that ended without a shutdown (or was given up on, "workspace.lost") is nobody's request: audited, with why.</summary>
+    private void Died(WorkspaceRow row, string why, string action = "workspace.died") =>
+        audit.Decided(action, "workspaces/" + row.Name, row.Owner, new Dictionary<string, string> { ["id"] = row.Id }, 500, why);
+
     /// <summary>Follows one guest until it ends, recording what it did on its own.</summary>
     private void Watch(string id, IGuest guest) => _ = Task.Run(async () =>
     {
@@ -163,8 +172,9 @@ public sealed class GuestSupervisor(
             await OnGuestAsync(id, guest, async row =>
             {
                 _guests.TryRemove(id, out _);
-                recorder.SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed,
-                    exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason, null, row.Accelerator);
+                string why = exit.Clean ? exit.Reason : OutOfMemory(row) ?? exit.Reason;
+                recorder.SetState(row, exit.Clean ? WorkspaceStates.Stopped : WorkspaceStates.Failed, why, null, row.Accelerator);
+                if (!exit.Clean) Died(row, why);
                 await resources.ReleaseAsync(id);
             });
             await guest.DisposeAsync();

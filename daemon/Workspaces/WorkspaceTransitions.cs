@@ -128,7 +128,7 @@ public sealed class WorkspaceTransitions(
         using var tap = nic is null ? null : await network.OpenTapAsync(nic, ct);
         if (nic is not null)
         {
-            spec = spec with { Nic = new GuestNic(nic.Tap, nic.Mac, tap!) };
+            spec = spec with { Nic = new GuestNic(nic.Tap, nic.Mac, tap!, network.MtuOf(nic.Network)) };
             // A boot-set guest learns its address on the command line (unless it asks for DHCP with ip=...).
             if (spec.KernelPath is not null && !(spec.Cmdline ?? "").Split(' ').Any(a => a.StartsWith("ip=", StringComparison.Ordinal)))
                 spec = spec with { Cmdline = $"{spec.Cmdline} {NetworkService.StaticCmdline(nic, network.Get(nic.Network))}".Trim() };

@@ -28,6 +28,9 @@ public sealed class PeerHosts : IAsyncDisposable
         public WorkspacesClient Client => Daemon.Client;
         public string Endpoint => $"{Address}:{Port}";
 
+        /// <summary>Its daemon's WireGuard interface (spanning networks), named apart from every other daemon's on the machine.</summary>
+        public string WireGuardInterface => WireGuardName(int.Parse(Name[4..]), Namespace);
+
         /// <summary>The host's interface inside its namespace, e.g. eth2 for host2.</summary>
         public string Interface => $"eth{Name[4..]}";
     }
@@ -69,7 +72,9 @@ public sealed class PeerHosts : IAsyncDisposable
         await _switch.RunAsync("ip", "link", "set", outside, "up");
         var settings = new Dictionary<string, object>
         {
-            ["peers"] = new Dictionary<string, object> { ["listen"] = $"{address}:{Port}", ["name"] = $"host{i}", ["checkIntervalSeconds"] = 2 },
+            ["peers"] = new Dictionary<string, object> { ["listen"] = $"{address}:{Port}", ["name"] = $"host{i}", ["checkIntervalSeconds"] = 2,
+                // wireguard-go's control socket is named after its interface, machine-wide: one name per daemon.
+                ["wireGuardInterface"] = WireGuardName(i, ns) },
         };
         foreach (var (k, v) in config ?? []) settings[k] = v;
         foreach (var (k, v) in own?.Config ?? []) settings[k] = v;
@@ -78,6 +83,8 @@ public sealed class PeerHosts : IAsyncDisposable
         await daemon.StartAsync();
         Hosts.Add(new Host($"host{i}", ns, daemon, address, outside));
     }
+
+    private static string WireGuardName(int i, NetNamespace ns) => $"wg{i}{ns.Name[^6..]}";
 
     /// <summary>Cuts or restores one host's cable at the switch.</summary>
     public Task SetLinkAsync(Host host, bool up) => _switch.RunAsync("ip", "link", "set", host.SwitchLink, up ? "up" : "down");
@@ -128,6 +135,8 @@ public sealed class PeerHosts : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var host in Hosts) await host.Daemon.DisposeAsync();
+        // wireguard-go outlives its daemon (as dnsmasq does) and its namespace: deleting its interface ends it.
+        foreach (var host in Hosts) await Processes.RunAsync("ip", ["-n", host.Namespace.Name, "link", "del", host.WireGuardInterface]);
         foreach (var ns in _namespaces) await ns.DisposeAsync();
         await _switch.DisposeAsync();
     }

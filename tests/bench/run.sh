@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-live] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-live] [--only-span] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-audit] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
 # --only-launch: start -> QMP running against bare qemu-system (and virsh create unless --no-libvirt), with the daemon's step medians.
 # --only-live: issue 13's live move of an idle 256 MiB test guest (LiveTransfer through the tunnel over loopback
 # mTLS) against a bare QEMU to QEMU migration over a Unix socket, RUNS rounds; QEMU's downtime and total wall time
@@ -12,6 +12,8 @@
 # until a command runs in it; launch+run+remove of `true` from the template beside an unshare of 5 namespaces; the
 # template's compressed RAM size (TemplateBench; needs root for its netns).
 # --only-scale: ws list at 100, 1,000 and 10,000 defined, the daemon's RSS, restart to list (ScaleBench; needs root for its netns).
+# --only-audit: RUNS `ws pause`/`ws resume` pairs (e.g. 1000) against the same daemon with the audit log on and off,
+# interleaved, medians and the ratio (target <= +5%), and the audit log's bytes per action (AuditBench).
 # --only-list: `ws list` against `virsh list --all` only, each with 100 defined: against a libvirtd of the
 # benchmark's own (unless --no-libvirt), and for reference against libvirt's test driver (see ListBench).
 # --only-federation: `ws image pull` of 1 GiB between daemons in network namespaces (PullBench): from one peer
@@ -19,19 +21,23 @@
 # cables are each limited to RATE (tc tbf, default 400mbit) against from one; N runs each (default 3), after
 # one untimed round. --pull-profile: one more pull with perf record on both daemons (CPU by library and
 # symbol). Needs root, socat and tc; no libvirt, no test guest. Moves several GiB: never part of tests/run.sh.
+# --only-span: the spanning network's data path (#17) between two namespaces, no daemon, no guest (tests/bench/span.sh):
+# bridge + VXLAN inside wireguard-go against the plain veth underlay, iperf3 5 s each, and the ratio. Guest-to-guest
+# over a real spanning network is measured by SpanningNetworkTests (it prints MiB/s both ways).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 packaging/install-deps.sh
+if [[ " $* " == *" --only-span "* ]]; then exec tests/bench/span.sh; fi
 # virsh and libvirtd: list's baseline is a session libvirtd of the benchmark's own (ListBench, LibvirtSession).
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-audit "* ]]; then
     if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
     fi
 fi
 # The system libvirtd, for virsh create (launch); not needed by --only-list.
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-audit "* ]]; then
     # No systemd here: run libvirt's daemons directly, as Debian packages them.
     # (by their sockets: a container on this machine may run daemons of the same names)
     [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d

@@ -15,11 +15,14 @@ public static class NetworkCommands
         var isolated = new Option<bool>("--isolated") { Description = "no traffic beyond the bridge" };
         var isolateOwners = new Option<bool>("--isolate-owners") { Description = "workspaces of different owners cannot reach each other" };
         var egress = new Option<string?>("--egress") { Description = "default egress allowlist for its workspaces: CIDR[:PORT,...] entries" };
-        var create = new Command("create", "make a network") { name, subnet, nat, isolated, isolateOwners, egress };
+        var vni = new Option<int?>("--vni") { Description = "span hosts: the VXLAN id, the same on every member host (with --span)" };
+        var span = new Option<string?>("--span") { Description = "span hosts: the peers this network reaches, PEER[,PEER] (make it on each with the same --vni and --subnet)" };
+        var create = new Command("create", "make a network") { name, subnet, nat, isolated, isolateOwners, egress, vni, span };
         create.Run(async (client, parse, ct) =>
         {
             var n = await client.CreateNetworkAsync(new CreateNetworkRequest(parse.GetValue(name)!, parse.GetValue(subnet)!, parse.GetValue(nat),
-                parse.GetValue(isolated), parse.GetValue(isolateOwners), parse.GetValue(egress)), ct);
+                parse.GetValue(isolated), parse.GetValue(isolateOwners), parse.GetValue(egress),
+                parse.GetValue(vni), parse.GetValue(span)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), ct);
             if (Output.Json(parse)) Output.WriteJson(n, WorkspacesJson.Default.NetworkInfo);
             else Console.Out.WriteLine($"Created network {n.Name} ({n.Subnet} on {n.Bridge}, gateway {n.Gateway})");
         });
@@ -44,6 +47,7 @@ public static class NetworkCommands
             Output.Fields(("Name", n.Name), ("Bridge", n.Bridge), ("Subnet", n.Subnet), ("Gateway", n.Gateway),
                 ("Mode", n.Isolated ? "isolated" : n.Nat ? "nat" : "routed"), ("Owners isolated", n.IsolateOwners ? "yes" : "no"),
                 ("Egress", n.Egress.Length == 0 ? "anything" : n.Egress),
+                ("Spans", n.Vni is { } v ? $"VNI {v} to {string.Join(", ", n.Span ?? [])}" : "this host only"),
                 ("NICs", string.Join("\n", (n.Nics ?? []).Select(c => $"{c.Workspace}: {c.Address ?? "-"} {c.Mac} ({c.Tap})"))),
                 ("Leases", string.Join("\n", n.Leases ?? [])), ("Rules", string.Join("\n", n.Rules ?? [])));
         });

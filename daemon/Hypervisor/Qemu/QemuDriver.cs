@@ -108,10 +108,12 @@ public sealed class QemuDriver(IOptions<WorkspacesOptions> options, CommandRunne
     {
         await qmp.GetFdAsync("tap0", nic.Descriptor, ct);
         await qmp.NetdevAddTapAsync("net0", "tap0", ct);
-        await qmp.DeviceAddAsync(new JsonObject
+        var device = new JsonObject
         {
             ["driver"] = "virtio-net-pci", ["netdev"] = "net0", ["mac"] = nic.Mac, ["bus"] = QemuCommandLine.NicPort, ["id"] = "nic0",
-        }, ct);
+        };
+        if (nic.Mtu is { } mtu) device["host_mtu"] = mtu;
+        await qmp.DeviceAddAsync(device, ct);
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ public sealed partial class LayeringTests
         ["Core"] = 1, ["Processes"] = 1,                // names, callers, undo, events, disk chains, polling; running tools
         ["Hypervisor"] = 2, ["Systemd"] = 2, ["Trust"] = 2, ["Network"] = 2, ["Operations"] = 2,
         ["Images"] = 3, ["Resources"] = 3, ["Guests"] = 3, // seeds, identity documents, cloud-init's result
+        ["Audit"] = 3,                                  // the signed log: it signs with Trust, copies to the journal (Systemd); Workspaces, Federation and Api record
         ["Workspaces"] = 4,                             // the lifecycle
         ["Federation"] = 5,                             // peers, pulls, placement
         ["Api"] = 6,

@@ -61,6 +61,15 @@ if (args.Contains("--only-live"))
     report.Print();
     return;
 }
+// Only the cost of auditing (AuditBench): pause/resume pairs against the same daemon binary with the audit log on and off.
+if (args.Contains("--only-audit"))
+{
+    Console.Error.WriteLine($"audit: {runs} ws pause/resume pairs each with the audit log on and off, interleaved");
+    await AuditBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 if (onlyFederation)
 {
     await PullBench.RunAsync(pullRuns, senderRate, pullProfile, report);

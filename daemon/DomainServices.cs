@@ -98,6 +98,8 @@ public static class DomainServices
         .AddSingleton<TicketAdmission>()
         .AddSingleton<TicketIssuer>()
         .AddSingleton<MoveCoordinator>()
+        .AddSingleton<MoveReceiver>()
+        .AddSingleton<ColdTransfer>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>();
 }

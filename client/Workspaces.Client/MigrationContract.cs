@@ -14,3 +14,9 @@ public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSour
 
 /// <summary>GET /v1/peer/migrations/{hash} and its abort (peer API): where one side of a move stands.</summary>
 public sealed record PeerMigrationState(string TicketHash, string Phase, string? Outcome, string? Detail);
+
+/// <summary>
+/// Perform's announcement to the destination (peer API, POST /v1/peer/migrations/{hash}/perform): the ticket
+/// again (the destination checks it is the one it admitted) and the overlay the source will send, by hash and size.
+/// </summary>
+public sealed record PeerMigrationPerform(string Ticket, string OverlaySha256, long OverlaySize);

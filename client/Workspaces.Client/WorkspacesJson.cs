@@ -59,6 +59,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(AddPeerRequest))]
 [JsonSerializable(typeof(PeerJoinRequest))]
 [JsonSerializable(typeof(PeerMigrationOffer))]
+[JsonSerializable(typeof(PeerMigrationPerform))]
 [JsonSerializable(typeof(PeerMigrationState))]
 [JsonSerializable(typeof(MoveRequest))]
 [JsonSerializable(typeof(PeerMigrationAccepted))]

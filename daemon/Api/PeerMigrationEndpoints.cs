@@ -41,6 +41,26 @@ public static class PeerMigrationEndpoints
             var now = migrations.Find(row.TicketHash)!;
             return Results.Json(new PeerMigrationState(now.TicketHash, now.Phase, now.Outcome, now.Detail), WorkspacesJson.Default.PeerMigrationState);
         }).WithSummary("peer API: the source closes a move that stopped before Perform").Body<PeerMigrationState>().Produces<PeerMigrationState>();
+        peer.MapPost("/migrations/{hash}/perform", async (HttpContext context, string hash, MoveReceiver receiver) =>
+        {
+            var perform = await context.Request.ReadJsonAsync(WorkspacesJson.Default.PeerMigrationPerform);
+            var state = await receiver.PerformAsync(hash, PeerGate.PeerName(context), perform, context.RequestAborted);
+            return Results.Json(state, WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: Perform of an admitted cold move: the ticket again and the overlay's hash; the image chain is pulled from the caller")
+          .Body<PeerMigrationPerform>().Produces<PeerMigrationState>();
+
+        peer.MapPut("/migrations/{hash}/overlay", async (HttpContext context, string hash, MoveReceiver receiver) =>
+        {
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = null; // a disk, not JSON: streamed to a staging file and checked by hash
+            var state = await receiver.ReceiveOverlayAsync(hash, PeerGate.PeerName(context), context.Request.Body, context.RequestAborted);
+            return Results.Json(state, WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: the moved workspace's overlay (octet stream, checked against the hash Perform announced); Finish makes its record")
+          .Produces<PeerMigrationState>();
+
+        peer.MapPost("/migrations/{hash}/confirm", (HttpContext context, string hash, MoveReceiver receiver) =>
+            Results.Json(receiver.Confirm(hash, PeerGate.PeerName(context)), WorkspacesJson.Default.PeerMigrationState))
+          .WithSummary("peer API: the source deleted its copy; the move is done").Produces<PeerMigrationState>();
     }
 
     /// <summary>A peer only learns about moves it is part of: any other hash is simply not found.</summary>

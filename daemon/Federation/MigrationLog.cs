@@ -10,4 +10,7 @@ internal static partial class MigrationLog
 
     [LoggerMessage(EventId = 9302, Level = LogLevel.Warning, Message = "Move of {Name} with {Peer} (ticket {Ticket}) stays unresolved: {Why}")]
     public static partial void Unresolved(ILogger logger, string name, string peer, string ticket, string why);
+
+    [LoggerMessage(EventId = 9303, Level = LogLevel.Information, Message = "Move of {Name} (ticket {Ticket}): {Phase} {What}")]
+    public static partial void Phase(ILogger logger, string name, string ticket, string phase, string what);
 }

@@ -9,9 +9,9 @@ namespace Workspaces.Daemon.Federation;
 /// The source's side of a move: picks the mode, runs Begin (TicketIssuer) and Prepare (the destination's
 /// TicketAdmission, over the pinned mTLS channel), and records every refusal with the ticket's hash.
 /// A refusal by the destination keeps its status and detail, and a counter-offer its shape, so the
-/// caller of `ws move` sees exactly why. Perform, Finish and Confirm (the overlay and state transfer,
-/// the switch of the record, the source's clean-up) are not built yet: after an admitted Prepare the
-/// move stops with 501 and both sides keep the ticket as spent.
+/// caller of `ws move` sees exactly why. A cold move then goes on in ColdTransfer (Perform, Finish,
+/// Confirm); stateful and live transfers are not built yet: after an admitted Prepare they stop with 501
+/// and both sides keep the ticket as spent.
 /// </summary>
 public sealed class MoveCoordinator(
     TicketIssuer issuer,
@@ -19,6 +19,7 @@ public sealed class MoveCoordinator(
     PeerChannel channel,
     MigrationRepository migrations,
     IEnumerable<ILiveTransfer> liveTransfers,
+    ColdTransfer cold,
     TimeProvider clock)
 {
     public async Task<PeerMigrationAccepted> MoveAsync(WorkspaceRow workspace, MoveRequest request, CancellationToken ct)
@@ -28,7 +29,7 @@ public sealed class MoveCoordinator(
         if (request.Recover) throw NotBuilt("--recover (resolving a move whose outcome is unknown)");
         var peer = peers.Find(request.Peer) ?? throw WorkspacesException.NotFound($"no peer named {Core.Names.Quote(request.Peer)} (see `ws peer list`)");
 
-        var (_, document, hash) = issuer.Begin(workspace, peer.Name, mode);
+        var (ticket, document, hash) = issuer.Begin(workspace, peer.Name, mode);
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var http = channel.For(peer.Address, peer.TlsFingerprint);
         PeerMigrationAccepted accepted;
@@ -46,6 +47,11 @@ public sealed class MoveCoordinator(
         MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Prepare);
         if (accepted.TicketHash != hash)
             throw new WorkspacesException(502, "Peer error", $"peer '{peer.Name}' admitted ticket {accepted.TicketHash[..12]}, not the one sent ({hash[..12]})");
+        if (mode == MigrationModes.Cold)
+        {
+            await cold.RunAsync(workspace, ticket, document, hash, peer.Name, http, ct);
+            return new PeerMigrationAccepted(hash, MigrationPhase.Confirm);
+        }
         string detail = $"peer '{peer.Name}' admitted the ticket {hash[..12]}; the {mode} transfer (Perform, Finish, Confirm) is not built yet";
         migrations.SetOutcome(hash, MigrationOutcome.Failed, detail, now);
         await AbortAsync(http, peer.Name, hash, ct);

@@ -73,12 +73,21 @@ public sealed class MoveTicketTests(MoveTicketTests.Hosts hosts) : IClassFixture
     }
 
     [Fact]
-    public async Task A_ticket_host2_admits_is_spent_and_the_unbuilt_transfer_says_so()
+    public async Task A_ticket_host2_admits_moves_a_defined_workspace_cold_with_its_id_and_overlay_and_leaves_none_here()
     {
-        await Source.CreateWorkspaceAsync(new CreateWorkspaceRequest("small", "guest", 1, 128));
-        var e = await Assert.ThrowsAsync<ApiException>(() => Source.MoveAsync("small", new MoveRequest("host2")));
-        Assert.Equal(501, e.Status);
-        Assert.Matches("^peer 'host2' admitted the ticket [0-9a-f]{12}; the cold transfer .* is not built yet", e.Message);
+        var created = await Source.CreateWorkspaceAsync(new CreateWorkspaceRequest("small", "guest", 1, 128));
+        string overlay = Path.Combine(hosts.Peers[0].Daemon.StateDir, "workspaces", created.Id, "disk.qcow2");
+        byte[] before = await File.ReadAllBytesAsync(overlay);
+
+        var moved = await Source.MoveAsync("small", new MoveRequest("host2"));
+
+        Assert.Equal("Confirm", moved.Phase);
+        Assert.DoesNotContain(await Source.ListWorkspacesAsync(), w => w.Name == "small");
+        Assert.False(Directory.Exists(Path.GetDirectoryName(overlay)));
+        var there = Assert.Single(await hosts.Peers[1].Client.ListWorkspacesAsync(), w => w.Name == "small");
+        Assert.Equal((created.Id, 128), (there.Id, there.MemoryMiB));
+        string arrived = Path.Combine(hosts.Peers[1].Daemon.StateDir, "workspaces", created.Id, "disk.qcow2");
+        Assert.Equal(before, await File.ReadAllBytesAsync(arrived));
     }
 
     [Fact]

@@ -98,7 +98,6 @@ public static class DomainServices
         .AddSingleton<TicketAdmission>()
         .AddSingleton<TicketIssuer>()
         .AddSingleton<MoveCoordinator>()
-        .AddSingleton<MoveReceiver>()
         .AddSingleton<ColdTransfer>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>();

@@ -88,6 +88,7 @@ builder.Services
     .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<ImagePull>()
+    .AddSingleton<MoveReceiver>() // the destination of a move pulls its image chain
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()

@@ -19,4 +19,6 @@ public sealed record PeerMigrationState(string TicketHash, string Phase, string?
 /// Perform's announcement to the destination (peer API, POST /v1/peer/migrations/{hash}/perform): the ticket
 /// again (the destination checks it is the one it admitted) and the overlay the source will send, by hash and size.
 /// </summary>
-public sealed record PeerMigrationPerform(string Ticket, string OverlaySha256, long OverlaySize);
+/// A stateful move also announces its saved RAM and device state (ws stop --stateful's file and record), sent before the overlay.
+public sealed record PeerMigrationPerform(string Ticket, string OverlaySha256, long OverlaySize,
+    string? StateSha256 = null, long StateSize = 0, string? StateFormat = null, int StateMemoryMib = 0);

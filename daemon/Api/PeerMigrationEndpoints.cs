@@ -58,6 +58,15 @@ public static class PeerMigrationEndpoints
         }).WithSummary("peer API: the moved workspace's overlay (octet stream, checked against the hash Perform announced); Finish makes its record")
           .Produces<PeerMigrationState>();
 
+        peer.MapPut("/migrations/{hash}/state", async (HttpContext context, string hash, MoveReceiver receiver) =>
+        {
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = null; // RAM and device state, not JSON: streamed to a staging file and checked by hash
+            var state = await receiver.ReceiveStateAsync(hash, PeerGate.PeerName(context), context.Request.Body, context.RequestAborted);
+            return Results.Json(state, WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: a stateful move's saved state (octet stream, checked against the hash Perform announced), before its overlay")
+          .Produces<PeerMigrationState>();
+
         peer.MapPost("/migrations/{hash}/confirm", (HttpContext context, string hash, MoveReceiver receiver) =>
             Results.Json(receiver.Confirm(hash, PeerGate.PeerName(context)), WorkspacesJson.Default.PeerMigrationState))
           .WithSummary("peer API: the source deleted its copy; the move is done").Produces<PeerMigrationState>();

@@ -10,7 +10,8 @@ using Workspaces.Daemon.Workspaces;
 namespace Workspaces.Daemon.Federation;
 
 /// <summary>
-/// The source's Perform and Confirm of a cold move, once the destination admitted the ticket. Perform:
+/// The source's Perform and Confirm of a cold or stateful move (a stateful one saves the guest first and
+/// sends its saved state before the overlay), once the destination admitted the ticket. Perform:
 /// the overlay's hash is announced with the ticket (the destination pulls the image chain from here by
 /// hash meanwhile), then the overlay streams as one HTTPS body over the pinned channel; the destination
 /// checks it and defines the workspace (Finish). Confirm: this host deletes its copy (QEMU, overlay,
@@ -24,27 +25,36 @@ public sealed class ColdTransfer(
     WorkspaceLocks locks,
     WorkspaceLayout layout,
     WorkspaceDefinitions definitions,
+    WorkspaceTransitions transitions,
+    SavedStates savedStates,
     TimeProvider clock,
     ILogger<ColdTransfer> logger)
 {
     public async Task RunAsync(WorkspaceRow workspace, MigrationTicket ticket, string document, string hash, string peer, HttpClient http, CancellationToken ct)
     {
+        bool stateful = ticket.Mode == MigrationModes.Stateful;
         try
         {
+            // A stateful move is a cold move of a saved guest: `ws stop --stateful`'s path saves RAM and device state beside the overlay.
+            if (stateful && workspace.State is not WorkspaceStates.Saved)
+                await transitions.ActAsync(workspace.Name, WorkspaceAction.Stop, new Caller(workspace.Owner, true), new ActionOptions(Stateful: true), ct);
             using (await locks.TakeAsync(workspace.Id, ct))
             {
                 // The lock keeps a start out from here to the deletion: the overlay cannot change under the copy.
                 var now = workspaces.FindById(workspace.Id);
-                if (now is null || now.State is not (WorkspaceStates.Stopped or WorkspaceStates.Defined))
-                    throw WorkspacesException.Conflict($"workspace '{workspace.Name}' is {now?.State ?? "gone"}: a cold move needs it stopped");
+                if (now is null || (stateful ? now.State != WorkspaceStates.Saved : now.State is not (WorkspaceStates.Stopped or WorkspaceStates.Defined)))
+                    throw WorkspacesException.Conflict($"workspace '{workspace.Name}' is {now?.State ?? "gone"}: a {ticket.Mode} move needs it {(stateful ? "saved" : "stopped")}");
+                var state = stateful ? savedStates.Find(workspace.Id) ?? throw WorkspacesException.Conflict($"workspace '{workspace.Name}' has no saved state") : null;
                 migrations.SetPhase(hash, MigrationPhase.Perform, Now);
                 MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Perform);
                 string overlay = layout.Overlay(workspace.Id);
                 var (sha, size) = await HashAsync(overlay, ct);
-                await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/perform", new PeerMigrationPerform(document, sha, size),
+                await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/perform", new PeerMigrationPerform(document, sha, size, state?.Sha256, state?.Size ?? 0, state?.Format, state?.MemoryMib ?? 0),
                     WorkspacesJson.Default.PeerMigrationPerform, WorkspacesJson.Default.PeerMigrationState, ct);
                 MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Perform, $"sending the overlay ({size} bytes, {sha[..12]}) to {peer}");
-                await SendOverlayAsync(http, peer, hash, overlay, ct);
+                if (state is not null)
+                    await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/state", await savedStates.VerifyAsync(now, state, ct), ct);
+                await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/overlay", overlay, ct);
             }
         }
         catch (Exception e) when (e is not MigrationLinkDroppedException)
@@ -66,13 +76,13 @@ public sealed class ColdTransfer(
         MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Confirm, $"done: the workspace is on {peer} only");
     }
 
-    private static async Task SendOverlayAsync(HttpClient http, string peer, string hash, string overlay, CancellationToken ct)
+    private static async Task SendFileAsync(HttpClient http, string peer, string path, string local, CancellationToken ct)
     {
-        await using var file = new FileStream(overlay, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        await using var file = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         var content = new StreamContent(file, 1 << 20);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Headers.ContentLength = file.Length;
-        using var response = await PeerCall.SendAsync(http, peer, new HttpRequestMessage(HttpMethod.Put, $"v1/peer/migrations/{hash}/overlay") { Content = content }, ct);
+        using var response = await PeerCall.SendAsync(http, peer, new HttpRequestMessage(HttpMethod.Put, path) { Content = content }, ct);
     }
 
     /// <summary>Whether the destination reached Finish (it holds the workspace), asked after a failure whose outcome is not known here.</summary>

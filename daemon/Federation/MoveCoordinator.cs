@@ -47,7 +47,7 @@ public sealed class MoveCoordinator(
         MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Prepare);
         if (accepted.TicketHash != hash)
             throw new WorkspacesException(502, "Peer error", $"peer '{peer.Name}' admitted ticket {accepted.TicketHash[..12]}, not the one sent ({hash[..12]})");
-        if (mode == MigrationModes.Cold)
+        if (mode is MigrationModes.Cold or MigrationModes.Stateful)
         {
             await cold.RunAsync(workspace, ticket, document, hash, peer.Name, http, ct);
             return new PeerMigrationAccepted(hash, MigrationPhase.Confirm);

@@ -4,13 +4,14 @@ using Workspaces.Testing;
 namespace Workspaces.Tests.Integration;
 
 /// <summary>
-/// A cold move of a guest that has run (issue #13): booted on host1 (its disk's boot counter at 1, a
-/// marker from its command line and a file written through its shell), stopped, moved to host2, and
-/// started there: the counter goes on to 2, the marker and the file are on its disk, and host1 keeps no
-/// QEMU, overlay or record of it; `ws list --peers` shows it once. Real guests under TCG, two daemons in
-/// their own network namespaces.
+/// Moves of real guests (issue #13), two daemons in their own network namespaces, TCG. Cold: a guest
+/// booted on host1 (its disk's boot counter at 1, a marker from its command line, a file written through
+/// its shell), stopped, moved and started on host2: the counter goes on to 2 and the marker and file are
+/// there. Stateful: a running guest moved and started on host2 continues (same boot, uptime going on, a
+/// process started before still runs). After either, host1 keeps no QEMU, directory or record of it, and
+/// `ws list --peers` shows it once.
 /// </summary>
-public sealed class ColdMoveTests : IAsyncLifetime
+public sealed class MoveTransferTests : IAsyncLifetime
 {
     private PeerHosts _peers = null!;
 
@@ -58,6 +59,37 @@ public sealed class ColdMoveTests : IAsyncLifetime
         Assert.Matches(@"(?m)^host2\s+traveller\s+Running\s", everywhere.Stdout);
         await destination.Client.ActAndWaitAsync("traveller", "stop");
     }
+
+    [Fact]
+    public async Task A_running_guest_moves_stateful_and_continues_on_the_peer_with_its_uptime_and_processes()
+    {
+        var source = _peers[0];
+        var destination = _peers[1];
+        var created = await source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("sleeper", "guest", 1, 128));
+        await source.Client.ActAndWaitAsync("sleeper", "start");
+        await source.Daemon.WaitForConsoleAsync("sleeper", "WORKSPACE-READY boot=1");
+        string pid = (await GuestShell.RunAsync(source.Daemon, "sleeper", "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
+        double before = Uptime(await GuestShell.RunAsync(source.Daemon, "sleeper", "cat /proc/uptime"));
+
+        var moved = await source.Client.MoveAsync("sleeper", new MoveRequest("host2")); // running: stateful by default
+        Assert.Equal("Confirm", moved.Phase);
+        Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "sleeper");
+        Assert.False(Directory.Exists(Path.Combine(source.Daemon.StateDir, "workspaces", created.Id)));
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc").Select(CmdlineOf), c => c.Contains(created.Id));
+
+        Assert.Equal("Saved", (await destination.Client.GetWorkspaceAsync("sleeper")).State);
+        await destination.Client.ActAndWaitAsync("sleeper", "start");
+        Assert.Equal("Running", (await destination.Client.GetWorkspaceAsync("sleeper")).State);
+        // It did not boot again: its uptime went on from where it was, and the process started before runs.
+        double after = Uptime(await GuestShell.RunAsync(destination.Daemon, "sleeper", "cat /proc/uptime"));
+        Assert.True(after >= before, $"uptime {after} s on host2, {before} s on host1 before the move");
+        Assert.Contains("alive", await GuestShell.RunAsync(destination.Daemon, "sleeper", $"kill -0 {pid} && echo alive"));
+        Assert.Contains("boot-count: 1", await GuestShell.RunAsync(destination.Daemon, "sleeper", "echo boot-count: $(cat /mnt/boot-count)"));
+        await destination.Client.ActAndWaitAsync("sleeper", "stop");
+    }
+
+    private static double Uptime(string procUptime) =>
+        double.Parse(procUptime.Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     private static string CmdlineOf(string procDir)
     {

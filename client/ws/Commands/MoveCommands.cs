@@ -28,7 +28,8 @@ public static class MoveCommands
             var accepted = await client.MoveAsync(parse.GetValue(name)!,
                 new MoveRequest(parse.GetValue(peer)!, parse.GetValue(mode), parse.GetValue(keepSource), parse.GetValue(recover)), ct);
             if (Output.Json(parse)) { Output.WriteJson(accepted, WorkspacesJson.Default.PeerMigrationAccepted); return; }
-            Console.Out.WriteLine($"{parse.GetValue(peer)} admitted the move (ticket {Output.Short(accepted.TicketHash)}, phase {accepted.Phase})");
+            // The answer comes after Confirm: the workspace is on the peer only.
+            Console.Out.WriteLine($"moved {parse.GetValue(name)} to {parse.GetValue(peer)} (ticket {Output.Short(accepted.TicketHash)}, {accepted.Phase})");
         });
         root.Subcommands.Add(move);
     }

@@ -36,8 +36,9 @@ public sealed class MoveTransferTests : IAsyncLifetime
         await GuestShell.RunAsync(source.Daemon, "traveller", "echo written-before-the-move > /mnt/moved-file && sync");
         await source.Client.ActAndWaitAsync("traveller", "stop");
 
-        var moved = await source.Client.MoveAsync("traveller", new MoveRequest("host2"));
-        Assert.Equal("Confirm", moved.Phase);
+        var moved = await source.Daemon.WsAsync("move", "traveller", "host2");
+        Assert.True(moved.ExitCode == 0, moved.Stderr);
+        Assert.Matches(@"^moved traveller to host2 \(ticket [0-9a-f]+.*, Confirm\)", moved.Stdout);
 
         // Nothing of it is left on the source: no record, no directory (overlay, sockets), no QEMU.
         Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "traveller");

@@ -24,9 +24,6 @@ public sealed partial class TemplateRam(ImageStore store, CommandRunner runner, 
         return store.BlobPath(sha256);
     }
 
-    /// <summary>Waits for copies being made (tests, shutdown).</summary>
-    public Task WhenMadeAsync() => Task.WhenAll(_making.Values);
-
     private async Task MakeAsync(string sha256)
     {
         string plain = store.RamCachePath(sha256), staged = plain + ".tmp";

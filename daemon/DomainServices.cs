@@ -94,5 +94,8 @@ public static class DomainServices
         .AddSingleton<PlacementAdmission>()
         .AddSingleton<PlacementChain>()
         .AddSingleton<Placement>()
-        .AddSingleton<PeerProxy>();
+        .AddSingleton<PeerProxy>()
+        .AddSingleton<PlaygroundRepository>() // wt-playground
+        .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundService>();
 }

@@ -127,6 +127,7 @@ v1.MapEventEndpoints();
 v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
+v1.MapPlaygroundEndpoints();
 v1.MapAuditEndpoints();
 v1.MapProxyEndpoints();
 v1.MapApiDocument();

@@ -22,4 +22,5 @@ EventCommands.Add(root);
 QuarantineCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
+PlaygroundCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

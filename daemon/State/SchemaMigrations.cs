@@ -324,6 +324,25 @@ public static class SchemaMigrations
         ALTER TABLE networks ADD COLUMN span TEXT NOT NULL DEFAULT '';  -- member peers' names, comma-separated
         CREATE UNIQUE INDEX networks_vni ON networks(vni) WHERE vni IS NOT NULL;
         """,
+        // #17 (wt-playground): a playground is its document (as applied) and its members; a member deleted
+        // by hand leaves the playground (the next apply makes it again).
+        """
+        CREATE TABLE playgrounds (
+            name        TEXT PRIMARY KEY,          -- also its network's name
+            owner       INTEGER NOT NULL,
+            document    TEXT NOT NULL,             -- the text last applied
+            created_at  INTEGER NOT NULL,
+            applied_at  INTEGER NOT NULL
+        );
+        CREATE TABLE playground_members (
+            playground   TEXT NOT NULL REFERENCES playgrounds(name) ON DELETE CASCADE,
+            workspace_id TEXT NOT NULL UNIQUE REFERENCES workspaces(id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            idx          INTEGER NOT NULL,
+            PRIMARY KEY (playground, name)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -1,0 +1,12 @@
+namespace Workspaces.Daemon.State;
+
+/// <summary>A playground: its name (also its network's), its owner and the document last applied.</summary>
+public sealed class PlaygroundRow
+{
+    public string Name { get; set; } = "";
+    public uint Owner { get; set; }
+    public string Document { get; set; } = "";
+    /// <summary>Unix milliseconds.</summary>
+    public long CreatedAt { get; set; }
+    public long AppliedAt { get; set; }
+}

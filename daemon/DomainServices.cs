@@ -97,5 +97,6 @@ public static class DomainServices
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundContext>()
         .AddSingleton<Playgrounds.PlaygroundService>();
 }

@@ -126,7 +126,7 @@ public static class PlaygroundParser
                 if (bytes < 1L << 20) throw Refuse(sizeNode, field + ".size", "a data disk is at least 1M");
                 disks.Add(bytes);
             }
-        return new PlaygroundRole(role, imageName, count, vcpus, memory, userData, secrets, disks, Line(keyNode));
+        return new PlaygroundRole(role, imageName, count, vcpus, memory, userData, secrets, disks, Line(keyNode), Line((image ?? template)!));
     }
 
     /// <summary>A refusal naming the line and the field: "line 7, roles.web.count: ...".</summary>

@@ -101,7 +101,7 @@ public sealed class PlaygroundPlanner(
         }
         catch (WorkspacesException e) when (e.Status == 404)
         {
-            throw PlaygroundParser.Refuse(role.Line, $"roles.{role.Name}.image", $"no image or template named {Names.Quote(role.Image)} on this host");
+            throw PlaygroundParser.Refuse(role.ImageLine, $"roles.{role.Name}.image", $"no image or template named {Names.Quote(role.Image)} on this host");
         }
     }
 

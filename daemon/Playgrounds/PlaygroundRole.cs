@@ -10,4 +10,5 @@ public sealed record PlaygroundRole(
     string? UserData,
     IReadOnlyDictionary<string, string> Secrets,
     IReadOnlyList<long> DiskBytes,
-    int Line);
+    int Line,
+    int ImageLine);

@@ -20,6 +20,7 @@ public sealed class PlaygroundService(
     WorkspaceDataDisks dataDisks,
     WorkspaceRepository workspaces,
     NetworkService networks,
+    PlaygroundContext context,
     ILogger<PlaygroundService> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1); // one apply or rm at a time: plans are made against what is there
@@ -70,6 +71,8 @@ public sealed class PlaygroundService(
         await Task.WhenAll(changes.Create.Select(m => transitions.ActAsync(m.Name, WorkspaceAction.Start, caller, new ActionOptions(), ct)));
         foreach (var member in changes.Remove) await definitions.DeleteAsync(member.Name, caller, force: true, ct);
         revert.Success();
+        // Told after the apply stands: a member's names are a courtesy, not a reason to undo it.
+        if (!changes.Unchanged) await context.SpreadAsync(doc.Name, ct);
         PlaygroundLog.Applied(logger, doc.Name, changes.Create.Count, changes.Remove.Count);
     }
 
@@ -92,7 +95,10 @@ public sealed class PlaygroundService(
             Task.WhenAll(names.Select(n => transitions.ActAsync(n, verb, caller, how, ct)));
         switch (action)
         {
-            case "start": await All(In(WorkspaceStates.Defined, WorkspaceStates.Stopped, WorkspaceStates.Failed), WorkspaceAction.Start, new()); break;
+            case "start":
+                await All(In(WorkspaceStates.Defined, WorkspaceStates.Stopped, WorkspaceStates.Failed), WorkspaceAction.Start, new());
+                await context.SpreadAsync(name, ct); // addresses are leased at start
+                break;
             case "stop": await All(In(WorkspaceStates.Running, WorkspaceStates.Paused), WorkspaceAction.Stop, new()); break;
             case "pause": await All(In(WorkspaceStates.Running), WorkspaceAction.Pause, new()); break;
             case "resume": await All(In(WorkspaceStates.Paused), WorkspaceAction.Resume, new()); break;

@@ -89,8 +89,9 @@ public sealed class PlaygroundService(
     public async Task<PlaygroundInfo> ActAsync(string name, string action, Caller caller, CancellationToken ct)
     {
         var playground = Get(name, caller);
-        var members = playgrounds.Members(name).Select(m => (Member: m, State: StateOf(m))).ToList();
-        IEnumerable<string> In(params string[] states) => members.Where(m => states.Contains(m.State)).Select(m => m.Member.Name).ToList();
+        var members = playgrounds.Members(name);
+        // Read at each step: save pauses, then saves those it paused.
+        IEnumerable<string> In(params string[] states) => members.Where(m => states.Contains(StateOf(m))).Select(m => m.Name).ToList();
         Task All(IEnumerable<string> names, WorkspaceAction verb, ActionOptions how) =>
             Task.WhenAll(names.Select(n => transitions.ActAsync(n, verb, caller, how, ct)));
         switch (action)

@@ -132,6 +132,48 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Empty(await client.ListPlaygroundsAsync());
         Assert.Empty(await client.ListWorkspacesAsync());
         Assert.Equal(["other"], (await client.ListNetworksAsync()).Select(n => n.Name));
+
+        // The CLI names the line and field too, and exits non-zero.
+        string file = Path.Combine(daemon.Dir, "bad.yaml");
+        await File.WriteAllTextAsync(file, Document(-2, "10.78.0.0/24"));
+        var cli = await daemon.WsAsync("playground", "apply", file, "--yes");
+        Assert.NotEqual(0, cli.ExitCode);
+        Assert.Contains("line 7, roles.node.count: -2 is out of range", cli.Stderr);
+
+        // A failure half way (the second member's name is taken) undoes the first member, the network and the record.
+        await client.CreateWorkspaceAsync(new CreateWorkspaceRequest("lab-node-2", "guest"));
+        var taken = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24"), yes: true));
+        Assert.Equal(409, taken.Status);
+        Assert.Empty(await client.ListPlaygroundsAsync());
+        Assert.Equal(["lab-node-2"], (await client.ListWorkspacesAsync()).Select(w => w.Name));
+        Assert.Equal(["other"], (await client.ListNetworksAsync()).Select(n => n.Name));
+    }
+
+    [Fact]
+    public async Task The_cli_shows_the_plan_applies_it_with_yes_and_exports_the_document()
+    {
+        await using var ns = await NetNamespace.CreateAsync("pg");
+        await using var daemon = await DaemonProcess.StartAsync(Config, netns: ns.Name);
+        await GuestImages.ImportAsync(daemon.Client);
+        string file = Path.Combine(daemon.Dir, "lab.yaml");
+        await File.WriteAllTextAsync(file, Document(1));
+
+        var plan = await daemon.WsAsync("playground", "apply", file);
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains("create  lab-node-1", plan.Stdout);
+        Assert.Contains("apply again with --yes", plan.Stdout);
+        Assert.Empty(await daemon.Client.ListWorkspacesAsync());
+
+        Assert.Contains("Playground lab applied.", (await daemon.WsAsync("playground", "apply", file, "--yes")).Stdout);
+        Assert.Contains("nothing to change", (await daemon.WsAsync("playground", "apply", file, "--yes")).Stdout);
+        var shown = await daemon.WsAsync("playground", "show", "lab");
+        Assert.Contains("lab-node-1", shown.Stdout);
+        Assert.Contains("Running", shown.Stdout);
+        string exported = Path.Combine(daemon.Dir, "exported.yaml");
+        Assert.Equal(0, (await daemon.WsAsync("playground", "export", "lab", exported)).ExitCode);
+        Assert.Equal(Document(1), await File.ReadAllTextAsync(exported));
+        Assert.Equal(0, (await daemon.WsAsync("playground", "rm", "lab")).ExitCode);
+        Assert.Empty(await daemon.Client.ListWorkspacesAsync());
     }
 
     /// <summary>Until each member's command port answers and its network address is up (a TCG boot takes a while).</summary>

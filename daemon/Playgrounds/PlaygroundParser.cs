@@ -69,7 +69,7 @@ public static class PlaygroundParser
                     At(peerNode, $"placement.on[{i}]", () => Names.CheckPeer(peer));
                     on.Add(peer);
                 }
-            placement = new PlaygroundPlacement(spread, on);
+            placement = new PlaygroundPlacement(spread, on, Line(placementNode));
         }
 
         var rolesNode = Mapping(Required(root, "roles", ""), "roles");

@@ -30,6 +30,10 @@ public sealed class PlaygroundPlanner(
         if (existing is not null && existing.Owner != caller.Namespace && !caller.IsAdmin)
             throw WorkspacesException.Conflict($"a playground named '{document.Name}' exists and is not yours");
         var steps = new List<PlaygroundStep>();
+        // Members are placed on this host only, for now: a hint this daemon cannot follow is refused, not ignored.
+        if (document.Placement.Spread || document.Placement.On.Count > 0)
+            throw PlaygroundParser.Refuse(document.Placement.Line, "placement",
+                "placing members on peers (spread, on) is not built yet; leave placement out to place every member on this host");
 
         bool newNetwork = CheckNetwork(document, existing, steps);
         foreach (var role in document.Roles) CheckImage(role);

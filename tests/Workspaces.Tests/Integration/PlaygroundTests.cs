@@ -123,6 +123,8 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal((400, "line 7, roles.node.count: -2 is out of range (0 to 64)"), (negative.Status, negative.Problem.Detail));
         var key = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24") + "\n    colour: red", yes: true));
         Assert.StartsWith("line 9, roles.node.colour: unknown key 'colour'", key.Problem.Detail);
+        var spread = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24") + "\nplacement:\n  spread: true", yes: true));
+        Assert.StartsWith("line 10, placement: placing members on peers (spread, on) is not built yet", spread.Problem.Detail);
 
         // 11 members of 96 MiB need 1056 MiB; the host has 1024: none is made, not ten.
         var big = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(11, "10.78.0.0/24"), yes: true));
@@ -156,7 +158,7 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var daemon = await DaemonProcess.StartAsync(Config, netns: ns.Name);
         await GuestImages.ImportAsync(daemon.Client);
         string file = Path.Combine(daemon.Dir, "lab.yaml");
-        await File.WriteAllTextAsync(file, Document(1));
+        await File.WriteAllTextAsync(file, Document(1) + "\n    disks: [{size: 16M}]");
 
         var plan = await daemon.WsAsync("playground", "apply", file);
         Assert.Equal(0, plan.ExitCode);
@@ -166,12 +168,17 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
 
         Assert.Contains("Playground lab applied.", (await daemon.WsAsync("playground", "apply", file, "--yes")).Stdout);
         Assert.Contains("nothing to change", (await daemon.WsAsync("playground", "apply", file, "--yes")).Stdout);
+        // The role's data disk is attached to the member as its second virtio disk.
+        var disk = Assert.Single(await daemon.Client.ListDisksAsync("lab-node-1"));
+        Assert.Equal(("data1", 16L << 20, true), (disk.Name, disk.SizeBytes, disk.Attached));
+        await daemon.WaitForConsoleAsync("lab-node-1", "WORKSPACE-COMMANDS");
+        Assert.Equal("32768", (await GuestShell.RunAsync(daemon, "lab-node-1", "cat /sys/block/vdb/size")).Trim()); // 512-byte sectors
         var shown = await daemon.WsAsync("playground", "show", "lab");
         Assert.Contains("lab-node-1", shown.Stdout);
         Assert.Contains("Running", shown.Stdout);
         string exported = Path.Combine(daemon.Dir, "exported.yaml");
         Assert.Equal(0, (await daemon.WsAsync("playground", "export", "lab", exported)).ExitCode);
-        Assert.Equal(Document(1), await File.ReadAllTextAsync(exported));
+        Assert.Equal(await File.ReadAllTextAsync(file), await File.ReadAllTextAsync(exported));
         Assert.Equal(0, (await daemon.WsAsync("playground", "rm", "lab")).ExitCode);
         Assert.Empty(await daemon.Client.ListWorkspacesAsync());
     }

@@ -1,8 +1,10 @@
+using System.Text;
 using Workspaces.Client;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.State;
+using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Workspaces;
 
 namespace Workspaces.Daemon.Playgrounds;
@@ -21,6 +23,7 @@ public sealed class PlaygroundService(
     WorkspaceRepository workspaces,
     NetworkService networks,
     PlaygroundContext context,
+    HostIdentity host,
     ILogger<PlaygroundService> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1); // one apply or rm at a time: plans are made against what is there
@@ -54,7 +57,12 @@ public sealed class PlaygroundService(
             revert.Add(() => networks.DeleteAsync(doc.Name, CancellationToken.None));
         }
         bool isNew = playgrounds.Find(doc.Name) is null;
-        playgrounds.Save(new PlaygroundRow { Name = doc.Name, Owner = caller.Namespace, Document = changes.Text, CreatedAt = now, AppliedAt = now });
+        var keys = ClusterKeyPair.Create($"playground-{doc.Name}"); // kept only when the playground is new
+        playgrounds.Save(new PlaygroundRow
+        {
+            Name = doc.Name, Owner = caller.Namespace, Document = changes.Text, CreatedAt = now, AppliedAt = now,
+            SshPublic = keys.PublicKey, SshSealed = Convert.ToBase64String(KeySeal.Seal(Encoding.UTF8.GetBytes(keys.PrivateKey), host.SealingKey.PublicKey)),
+        });
         if (isNew) revert.Add(() => playgrounds.Delete(doc.Name));
 
         foreach (var member in changes.Create)

@@ -17,12 +17,13 @@ public sealed class PlaygroundRepository(Database db)
         return c.QuerySingleOrDefault<PlaygroundRow>("SELECT * FROM playgrounds WHERE name = @name", new { name });
     }
 
-    /// <summary>Records the document applied: inserts the playground, or replaces its document.</summary>
+    /// <summary>Records the document applied: inserts the playground, or replaces its document (its key pair stays).</summary>
     public void Save(PlaygroundRow row)
     {
         using var c = db.Open();
         c.Execute("""
-            INSERT INTO playgrounds (name, owner, document, created_at, applied_at) VALUES (@Name, @Owner, @Document, @CreatedAt, @AppliedAt)
+            INSERT INTO playgrounds (name, owner, document, ssh_public, ssh_sealed, created_at, applied_at)
+            VALUES (@Name, @Owner, @Document, @SshPublic, @SshSealed, @CreatedAt, @AppliedAt)
             ON CONFLICT (name) DO UPDATE SET document = excluded.document, applied_at = excluded.applied_at
             """, row);
     }

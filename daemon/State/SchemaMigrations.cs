@@ -331,6 +331,8 @@ public static class SchemaMigrations
             name        TEXT PRIMARY KEY,          -- also its network's name
             owner       INTEGER NOT NULL,
             document    TEXT NOT NULL,             -- the text last applied
+            ssh_public  TEXT NOT NULL,             -- the members' shared key pair: OpenSSH public key
+            ssh_sealed  TEXT NOT NULL,             -- and its private key sealed to this host's key (base64)
             created_at  INTEGER NOT NULL,
             applied_at  INTEGER NOT NULL
         );

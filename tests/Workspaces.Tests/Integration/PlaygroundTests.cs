@@ -46,6 +46,17 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         await GuestShell.RunAsync(daemon, "lab-node-1", "ping -c 2 -W 3 lab-node-2");
         await GuestShell.RunAsync(daemon, "lab-node-2", "ping -c 2 -W 3 lab-node-1");
         Assert.Contains("ROLE=node\nINDEX=2", await GuestShell.RunAsync(daemon, "lab-node-2", "cat /etc/playground"));
+        // One shared SSH key pair: the same in both, private to root, and a key OpenSSH itself reads back to its public half.
+        string publicKey = (await GuestShell.RunAsync(daemon, "lab-node-1", "cat /root/.ssh/authorized_keys")).Trim();
+        Assert.StartsWith("ssh-ed25519 ", publicKey);
+        Assert.Equal(publicKey, (await GuestShell.RunAsync(daemon, "lab-node-2", "cat /root/.ssh/id_ed25519.pub")).Trim());
+        Assert.Equal("600", (await GuestShell.RunAsync(daemon, "lab-node-2", "stat -c %a /root/.ssh/id_ed25519")).Trim());
+        string keyFile = Path.Combine(daemon.Dir, "id_ed25519");
+        await File.WriteAllTextAsync(keyFile, (await GuestShell.RunAsync(daemon, "lab-node-2", "cat /root/.ssh/id_ed25519")).Replace("\r", ""));
+        File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var derived = await Processes.RunAsync("ssh-keygen", ["-y", "-f", keyFile]);
+        Assert.True(derived.ExitCode == 0, derived.Stderr);
+        Assert.Equal(string.Join(' ', publicKey.Split(' ')[..2]), string.Join(' ', derived.Stdout.Trim().Split(' ')[..2]));
         var ids = (await client.ListWorkspacesAsync()).ToDictionary(w => w.Name, w => w.Id);
 
         // The same document again: nothing to do, and nothing done.

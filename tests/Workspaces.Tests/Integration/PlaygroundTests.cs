@@ -82,6 +82,13 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(["lab-node-1", "lab-node-2"], (await client.ListWorkspacesAsync()).Select(w => w.Name).Order());
         Assert.DoesNotContain("lab-node-3", await GuestShell.RunAsync(daemon, "lab-node-1", "cat /etc/hosts"));
 
+        // A member removed behind the playground's back leaves it; the next apply makes it again, and it is known by name.
+        await client.DeleteWorkspaceAsync("lab-node-2", force: true);
+        Assert.Equal(["lab-node-1"], (await client.GetPlaygroundAsync("lab")).Members.Select(m => m.Name));
+        Assert.Equal(["create lab-node-2"], (await client.ApplyPlaygroundAsync(Document(2), yes: true)).Steps.Where(s => s.Action != "keep").Select(s => $"{s.Action} {s.Target}"));
+        await WaitCommandsAsync(daemon, "lab-node-2");
+        await GuestShell.RunAsync(daemon, "lab-node-2", "ping -c 2 -W 3 lab-node-1");
+
         await client.DeletePlaygroundAsync("lab");
         Assert.Empty(await client.ListWorkspacesAsync());
         Assert.DoesNotContain(await client.ListNetworksAsync(), n => n.Name == "lab");

@@ -94,6 +94,13 @@ public static class DomainServices
         .AddSingleton<PlacementAdmission>()
         .AddSingleton<PlacementChain>()
         .AddSingleton<Placement>()
+        // Moves (#13): the ticket checks and the journal both sides keep.
+        .AddSingleton<MigrationRepository>()
+        .AddSingleton<TicketAdmission>()
+        .AddSingleton<TicketIssuer>()
+        .AddSingleton<MoveCoordinator>()
+        .AddSingleton<ColdTransfer>()
+        .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()

@@ -88,6 +88,7 @@ builder.Services
     .AddSingleton<WorkspaceViews>()
     .AddSingleton<OperationRegistry>()
     .AddSingleton<ImagePull>()
+    .AddSingleton<MoveReceiver>() // the destination of a move pulls its image chain
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()
@@ -98,7 +99,8 @@ if (!inert)
         .AddHostedService<SystemdStatus>().AddHostedService<DaemonService>()
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
         .AddHostedService<PullResumer>()
-        .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>());
+        .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>())
+        .AddHostedService<MigrationResolver>();
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();
@@ -127,6 +129,7 @@ v1.MapEventEndpoints();
 v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
+v1.MapMoveEndpoints();
 v1.MapPlaygroundEndpoints();
 v1.MapAuditEndpoints();
 v1.MapProxyEndpoints();

@@ -22,5 +22,6 @@ EventCommands.Add(root);
 QuarantineCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
+MoveCommands.Add(root);
 PlaygroundCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -26,5 +26,6 @@ public static class PeerApiEndpoints
 
         peer.MapPeerImageEndpoints();
         peer.MapPeerStreamEndpoints();
+        peer.MapPeerMigrationEndpoints();
     }
 }

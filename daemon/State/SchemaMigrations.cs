@@ -324,6 +324,25 @@ public static class SchemaMigrations
         ALTER TABLE networks ADD COLUMN span TEXT NOT NULL DEFAULT '';  -- member peers' names, comma-separated
         CREATE UNIQUE INDEX networks_vni ON networks(vni) WHERE vni IS NOT NULL;
         """,
+        // Moves between peers (issue #13), on both sides: one row per migration ticket, keyed by the ticket's hash.
+        // The primary key and the unique nonce are the replay refusal: a ticket seen once is never accepted again,
+        // whatever its outcome. The phase is written before the phase acts, so a restart knows where it stopped.
+        """
+        CREATE TABLE migrations (
+            ticket_hash   TEXT PRIMARY KEY,         -- sha256 hex of the ticket's canonical JSON
+            nonce         TEXT NOT NULL UNIQUE,
+            role          TEXT NOT NULL,            -- 'source' | 'destination'
+            workspace_id  TEXT NOT NULL,
+            name          TEXT NOT NULL,
+            peer          TEXT NOT NULL,            -- the other host's peer name
+            mode          TEXT NOT NULL,            -- cold | stateful | live
+            phase         TEXT NOT NULL,            -- Begin | Prepare | Perform | Finish | Confirm
+            outcome       TEXT,                     -- null while under way; Succeeded | Failed | Refused | Unknown
+            detail        TEXT,                     -- why, for a person
+            started_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL
+        );
+        """,
         // #17 (wt-playground): a playground is its document (as applied) and its members; a member deleted
         // by hand leaves the playground (the next apply makes it again).
         """

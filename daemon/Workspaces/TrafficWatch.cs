@@ -50,6 +50,15 @@ public sealed class TrafficWatch(
     /// <summary>One round: read, compare, report, and act where the policy says so.</summary>
     public async Task PollAsync(DateTimeOffset now, CancellationToken ct)
     {
+        // Only running workspaces with an address have counters: with none, an idle host makes no nftables call
+        // (and nothing counted before this daemon started can be among what comes next).
+        if (networks.Leased().Count == 0)
+        {
+            _baseline = false;
+            _last.Clear();
+            _windows.Clear();
+            return;
+        }
         var read = firewall.ReadCounters();
         // The first round after the daemon starts only learns where counters stand: what they counted
         // before was reported by the daemon that was running then.

@@ -10,33 +10,26 @@ namespace Workspaces.Tests.Integration;
 /// </summary>
 public sealed class AuditJournalTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _name = $"wsa-{Guid.NewGuid().ToString("N")[..8]}";
-    private string Script => Path.Combine(Repo.Root, "tests/systemd/container.sh");
+    private SystemdContainer? _container;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _container = await SystemdContainer.BootAsync("wsa", output.WriteLine, "journalctl");
+
+    public async Task DisposeAsync()
     {
-        Prerequisites.RequireRoot();
-        Prerequisites.Require("systemd-nspawn", "nsenter", "journalctl");
-        var up = await Processes.RunAsync(Script, ["up", _name], TimeSpan.FromMinutes(2),
-            new Dictionary<string, string> { ["WS_CT_MASK"] = "postgresql.service libvirtd.service" });
-        if (up.ExitCode != 0) throw new InvalidOperationException($"the systemd container did not boot: {up.Stderr}");
+        if (_container is not null) await _container.DisposeAsync();
     }
 
-    public async Task DisposeAsync() => await Processes.RunAsync(Script, ["down", _name], TimeSpan.FromMinutes(2));
-
-    private async Task<string> ExecAsync(string command)
-    {
-        var r = await Processes.RunAsync(Script, ["exec", _name, "sh", "-c", command], TimeSpan.FromMinutes(3));
-        output.WriteLine($"# {command}\n{r.Stdout}{r.Stderr}");
-        Assert.True(r.ExitCode == 0, $"`{command}` exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
-        return r.Stdout.Trim();
-    }
+    private Task<string> ExecAsync(string command) => _container!.ExecAsync(command);
 
     [Fact]
     public async Task Under_systemd_journalctl_WORKSPACE_finds_the_record_with_its_action_and_actor()
     {
+        // This build's daemon goes in by copy: the container does not see this machine's /tmp, where a clean clone may be.
         var (daemon, prefix) = Repo.Daemon;
-        string command = string.Join(' ', new[] { daemon }.Concat(prefix));
+        string built = prefix is [var dll, ..] ? dll : daemon;
+        await _container!.CopyInAsync(Path.GetDirectoryName(built)!, "/opt/wsa-daemon");
+        string inside = $"/opt/wsa-daemon/{Path.GetFileName(built)}";
+        string command = prefix.Length == 0 ? inside : $"{daemon} {inside} {string.Join(' ', prefix.Skip(1))}".Trim();
         await ExecAsync("mkdir -p /tmp/wsa && echo '{}' > /tmp/wsa/config.json");
         // A transient service: INVOCATION_ID set, journald's socket there, as under the packaged unit.
         await ExecAsync($"systemd-run --unit ws-audit --property=Type=simple {command} --config /tmp/wsa/config.json --state-dir /tmp/wsa/state --socket /tmp/wsa/ws.sock");

@@ -21,8 +21,8 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         await GuestImages.ImportAsync(client);
         string cmdline = (await TestGuest.GetAsync()).Cmdline;
         // No network made beforehand: "default" (NAT) is made on first use.
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("a", "guest", Network: "default"));                          // static, on the command line
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("b", "guest", Cmdline: $"{cmdline} ip=dhcp", Network: "default")); // DHCP from dnsmasq
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("a", "guest", Network: "default"));                          // static, on the command line
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("b", "guest", Cmdline: $"{cmdline} ip=dhcp", Network: "default")); // DHCP from dnsmasq
         var network = await client.GetNetworkAsync("default");
         Assert.True(network.Nat);
         var a = (await client.GetWorkspaceAsync("a")).Nic!;
@@ -67,8 +67,8 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         var client = daemon.Client;
         await GuestImages.ImportAsync(client);
         await client.CreateNetworkAsync(new CreateNetworkRequest("wan", "10.62.0.0/24", Nat: true));
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("narrow", "guest", Network: "wan", Egress: "10.62.9.0/24:7001"));
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("slow", "guest", Network: "wan", RateKbit: 2000));
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("narrow", "guest", Network: "wan", Egress: "10.62.9.0/24:7001"));
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("slow", "guest", Network: "wan", RateKbit: 2000));
 
         // Egress: port 7001 of the outside server is allowed, 7002 is not; without an allowlist both are.
         Assert.Contains("reached-7001", await GuestShell.RunAsync(daemon, "narrow", "echo | nc -w 3 10.62.9.2 7001"));
@@ -106,8 +106,8 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         await GuestImages.ImportAsync(client);
         await client.CreateNetworkAsync(new CreateNetworkRequest("red", "10.63.1.0/24", Nat: true));
         await client.CreateNetworkAsync(new CreateNetworkRequest("blue", "10.63.2.0/24", Isolated: true));
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("r1", "guest", Network: "red"));
-        await LaunchAsync(daemon, new CreateWorkspaceRequest("b1", "guest", Network: "blue"));
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("r1", "guest", Network: "red"));
+        await NetworkedGuest.LaunchAsync(daemon, new CreateWorkspaceRequest("b1", "guest", Network: "blue"));
 
         await GuestShell.RunAsync(daemon, "r1", "ping -c 1 -W 3 10.63.1.1");   // its own gateway
         await GuestShell.RunAsync(daemon, "b1", "ping -c 1 -W 3 10.63.2.1");
@@ -139,20 +139,6 @@ public sealed class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         await daemon.StartAsync();
         Assert.Equal(afterRm, await RulesetAsync(ns));
         await GuestShell.RunAsync(daemon, "r1", "ping -c 1 -W 3 10.63.1.1"); // re-attached, still on its network
-    }
-
-    private static async Task LaunchAsync(DaemonProcess daemon, CreateWorkspaceRequest request)
-    {
-        await daemon.Client.CreateWorkspaceAsync(request);
-        await daemon.Client.ActAndWaitAsync(request.Name, "start");
-        await daemon.WaitForConsoleAsync(request.Name, "WORKSPACE-COMMANDS");
-        // The address is configured after READY (statically at once, by DHCP within seconds).
-        for (int i = 0; ; i++)
-        {
-            if ((await GuestShell.RunAsync(daemon, request.Name, "ip addr show eth0")).Contains("inet ")) return;
-            if (i == 60) throw new TimeoutException($"{request.Name} got no address");
-            await Task.Delay(500);
-        }
     }
 
     /// <summary>

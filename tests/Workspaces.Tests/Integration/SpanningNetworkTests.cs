@@ -32,9 +32,9 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(["host2"], spanOne.Span!);
         await one.Client.CreateNetworkAsync(new CreateNetworkRequest("other", "10.64.8.0/24", Nat: true));
 
-        await LaunchAsync(one.Daemon, new CreateWorkspaceRequest("a", "guest", Network: "lab"));
-        await LaunchAsync(two.Daemon, new CreateWorkspaceRequest("b", "guest", Network: "lab"));
-        await LaunchAsync(one.Daemon, new CreateWorkspaceRequest("c", "guest", Network: "other"));
+        await NetworkedGuest.LaunchAsync(one.Daemon, new CreateWorkspaceRequest("a", "guest", Network: "lab"));
+        await NetworkedGuest.LaunchAsync(two.Daemon, new CreateWorkspaceRequest("b", "guest", Network: "lab"));
+        await NetworkedGuest.LaunchAsync(one.Daemon, new CreateWorkspaceRequest("c", "guest", Network: "other"));
         string a = (await one.Client.GetWorkspaceAsync("a")).Nic!.Address!, b = (await two.Client.GetWorkspaceAsync("b")).Nic!.Address!;
         // Each host leases from its own half of the subnet: the two never hand out the same address.
         Assert.NotEqual(a, b);
@@ -149,19 +149,6 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         var clock = Stopwatch.StartNew();
         await action();
         return clock.Elapsed.TotalSeconds;
-    }
-
-    private static async Task LaunchAsync(DaemonProcess daemon, CreateWorkspaceRequest request)
-    {
-        await daemon.Client.CreateWorkspaceAsync(request);
-        await daemon.Client.ActAndWaitAsync(request.Name, "start");
-        await daemon.WaitForConsoleAsync(request.Name, "WORKSPACE-COMMANDS");
-        for (int i = 0; ; i++)
-        {
-            if ((await GuestShell.RunAsync(daemon, request.Name, "ip addr show eth0")).Contains("inet ")) return;
-            if (i == 60) throw new TimeoutException($"{request.Name} got no address");
-            await Task.Delay(500);
-        }
     }
 
     private static async Task<bool> LinkExistsAsync(PeerHosts.Host host, string link) =>

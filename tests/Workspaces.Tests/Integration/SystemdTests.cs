@@ -10,27 +10,16 @@ namespace Workspaces.Tests.Integration;
 /// </summary>
 public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _name = $"wst-{Guid.NewGuid().ToString("N")[..8]}";
-    private string Script => Path.Combine(Repo.Root, "tests/systemd/container.sh");
+    private SystemdContainer? _container;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _container = await SystemdContainer.BootAsync("wst", output.WriteLine, "dpkg");
+
+    public async Task DisposeAsync()
     {
-        Prerequisites.RequireRoot();
-        Prerequisites.Require("systemd-nspawn", "nsenter", "dpkg");
-        var up = await Processes.RunAsync(Script, ["up", _name], TimeSpan.FromMinutes(2),
-            new Dictionary<string, string> { ["WS_CT_MASK"] = "postgresql.service libvirtd.service" });
-        if (up.ExitCode != 0) throw new InvalidOperationException($"the systemd container did not boot: {up.Stderr}");
+        if (_container is not null) await _container.DisposeAsync();
     }
 
-    public async Task DisposeAsync() => await Processes.RunAsync(Script, ["down", _name], TimeSpan.FromMinutes(2));
-
-    private async Task<string> ExecAsync(string command, int expect = 0)
-    {
-        var r = await Processes.RunAsync(Script, ["exec", _name, "sh", "-c", command], TimeSpan.FromMinutes(3));
-        output.WriteLine($"# {command}\n{r.Stdout}{r.Stderr}");
-        Assert.True(r.ExitCode == expect, $"`{command}` exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
-        return r.Stdout.Trim();
-    }
+    private Task<string> ExecAsync(string command, int expect = 0) => _container!.ExecAsync(command, expect);
 
     private async Task<JsonElement> ShowAsync(string workspace) =>
         JsonDocument.Parse(await ExecAsync($"ws show {workspace} --json")).RootElement;
@@ -41,9 +30,9 @@ public sealed class SystemdTests(Xunit.Abstractions.ITestOutputHelper output) : 
         string deb = Environment.GetEnvironmentVariable("WORKSPACES_DEB") is { Length: > 0 } d && File.Exists(d)
             ? d : throw new InvalidOperationException("WORKSPACES_DEB must name the .deb (tests/run.sh builds it with packaging/build-deb.sh)");
         var guest = await TestGuest.GetAsync();
-        await Processes.RunAsync(Script, ["cp", _name, deb, "/root/workspaces.deb"]);
+        await _container!.CopyInAsync(deb, "/root/workspaces.deb");
         foreach (var file in new[] { guest.Kernel, guest.Initrd, guest.Disk })
-            await Processes.RunAsync(Script, ["cp", _name, file, "/root/guest/" + Path.GetFileName(file)]);
+            await _container!.CopyInAsync(file, "/root/guest/" + Path.GetFileName(file));
 
         // The container's / is an overlay of this machine's: start from an empty state dir.
         await ExecAsync("rm -rf /var/lib/workspaces /etc/workspaces && dpkg -i /root/workspaces.deb");

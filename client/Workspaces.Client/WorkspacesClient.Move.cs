@@ -1,0 +1,9 @@
+namespace Workspaces.Client;
+
+/// <summary>Moving a workspace to a peer (issue #13).</summary>
+public sealed partial class WorkspacesClient
+{
+    /// <summary>Begins a move; the refusals of either host (ticket, trust, admission with its offer) come back as ApiException.</summary>
+    public Task<PeerMigrationAccepted> MoveAsync(string name, MoveRequest request, CancellationToken ct = default) =>
+        PostAsync($"v1/workspaces/{Uri.EscapeDataString(name)}/move", request, Json.MoveRequest, Json.PeerMigrationAccepted, ct);
+}

@@ -101,5 +101,9 @@ public static class DomainServices
         .AddSingleton<MoveCoordinator>()
         .AddSingleton<ColdTransfer>()
         .AddSingleton(TimeProvider.System)
-        .AddSingleton<PeerProxy>();
+        .AddSingleton<PeerProxy>()
+        .AddSingleton<PlaygroundRepository>() // wt-playground
+        .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundContext>()
+        .AddSingleton<Playgrounds.PlaygroundService>();
 }

@@ -130,6 +130,7 @@ v1.MapPeerEndpoints();
 v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
 v1.MapMoveEndpoints();
+v1.MapPlaygroundEndpoints();
 v1.MapAuditEndpoints();
 v1.MapProxyEndpoints();
 v1.MapApiDocument();

@@ -23,4 +23,5 @@ QuarantineCommands.Add(root);
 PeerCommands.Add(root);
 PlaceCommands.Add(root);
 MoveCommands.Add(root);
+PlaygroundCommands.Add(root);
 return await root.Parse(args).InvokeAsync();

@@ -343,6 +343,27 @@ public static class SchemaMigrations
             updated_at    INTEGER NOT NULL
         );
         """,
+        // #17 (wt-playground): a playground is its document (as applied) and its members; a member deleted
+        // by hand leaves the playground (the next apply makes it again).
+        """
+        CREATE TABLE playgrounds (
+            name        TEXT PRIMARY KEY,          -- also its network's name
+            owner       INTEGER NOT NULL,
+            document    TEXT NOT NULL,             -- the text last applied
+            ssh_public  TEXT NOT NULL,             -- the members' shared key pair: OpenSSH public key
+            ssh_sealed  TEXT NOT NULL,             -- and its private key sealed to this host's key (base64)
+            created_at  INTEGER NOT NULL,
+            applied_at  INTEGER NOT NULL
+        );
+        CREATE TABLE playground_members (
+            playground   TEXT NOT NULL REFERENCES playgrounds(name) ON DELETE CASCADE,
+            workspace_id TEXT NOT NULL UNIQUE REFERENCES workspaces(id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            idx          INTEGER NOT NULL,
+            PRIMARY KEY (playground, name)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

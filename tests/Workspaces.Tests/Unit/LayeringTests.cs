@@ -20,7 +20,8 @@ public sealed partial class LayeringTests
         ["Audit"] = 3,                                  // the signed log: it signs with Trust, copies to the journal (Systemd); Workspaces, Federation and Api record
         ["Workspaces"] = 4,                             // the lifecycle
         ["Federation"] = 5,                             // peers, pulls, placement
-        ["Api"] = 6,
+        ["Playgrounds"] = 6,                            // clusters of workspaces declared by a document (may place with Federation)
+        ["Api"] = 7,
     };
 
     [GeneratedRegex(@"\bWorkspaces\.Daemon\.([A-Z][A-Za-z]+)")]

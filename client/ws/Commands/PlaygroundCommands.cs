@@ -1,0 +1,95 @@
+using System.CommandLine;
+using Workspaces.Client;
+
+namespace Workspaces.Cli.Commands;
+
+/// <summary>ws playground: apply a document (plan first, act with --yes), list, show, act on all members, remove, export.</summary>
+public static class PlaygroundCommands
+{
+    public static void Add(RootCommand root)
+    {
+        var playground = new Command("playground", "clusters of workspaces declared by one document (YAML or JSON), on their own network");
+
+        var file = new Argument<string>("file") { Description = "the playground document (YAML or JSON); - reads standard input" };
+        var yes = new Option<bool>("--yes") { Description = "carry the plan out (without it, only show what would be done)" };
+        var apply = new Command("apply", "show what applying FILE creates and removes, where and why; with --yes, do it (all or nothing)") { file, yes };
+        apply.Run(async (client, parse, ct) =>
+        {
+            string path = parse.GetValue(file)!;
+            string text = path == "-" ? await Console.In.ReadToEndAsync(ct) : await File.ReadAllTextAsync(path, ct);
+            var plan = await client.ApplyPlaygroundAsync(text, parse.GetValue(yes), ct);
+            if (Output.Json(parse)) { Output.WriteJson(plan, WorkspacesJson.Default.PlaygroundPlan); return; }
+            Output.Table(["action", "target", "host", "why"], plan.Steps.Select(s => new[] { s.Action, s.Target, s.Host, s.Why }));
+            Console.Out.WriteLine(plan.Unchanged ? $"Playground {plan.Name}: nothing to change."
+                : plan.Applied ? $"Playground {plan.Name} applied." : "Nothing done yet: apply again with --yes to carry this out.");
+        });
+        playground.Subcommands.Add(apply);
+
+        var list = new Command("list", "the playgrounds you may see");
+        list.Run(async (client, parse, ct) =>
+        {
+            var all = await client.ListPlaygroundsAsync(ct);
+            if (Output.Json(parse)) { Output.WriteJson(all, WorkspacesJson.Default.PlaygroundInfoArray); return; }
+            Output.Table(["name", "subnet", "members", "states"], all.Select(p => new[]
+            {
+                p.Name, p.Subnet, p.Members.Length.ToString(),
+                string.Join(", ", p.Members.GroupBy(m => m.State).Select(g => $"{g.Count()} {g.Key}")),
+            }));
+        });
+        playground.Subcommands.Add(list);
+
+        var name = new Argument<string>("name") { Description = "the playground" };
+        var show = new Command("show", "a playground's network and members: role, host, state, address") { name };
+        show.Run(async (client, parse, ct) => Print(await client.GetPlaygroundAsync(parse.GetValue(name)!, ct), parse));
+        playground.Subcommands.Add(show);
+
+        foreach (var (action, what) in new[]
+        {
+            ("start", "start every member that is not running"),
+            ("stop", "stop every running or paused member"),
+            ("pause", "pause every running member"),
+            ("resume", "resume every paused member"),
+            ("save", "pause every member at once, then save each statefully (a consistent cut)"),
+            ("restore", "start every saved member where it was"),
+        })
+        {
+            var target = new Argument<string>("name") { Description = "the playground" };
+            var command = new Command(action, what) { target };
+            command.Run(async (client, parse, ct) => Print(await client.ActOnPlaygroundAsync(parse.GetValue(target)!, action, ct), parse));
+            playground.Subcommands.Add(command);
+        }
+
+        var rmName = new Argument<string>("name") { Description = "the playground" };
+        var rm = new Command("rm", "remove every member, the network and the playground") { rmName };
+        rm.Run(async (client, parse, ct) =>
+        {
+            await client.DeletePlaygroundAsync(parse.GetValue(rmName)!, ct);
+            Console.Out.WriteLine($"Playground {parse.GetValue(rmName)} removed.");
+        });
+        playground.Subcommands.Add(rm);
+
+        var exportName = new Argument<string>("name") { Description = "the playground" };
+        var exportFile = new Argument<string>("file") { Description = "where to write the document" };
+        var export = new Command("export", "write the document last applied to FILE, to apply it elsewhere") { exportName, exportFile };
+        export.Run(async (client, parse, ct) =>
+        {
+            var info = await client.GetPlaygroundAsync(parse.GetValue(exportName)!, ct);
+            string path = parse.GetValue(exportFile)!;
+            string temp = path + ".tmp";
+            await File.WriteAllTextAsync(temp, info.Document ?? "", ct);
+            File.Move(temp, path, overwrite: true);
+            Console.Out.WriteLine($"Wrote {path}.");
+        });
+        playground.Subcommands.Add(export);
+
+        root.Subcommands.Add(playground);
+    }
+
+    private static void Print(PlaygroundInfo info, ParseResult parse)
+    {
+        if (Output.Json(parse)) { Output.WriteJson(info, WorkspacesJson.Default.PlaygroundInfo); return; }
+        Console.Out.WriteLine($"{info.Name}: network {info.Network} ({info.Subnet}), applied {Output.Age(info.AppliedAt)}");
+        Output.Table(["member", "role", "index", "host", "state", "address"],
+            info.Members.Select(m => new[] { m.Name, m.Role, m.Index.ToString(), m.Host, m.State, m.Address ?? "-" }));
+    }
+}

@@ -1,0 +1,22 @@
+using Workspaces.Client;
+using Workspaces.Daemon.State;
+
+namespace Workspaces.Daemon.Playgrounds;
+
+/// <summary>
+/// What applying a document changes: whether its network is new, the members to create and to
+/// remove, the members kept; and the same as steps a person reads (what, where, why).
+/// </summary>
+public sealed record PlaygroundChanges(
+    PlaygroundDocument Document,
+    string Text,
+    bool NewNetwork,
+    IReadOnlyList<PlaygroundMember> Create,
+    IReadOnlyList<PlaygroundMemberRow> Remove,
+    IReadOnlyList<PlaygroundStep> Steps)
+{
+    /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
+    public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0;
+
+    public PlaygroundPlan ToPlan(bool applied) => new(Document.Name, Steps.ToArray(), applied, Unchanged);
+}

@@ -1,0 +1,81 @@
+using System.Text;
+using Workspaces.Client;
+using Workspaces.Daemon.Hypervisor.Qemu;
+using Workspaces.Daemon.Network;
+using Workspaces.Daemon.State;
+using Workspaces.Daemon.Trust;
+using Workspaces.Daemon.Workspaces;
+
+namespace Workspaces.Daemon.Playgrounds;
+
+/// <summary>
+/// Mutual contextualization through the guest agent: every running member gets /etc/hosts naming all
+/// members by their addresses on the playground's network, the playground's shared SSH key pair
+/// (/root/.ssh: id_ed25519, its .pub, authorized_keys), and /etc/playground (its playground, role
+/// and index, as shell variables). Written again after each apply, so members learn of one added
+/// (and forget one removed) without a reboot. A member whose agent does not answer is logged and left.
+/// </summary>
+public sealed class PlaygroundContext(
+    PlaygroundRepository playgrounds,
+    WorkspaceRepository workspaces,
+    NetworkService networks,
+    WorkspaceAgent agents,
+    HostIdentity host,
+    ILogger<PlaygroundContext> logger)
+{
+    /// <summary>How long a member just started has for its agent to answer (a TCG guest boots slowly).</summary>
+    public static readonly TimeSpan AgentWait = TimeSpan.FromMinutes(3);
+
+    public async Task SpreadAsync(string playground, CancellationToken ct)
+    {
+        var members = playgrounds.Members(playground)
+            .Select(m => (Member: m, Row: workspaces.FindById(m.WorkspaceId), Address: networks.NicOf(m.WorkspaceId)?.Address)).ToList();
+        string hosts = Hosts(playground, members.Where(m => m.Address is not null).Select(m => (m.Member.Name, m.Address!)));
+        var row = playgrounds.Find(playground);
+        byte[]? privateKey = row is null ? null : KeySeal.Open(Convert.FromBase64String(row.SshSealed), host.SealingKey);
+        var files = new List<(string Path, string Text)> { ("/etc/hosts", hosts) };
+        if (row is not null && privateKey is not null)
+            files.AddRange([("/root/.ssh/id_ed25519", Encoding.UTF8.GetString(privateKey)), ("/root/.ssh/id_ed25519.pub", row.SshPublic + "\n"),
+                ("/root/.ssh/authorized_keys", row.SshPublic + "\n")]);
+        await Task.WhenAll(members.Where(m => m.Row?.State == WorkspaceStates.Running)
+            .Select(m => WriteAsync(m.Row!, [.. files, ("/etc/playground", Identity(playground, m.Member))], ct)));
+    }
+
+    /// <summary>Runs a command through the agent to its end; a non-zero exit is the agent's failure.</summary>
+    private static async Task RunAsync(GuestAgent agent, string[] command, CancellationToken ct)
+    {
+        await using var process = await GuestProcess.StartAsync(agent, new ExecRequest(command, TimeoutSeconds: 30), ct);
+        await foreach (var frame in process.FollowAsync(ct))
+            if (frame.Exit is { } code && code != 0) throw new GuestAgentException("guest-exec", "", $"{string.Join(' ', command)} exited {code}");
+    }
+
+    /// <summary>/etc/hosts for a member: localhost, then every member with an address, by name.</summary>
+    public static string Hosts(string playground, IEnumerable<(string Name, string Address)> members)
+    {
+        var text = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        text.Append($"# playground {playground} (written by workspacesd; rewritten when members change)\n");
+        foreach (var (name, address) in members.OrderBy(m => m.Name, StringComparer.Ordinal)) text.Append($"{address}\t{name}\n");
+        return text.ToString();
+    }
+
+    private static string Identity(string playground, PlaygroundMemberRow member) =>
+        $"PLAYGROUND={playground}\nROLE={member.Role}\nINDEX={member.Idx}\nMEMBER={member.Name}\n";
+
+    private async Task WriteAsync(WorkspaceRow row, IReadOnlyList<(string Path, string Text)> files, CancellationToken ct)
+    {
+        try
+        {
+            await agents.WaitAsync(row, AgentWait, ct);
+            var agent = agents.Of(row);
+            // ssh reads a private key only when no one else may: the directory and files are made private first.
+            await RunAsync(agent, ["/bin/sh", "-c", "umask 077; mkdir -p /root/.ssh; chmod 700 /root/.ssh"], ct);
+            foreach (var (path, text) in files)
+                await GuestFileTransfer.CopyInAsync(agent, path, new MemoryStream(Encoding.UTF8.GetBytes(text)), ct);
+            await RunAsync(agent, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground"], ct);
+        }
+        catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException)
+        {
+            PlaygroundLog.NotContextualized(logger, row.Name, e.Message);
+        }
+    }
+}

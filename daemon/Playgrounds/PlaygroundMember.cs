@@ -1,0 +1,4 @@
+namespace Workspaces.Daemon.Playgrounds;
+
+/// <summary>One member a document asks for: its workspace name, its role and its index in that role (from 1).</summary>
+public sealed record PlaygroundMember(string Name, PlaygroundRole Role, int Index);

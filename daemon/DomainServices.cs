@@ -74,7 +74,6 @@ public static class DomainServices
         .AddSingleton<Hypervisor.Qemu.GuestAgents>()
         .AddSingleton<WorkspaceAgent>()
         .AddSingleton<WorkspaceRunner>()
-        .AddSingleton<IDecisionRecorder, Audit.AuditDecisionRecorder>() // detection's decisions go to the audit log
         .AddSingleton<Quarantine>()
         .AddSingleton<TrafficWatch>()
         .AddSingleton<WorkspaceSnapshots>()

@@ -63,8 +63,9 @@ public sealed class AuditLog : IHostedService, IAuditRecorder
     }
 
     public void Decided(string action, string? target, uint? owner, IReadOnlyDictionary<string, string>? parameters = null,
-        int status = 200, string? reason = null) =>
-        Record(AuditEntry.ByDaemon(action, target, owner, parameters is null ? null : new Dictionary<string, string>(parameters), status, reason));
+        int status = 200, string? reason = null, uint? actorUid = null) =>
+        Record(AuditEntry.ByDaemon(action, target, owner, parameters is null ? null : new Dictionary<string, string>(parameters), status, reason)
+            with { Actor = actorUid is { } uid ? new AuditActor(uid, "socket") : AuditEntry.Daemon });
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

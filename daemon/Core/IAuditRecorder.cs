@@ -14,8 +14,9 @@ public interface IAuditRecorder
     /// ("workspaces/web1": `ws audit --workspace` and the journal's WORKSPACE= read it); <paramref name="owner"/>
     /// is the uid whose workspace it is (they may read the record); <paramref name="status"/> says how it
     /// ended as HTTP does (200 done, 4xx refused, 5xx failed) with <paramref name="reason"/> saying why.
-    /// Parameters are recorded as given: pass no secrets.
+    /// Parameters are recorded as given: pass no secrets. <paramref name="actorUid"/> names the user when the
+    /// decision was theirs, carried out by the daemon (a quarantine by hand); null means the daemon decided.
     /// </summary>
     void Decided(string action, string? target, uint? owner, IReadOnlyDictionary<string, string>? parameters = null,
-        int status = 200, string? reason = null);
+        int status = 200, string? reason = null, uint? actorUid = null);
 }

@@ -18,7 +18,7 @@ public sealed class Quarantine(
     Firewall firewall,
     WorkspaceTransitions transitions,
     EventBus events,
-    IDecisionRecorder recorder,
+    IAuditRecorder audit,
     ILogger<Quarantine> logger)
 {
     public QuarantineRow? Of(string workspaceId) => quarantines.Find(workspaceId);
@@ -102,6 +102,7 @@ public sealed class Quarantine(
         var details = new Dictionary<string, string> { ["action"] = action, ["byPolicy"] = (actor is null).ToString().ToLowerInvariant() };
         if (actor is { } uid) details["actorUid"] = uid.ToString();
         events.Publish(new EventInfo(now, kind, row.Name, null, reason, null, row.Owner, Details: details), row.Owner);
-        recorder.Record(new DecisionRecord(now, kind, row.Id, row.Name, row.Owner, new Dictionary<string, long>(), null, action, reason, actor));
+        audit.Decided(kind, "workspaces/" + row.Name, row.Owner, new Dictionary<string, string> { ["action"] = action, ["id"] = row.Id },
+            reason: reason, actorUid: actor);
     }
 }

@@ -19,7 +19,7 @@ public sealed class TrafficWatch(
     WorkspaceRepository workspaces,
     Quarantine quarantine,
     EventBus events,
-    IDecisionRecorder recorder,
+    IAuditRecorder audit,
     IOptionsMonitor<WorkspacesOptions> options,
     ILogger<TrafficWatch> logger) : BackgroundService
 {
@@ -93,9 +93,7 @@ public sealed class TrafficWatch(
             ["rateDropped"] = rise.RateDropped.ToString(), ["intervalSeconds"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         events.Publish(new EventInfo(now, "traffic.violation", row.Name, null, reason, null, row.Owner, Details: details), row.Owner);
-        recorder.Record(new DecisionRecord(now, "traffic.violation", row.Id, row.Name, row.Owner,
-            new Dictionary<string, long> { ["spoofed"] = rise.Spoofed, ["egressRefused"] = rise.EgressRefused, ["rateDropped"] = rise.RateDropped },
-            seconds, null, reason, null));
+        audit.Decided("traffic.violation", "workspaces/" + row.Name, row.Owner, new Dictionary<string, string>(details) { ["id"] = row.Id }, reason: reason);
     }
 
     private async Task EnforceAsync(WorkspaceRow row, long count, DateTimeOffset now, CancellationToken ct)

@@ -210,7 +210,7 @@ public sealed class AuditTests(Xunit.Abstractions.ITestOutputHelper output)
         await daemon.WaitForConsoleAsync("self", "WORKSPACE-READY");
         int pid = (await client.GetWorkspaceAsync("self")).Pid!.Value;
 
-        // Detection's decisions reach the log through IDecisionRecorder: a quarantine by hand and its release.
+        // Detection's decisions reach the log through IAuditRecorder: a quarantine by hand and its release.
         var held = await daemon.WsAsync("quarantine", "self", "--action", "pause", "--reason", "audit probe");
         Assert.True(held.ExitCode == 0, held.Stderr);
         var released = await daemon.WsAsync("quarantine", "self", "--release");

@@ -52,7 +52,7 @@ public sealed class Firewall(NetworkRepository networks, QuarantineRepository qu
     }
 
     /// <summary>
-    /// Every workspace's violation counters, in one `list counters` call (the poller's one read per
+    /// Every workspace's violation counters, in one `list counters` call per table (the poller's read per
     /// interval, whatever the number of workspaces). A workspace with no rules (not running) is absent.
     /// </summary>
     public IReadOnlyDictionary<string, TrafficCounters> ReadCounters()
@@ -72,20 +72,25 @@ public sealed class Firewall(NetworkRepository networks, QuarantineRepository qu
         return byWorkspace;
     }
 
-    /// <summary>The named counters of our tables, by name: packets and bytes.</summary>
+    /// <summary>
+    /// The named counters of our tables, by name: packets and bytes. Listed per table, so the read
+    /// costs what our rules cost, not what the whole host's ruleset does.
+    /// </summary>
     private Dictionary<string, (long Packets, long Bytes)> ReadRaw()
     {
         var counters = new Dictionary<string, (long, long)>();
-        string output;
-        try { output = _nft.Value.Run("list counters"); }
-        catch (NftablesException) { return counters; } // no table yet: nothing counted
-        if (output.Trim().Length == 0) return counters;
-        using var json = JsonDocument.Parse(output);
-        foreach (var item in json.RootElement.GetProperty("nftables").EnumerateArray())
+        foreach (var family in new[] { "bridge", "inet" })
         {
-            if (!item.TryGetProperty("counter", out var counter)) continue;
-            if (counter.GetProperty("table").GetString() != FirewallRules.Table) continue; // nobody else's
-            counters[counter.GetProperty("name").GetString()!] = (counter.GetProperty("packets").GetInt64(), counter.GetProperty("bytes").GetInt64());
+            string output;
+            try { output = _nft.Value.Run($"list counters table {family} {FirewallRules.Table}"); }
+            catch (NftablesException) { continue; } // no table yet: nothing counted
+            if (output.Trim().Length == 0) continue;
+            using var json = JsonDocument.Parse(output);
+            foreach (var item in json.RootElement.GetProperty("nftables").EnumerateArray())
+            {
+                if (!item.TryGetProperty("counter", out var counter)) continue;
+                counters[counter.GetProperty("name").GetString()!] = (counter.GetProperty("packets").GetInt64(), counter.GetProperty("bytes").GetInt64());
+            }
         }
         return counters;
     }

@@ -103,6 +103,7 @@ public static class DomainServices
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
         .AddSingleton<Playgrounds.PlaygroundContext>()
         .AddSingleton<Playgrounds.PlaygroundService>();
 }

@@ -104,6 +104,8 @@ public static class DomainServices
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
         .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
+        .AddSingleton<Playgrounds.PlaygroundImagePulls>()
+        .AddSingleton<Playgrounds.PlaygroundExporter>()
         .AddSingleton<Playgrounds.PlaygroundContext>()
         .AddSingleton<Playgrounds.PlaygroundService>();
 }

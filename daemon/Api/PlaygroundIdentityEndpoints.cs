@@ -3,7 +3,7 @@ using Workspaces.Daemon.Playgrounds;
 
 namespace Workspaces.Daemon.Api;
 
-/// <summary>A playground's identity document (members signed by their hosts, the whole by the host that applied it), and checking one.</summary>
+/// <summary>A playground's identity document (members signed by their hosts, the whole by the host that applied it), checking one, and its export.</summary>
 public static class PlaygroundIdentityEndpoints
 {
     public static void MapPlaygroundIdentityEndpoints(this RouteGroupBuilder v1)
@@ -15,6 +15,14 @@ public static class PlaygroundIdentityEndpoints
             return Results.Text(identities.Issue(name) + "\n", "application/json");
         }).WithSummary("the playground's identity document: canonical JSON, each member signed by its host, the whole by this host (members have it at /etc/playground.json)")
             .Produces(200, contentType: "application/json");
+
+        // Whoever may see the playground may export it: the document they could read, with image ids added.
+        v1.MapGet("/playgrounds/{name}/export", (HttpContext context, string name, PlaygroundService playgrounds, PlaygroundExporter exporter) =>
+        {
+            playgrounds.Show(name, context.Caller()); // refuses a playground the caller may not see
+            return Results.Text(exporter.Export(name), "application/yaml");
+        }).WithSummary("the document last applied, each role pinned to its members' image by fingerprint, to apply at another site (its peers supply missing images by hash)")
+            .Produces(200, contentType: "application/yaml");
 
         // Anyone on the socket may check a document: it needs no secret and tells nothing about this host's playgrounds.
         v1.MapPost("/playgrounds/verify", async (HttpContext context, PlaygroundIdentityIssuer identities) =>

@@ -89,13 +89,13 @@ public static class PlaygroundCommands
 
         var exportName = new Argument<string>("name") { Description = "the playground" };
         var exportFile = new Argument<string>("file") { Description = "where to write the document" };
-        var export = new Command("export", "write the document last applied to FILE, to apply it elsewhere") { exportName, exportFile };
+        var export = new Command("export", "write the document last applied to FILE, each role pinned to its members' image by fingerprint, to apply it at another site") { exportName, exportFile };
         export.Run(async (client, parse, ct) =>
         {
-            var info = await client.GetPlaygroundAsync(parse.GetValue(exportName)!, ct);
+            string text = await client.ExportPlaygroundAsync(parse.GetValue(exportName)!, ct);
             string path = parse.GetValue(exportFile)!;
             string temp = path + ".tmp";
-            await File.WriteAllTextAsync(temp, info.Document ?? "", ct);
+            await File.WriteAllTextAsync(temp, text, ct);
             File.Move(temp, path, overwrite: true);
             Console.Out.WriteLine($"Wrote {path}.");
         });

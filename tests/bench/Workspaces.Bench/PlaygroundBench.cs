@@ -71,8 +71,8 @@ public static class PlaygroundBench
                 var clock = Stopwatch.StartNew();
                 await run();
                 samples[i].Add(clock.Elapsed.TotalMilliseconds);
-                await Clean();
                 Console.Error.WriteLine($"round {round + 1}: {(i == 0 ? "playground" : "by hand")} {clock.Elapsed.TotalSeconds:0.0} s");
+                await Clean();
             }
         double ours = Measure.Median(samples[0]), baseline = Measure.Median(samples[1]);
         string jit = Repo.NativeCli is null ? " (ws under the JIT)" : "";

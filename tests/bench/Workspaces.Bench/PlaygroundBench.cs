@@ -75,9 +75,35 @@ public static class PlaygroundBench
                 await Clean();
             }
         double ours = Measure.Median(samples[0]), baseline = Measure.Median(samples[1]);
+        await LocalRateAsync(daemon, file, names, runs, report);
         string jit = Repo.NativeCli is null ? " (ws under the JIT)" : "";
         report.Add($"playground of {Members} (apply --yes) to all answering on its network{jit}", $"{ours / 1000:0.0} s",
             $"by hand {baseline / 1000:0.0} s", $"{ours / baseline:0.00}x", "", null);
+    }
+
+    /// <summary>
+    /// For the span's table: guest to guest on one host (two members on one bridge), a file by HTTP as
+    /// SpanningNetworkTests measures across hosts (busybox httpd and wget), less a request for an empty file.
+    /// </summary>
+    private static async Task LocalRateAsync(DaemonProcess daemon, string file, string[] names, int runs, Report report)
+    {
+        const int MiB = 8;
+        var (cli, prefix) = Repo.Cli;
+        await Measure.MustAsync(cli, [.. prefix, "--socket", daemon.Socket, "playground", "apply", file, "--yes"]);
+        await AnsweringAsync(daemon, names, byName: true);
+        await GuestShell.RunAsync(daemon, names[1], $"mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/f bs=1M count={MiB} 2>/dev/null && touch /tmp/www/t && httpd -p 8080 -h /tmp/www");
+        var rates = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await GuestShell.RunAsync(daemon, names[0], $"wget -q -O /dev/null http://{names[1]}:8080/f", TimeSpan.FromSeconds(180));
+            double full = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            await GuestShell.RunAsync(daemon, names[0], $"wget -q -O /dev/null http://{names[1]}:8080/t");
+            rates.Add(MiB / (full - clock.Elapsed.TotalSeconds));
+        }
+        report.Add($"guest to guest on one host, {MiB} MiB by HTTP (median)", $"{Measure.Median(rates):0.0} MiB/s", "", "", "", null);
+        await daemon.Client.DeletePlaygroundAsync("bench");
     }
 
     /// <summary>Until member 1 reaches every other member on the private network (a TCG boot takes seconds).</summary>

@@ -7,7 +7,8 @@ namespace Workspaces.Tests.Integration;
 /// ws playground export and applying an export, with real test guests under TCG: on the same host an
 /// export recreates the playground after rm; where its image is unknown and no peer has it, it is
 /// refused naming the image and nothing is made; at another site (a peer) the pinned image is pulled by
-/// hash and the members are made from it, and that site's identity document verifies on the first.
+/// hash and the members are made from it, and that site's identity document verifies on the first; an
+/// image no peer has is refused naming it.
 /// </summary>
 public sealed class PlaygroundExportTests
 {
@@ -97,5 +98,15 @@ public sealed class PlaygroundExportTests
         var check = await first.Client.VerifyPlaygroundIdentityAsync(held);
         Assert.True(check.Valid, string.Join("; ", check.Problems));
         Assert.Equal(second.Name, check.AppliedBy);
+
+        // Pinned to an image no peer has: the pull fails, the apply is refused naming the image, and nothing is made.
+        string unknown = new('e', 64);
+        string other = text.Replace("name: lab", "name: lab2").Replace("10.79.0.0/24", "10.80.0.0/24").Replace(image.Id, unknown);
+        var refused = await Assert.ThrowsAsync<ApiException>(() => second.Client.ApplyPlaygroundAsync(other, yes: true));
+        Assert.Equal(400, refused.Status);
+        Assert.Contains($"roles.node.fingerprint: image 'guest' ({unknown}) is not on this host and could not be pulled from peers", refused.Problem.Detail);
+        Assert.Equal(["lab-node-1", "lab-node-2"], (await second.Client.ListWorkspacesAsync()).Select(w => w.Name).Order());
+        Assert.Equal(["lab"], (await second.Client.ListPlaygroundsAsync()).Select(p => p.Name));
+        Assert.DoesNotContain(await second.Client.ListNetworksAsync(), n => n.Name == "lab2");
     }
 }

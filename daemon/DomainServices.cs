@@ -103,6 +103,9 @@ public static class DomainServices
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
+        .AddSingleton<Playgrounds.PlaygroundImagePulls>()
+        .AddSingleton<Playgrounds.PlaygroundExporter>()
         .AddSingleton<Playgrounds.PlaygroundContext>()
         .AddSingleton<Playgrounds.PlaygroundService>();
 }

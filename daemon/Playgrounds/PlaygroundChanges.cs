@@ -15,6 +15,9 @@ public sealed record PlaygroundChanges(
     IReadOnlyList<PlaygroundMemberRow> Remove,
     IReadOnlyList<PlaygroundStep> Steps)
 {
+    /// <summary>Roles whose pinned image must be pulled from peers before their new members are made.</summary>
+    public IReadOnlyList<PlaygroundRole> Pulls { get; init; } = [];
+
     /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
     public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0;
 

@@ -19,6 +19,7 @@ public sealed class PlaygroundPlanner(
     NetworkService networks,
     ImageService images,
     Admission admission,
+    Federation.PeerDirectory peers,
     IOptions<WorkspacesOptions> options)
 {
     public const string ThisHost = "this host";
@@ -36,7 +37,8 @@ public sealed class PlaygroundPlanner(
                 "placing members on peers (spread, on) is not built yet; leave placement out to place every member on this host");
 
         bool newNetwork = CheckNetwork(document, existing, steps);
-        foreach (var role in document.Roles) CheckImage(role);
+        bool hasPeers = peers.List().Count > 0;
+        var missing = document.Roles.Where(role => !CheckImage(role, hasPeers)).ToList();
 
         var current = existing is null ? [] : playgrounds.Members(document.Name);
         var have = current.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
@@ -45,6 +47,11 @@ public sealed class PlaygroundPlanner(
         var wantedNames = wanted.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var remove = current.Where(m => !wantedNames.Contains(m.Name)).ToList();
 
+        // A pinned image this host lacks is pulled from peers by hash, before members are made from it (only if some are).
+        var pulls = missing.Where(role => create.Any(m => m.Role.Name == role.Name)).ToList();
+        foreach (var role in pulls)
+            steps.Add(new PlaygroundStep("pull", $"image {role.Image}", ThisHost,
+                $"role {role.Name} is pinned to image {role.Fingerprint![..12]}, which this host lacks: pulled from peers by its fingerprint"));
         foreach (var m in wanted)
         {
             int had = current.Count(c => c.Role == m.Role.Name);
@@ -61,15 +68,16 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps);
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps) { Pulls = pulls };
     }
 
     /// <summary>The shape a member of this role gets: the document's, else its image's (a template's), else the host's default.</summary>
     public WorkspaceShape Shape(PlaygroundRole role)
     {
-        var image = images.Get(role.Image);
-        return new WorkspaceShape(role.Vcpus ?? image.StateVcpus ?? options.Value.DefaultVcpus,
-            role.MemoryMiB ?? image.StateMemoryMib ?? options.Value.DefaultMemoryMiB);
+        // An image still to be pulled has no shape here yet: the document's, else the host's default, until it comes.
+        var image = images.Exists(role.Reference) ? images.Get(role.Reference) : null;
+        return new WorkspaceShape(role.Vcpus ?? image?.StateVcpus ?? options.Value.DefaultVcpus,
+            role.MemoryMiB ?? image?.StateMemoryMib ?? options.Value.DefaultMemoryMiB);
     }
 
     private bool CheckNetwork(PlaygroundDocument document, PlaygroundRow? existing, List<PlaygroundStep> steps)
@@ -97,11 +105,23 @@ public sealed class PlaygroundPlanner(
         return true;
     }
 
-    private void CheckImage(PlaygroundRole role)
+    /// <summary>
+    /// True when the role's image is here. A pinned image (an exported document's fingerprint) that is
+    /// not here may come from peers; with no peer to ask, the document is refused naming the image.
+    /// </summary>
+    private bool CheckImage(PlaygroundRole role, bool hasPeers)
     {
+        if (role.Fingerprint is { } fingerprint)
+        {
+            if (images.Exists(fingerprint)) return true;
+            if (hasPeers) return false;
+            throw PlaygroundParser.Refuse(role.FingerprintLine, $"roles.{role.Name}.fingerprint",
+                $"no image with fingerprint {fingerprint} (exported as {Names.Quote(role.Image)}) on this host, and no peer to pull it from: import it, or join a peer that has it");
+        }
         try
         {
             images.Get(role.Image);
+            return true;
         }
         catch (WorkspacesException e) when (e.Status == 404)
         {

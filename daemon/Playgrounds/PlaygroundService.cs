@@ -23,6 +23,7 @@ public sealed class PlaygroundService(
     WorkspaceRepository workspaces,
     NetworkService networks,
     PlaygroundContext context,
+    PlaygroundImagePulls pulls,
     HostIdentity host,
     ILogger<PlaygroundService> logger)
 {
@@ -49,6 +50,7 @@ public sealed class PlaygroundService(
     private async Task CarryOutAsync(PlaygroundChanges changes, Caller caller, CancellationToken ct)
     {
         var doc = changes.Document;
+        await pulls.PullAsync(changes, caller, ct); // before anything is made: a missing image leaves nothing behind
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await using var revert = new Reverter(logger);
         if (changes.NewNetwork)
@@ -68,7 +70,7 @@ public sealed class PlaygroundService(
         foreach (var member in changes.Create)
         {
             var role = member.Role;
-            var row = await definitions.CreateAsync(new CreateWorkspaceRequest(member.Name, role.Image, role.Vcpus, role.MemoryMiB,
+            var row = await definitions.CreateAsync(new CreateWorkspaceRequest(member.Name, role.Reference, role.Vcpus, role.MemoryMiB,
                 Network: doc.Name, UserData: role.UserData, Secrets: role.Secrets.Count > 0 ? new Dictionary<string, string>(role.Secrets) : null), caller, ct);
             revert.Add(() => definitions.DeleteAsync(member.Name, caller, force: true, CancellationToken.None));
             playgrounds.AddMember(new PlaygroundMemberRow { Playground = doc.Name, WorkspaceId = row.Id, Name = member.Name, Role = role.Name, Idx = member.Index });

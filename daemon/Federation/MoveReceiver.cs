@@ -182,6 +182,7 @@ public sealed class MoveReceiver(
     {
         var row = WorkspaceDefinitions.NewRow(ticket.Name, ticket.Owner, image, $"moved from a peer (ticket {MigrationTicketCodec.Hash(ticket)[..12]})");
         (row.Id, row.Vcpus, row.MemoryMib, row.State) = (ticket.WorkspaceId, ticket.Vcpus, ticket.MemoryMib, state);
+        row.CpuModel = ticket.CpuModel; // the guest's CPU is the same here (admission checked this host gives it)
         if (!workspaces.TryInsert(row))
             throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.Name}' here");
         return row;

@@ -24,6 +24,7 @@ public sealed class TicketAdmission(
     NetworkRepository networks,
     TrustPolicy trust,
     Admission admission,
+    CpuCatalog cpus,
     TimeProvider clock)
 {
     /// <summary>The admitted ticket and its hash; throws MigrationTicketException (403) or a 409 with an offer.</summary>
@@ -64,7 +65,7 @@ public sealed class TicketAdmission(
     {
         if (!MigrationModes.All.Contains(ticket.Mode))
             throw new MigrationTicketException($"the ticket's mode '{ticket.Mode}' is none of {string.Join(", ", MigrationModes.All)}");
-        if (CpuModels.Refusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
+        if (cpus.MoveRefusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
             throw new MigrationTicketException(cpu);
         // A workspace without a NIC has no network identity to keep; one with a NIC needs the same-named network here.
         if (ticket.Network.Length > 0 && networks.Find(ticket.Network) is null)

@@ -35,9 +35,9 @@ public sealed class TicketIssuer(
             throw WorkspacesException.Conflict($"peer '{peer.Name}' has not been reached yet, so its keys are unknown; check `ws peer list`");
         var image = imageRows.Find(workspace.ImageId)
             ?? throw new WorkspacesException(500, "Missing image", $"the image of workspace '{workspace.Name}' is not recorded");
-        string cpu = CpuModels.ForAccelerator(workspace.Accelerator);
+        string cpu = workspace.CpuModel;
         if (!CpuModels.IsMigratable(cpu))
-            throw WorkspacesException.Conflict($"workspace '{workspace.Name}' runs on the host's own CPU (cpu model '{cpu}'), which is not migratable");
+            throw WorkspacesException.Conflict($"workspace '{workspace.Name}' runs on the host's own CPU (cpu model '{cpu}'): it opted out of moves");
 
         var chain = images.Chain(image);
         var nic = networks.NicOf(workspace.Id);

@@ -15,6 +15,8 @@ public sealed class WorkspaceRow
     public string? Reason { get; set; }
     public int? Pid { get; set; }
     public string? Accelerator { get; set; }
+    /// <summary>The named guest CPU model QEMU runs it with (CpuModels); "host" opts out of moves.</summary>
+    public string CpuModel { get; set; } = "qemu64";
     public int? CpuQuotaPercent { get; set; }
     public int? CpuWeight { get; set; }
     public int? TasksMax { get; set; }

@@ -97,6 +97,8 @@ public sealed class WorkspaceTransitions(
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         trace.Step("image check");
         var accelerator = (await kvm.Choice).Accelerator;
+        if (row.CpuModel == CpuModels.HostPassthrough && accelerator != "kvm")
+            throw WorkspacesException.Conflict($"workspace '{row.Name}' runs on the host's own CPU (cpu model 'host'), which needs KVM; this host runs {accelerator}");
         var spec = specs.For(row, image, accelerator);
         if (restore is not null) spec = spec with { Incoming = true, MemoryMiB = restore.MemoryMib, Vcpus = restore.Vcpus };
         var chain = images.DiskChain(image);

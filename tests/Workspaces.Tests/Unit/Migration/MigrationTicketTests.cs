@@ -231,7 +231,7 @@ public sealed class MigrationTicketTests : IAsyncLifetime
         var begun = _source.Get<MigrationRepository>().Find(hash)!;
         Assert.Equal((MigrationPhase.SourceRole, MigrationPhase.Begin, "dst", workspace.Id), (begun.Role, begun.Phase, begun.Peer, begun.WorkspaceId));
         Assert.Equal([_image.Id], ticket.ImageChain);
-        Assert.Equal("max", ticket.CpuModel); // what QEMU runs under TCG today
+        Assert.Equal(("qemu64", "q35"), (ticket.CpuModel, ticket.MachineType)); // the workspace's recorded model, the default
         var (admitted, admittedHash) = Admission.Admit(document, "src");
         Assert.Equal(hash, admittedHash);
         Assert.Equal((workspace.Name, workspace.Owner, workspace.MemoryMib), (admitted.Name, admitted.Owner, admitted.MemoryMib));

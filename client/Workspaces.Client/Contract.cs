@@ -177,7 +177,8 @@ public sealed record WorkspaceInfo(
     string? Unit = null,
     NicInfo? Nic = null,
     GuestAgentInfo? Agent = null,
-    string? CpuModel = null);
+    string? CpuModel = null,
+    string? CopiedFrom = null);
 
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
 public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);

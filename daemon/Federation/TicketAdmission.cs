@@ -25,6 +25,7 @@ public sealed class TicketAdmission(
     TrustPolicy trust,
     Admission admission,
     CpuCatalog cpus,
+    WorkspaceRepository workspaces,
     TimeProvider clock)
 {
     /// <summary>The admitted ticket and its hash; throws MigrationTicketException (403) or a 409 with an offer.</summary>
@@ -67,6 +68,13 @@ public sealed class TicketAdmission(
             throw new MigrationTicketException($"the ticket's mode '{ticket.Mode}' is none of {string.Join(", ", MigrationModes.All)}");
         if (cpus.MoveRefusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
             throw new MigrationTicketException(cpu);
+        // A copy's name must be free here before anything moves (a move's is checked when it is recorded: its id is the source's).
+        if (ticket.CopyAs is { } copyName)
+        {
+            Core.Names.CheckWorkspace(copyName);
+            if (workspaces.Find(ticket.Owner, copyName) is not null)
+                throw Errors.WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{copyName}' on this host; give the copy another name (--name)");
+        }
         // A workspace without a NIC has no network identity to keep; one with a NIC needs the same-named network here.
         if (ticket.Network.Length > 0 && networks.Find(ticket.Network) is null)
             throw new MigrationTicketException($"this host has no network named '{ticket.Network}', which the workspace is attached to");

@@ -28,7 +28,8 @@ public sealed class TicketIssuer(
     /// <summary>Long enough for Prepare's checks; the ticket is spent at Prepare, the transfer may take longer.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
-    public (MigrationTicket Ticket, string Document, string Hash) Begin(WorkspaceRow workspace, string peerName, string mode)
+    /// <summary>copyAs: null for a move; the copy's name on the peer for `--keep-source`.</summary>
+    public (MigrationTicket Ticket, string Document, string Hash) Begin(WorkspaceRow workspace, string peerName, string mode, string? copyAs = null)
     {
         var peer = peers.Find(peerName) ?? throw WorkspacesException.NotFound($"no peer named {Names.Quote(peerName)}");
         if (peer.SigningKey is null || peer.SealingKey is null)
@@ -52,7 +53,7 @@ public sealed class TicketIssuer(
             Mac: nic?.Mac ?? "", Network: nic?.Network ?? "",
             SourceKey: host.SigningPublicKey, DestinationKey: peer.SigningKey,
             SealedDiskKey: image.Encrypted ? ResealKey(image, peer.SealingKey) : null,
-            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds);
+            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds, CopyAs: copyAs);
         string hash = MigrationTicketCodec.Hash(ticket);
         migrations.TryRecord(new MigrationRow(hash, ticket.Nonce, MigrationPhase.SourceRole, workspace.Id, workspace.Name, peer.Name,
             mode, MigrationPhase.Begin, null, null, now, now));

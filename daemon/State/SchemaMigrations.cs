@@ -368,6 +368,7 @@ public static class SchemaMigrations
         // QEMU's -cpu max under TCG (the host's CPU under KVM), and keep it: 'max' is what they were booted with.
         """
         ALTER TABLE workspaces ADD COLUMN cpu_model TEXT NOT NULL DEFAULT 'max';
+        ALTER TABLE workspaces ADD COLUMN copied_from TEXT;
         """,
     ];
 

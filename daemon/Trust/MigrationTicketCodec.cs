@@ -19,7 +19,7 @@ public static class MigrationTicketCodec
 
     private static readonly string[] Members =
     [
-        "cpu_model", "destination_key", "expires_at", "image_chain", "image_manifest", "image_signatures", "issued_at",
+        "copy_as", "cpu_model", "destination_key", "expires_at", "image_chain", "image_manifest", "image_signatures", "issued_at",
         "limits", "mac", "machine_type", "memory_mib", "mode", "name", "network", "nonce", "owner", "sealed_disk_key",
         "source_key", "vcpus", "version", "workspace_id",
     ];
@@ -89,6 +89,7 @@ public static class MigrationTicketCodec
 
     private static void WriteMembers(Utf8JsonWriter json, MigrationTicket t)
     {
+        json.WriteString("copy_as", t.CopyAs);
         json.WriteString("cpu_model", t.CpuModel);
         json.WriteString("destination_key", t.DestinationKey);
         json.WriteNumber("expires_at", t.ExpiresAt);
@@ -144,7 +145,8 @@ public static class MigrationTicketCodec
                 .Select(e => new MigrationTicketSignature(e.GetProperty("signer").GetString()!, e.GetProperty("signature").GetString()!)).ToArray(),
             Mac: S("mac"), Network: S("network"), SourceKey: S("source_key"), DestinationKey: S("destination_key"),
             SealedDiskKey: r.GetProperty("sealed_disk_key").GetString(), Nonce: S("nonce"),
-            IssuedAt: r.GetProperty("issued_at").GetInt64(), ExpiresAt: r.GetProperty("expires_at").GetInt64());
+            IssuedAt: r.GetProperty("issued_at").GetInt64(), ExpiresAt: r.GetProperty("expires_at").GetInt64(),
+            CopyAs: r.GetProperty("copy_as").GetString());
         byte[] signature = Convert.FromBase64String(S("signature"));
         // Base64 has spare bits in its last character; only the canonical spelling is accepted, so no byte of it is free.
         if (Convert.ToBase64String(signature) != S("signature")) throw new FormatException("the signature is not canonical base64");

@@ -171,8 +171,9 @@ public sealed class WorkspaceTransitions(
         GuestFiles.GiveFile(row.GuestUid, seed);
         await guest.ChangeMediumAsync(QemuCommandLine.SeedDevice, seed, ct);
         trace.Step("seed");
-        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is once it runs.
-        bool newIdentity = restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address));
+        // A clone of a template, a copy from a peer (its RAM is its source's), or a guest whose old address went to another
+        // meanwhile, is told who it is once it runs.
+        bool newIdentity = restore is not null && (restore.Template || row.CopiedFrom is not null || (nic is not null && nic.Address != restore.Address));
         var agentConnected = newIdentity ? identities.ConnectEarlyAsync(row, ct) : Task.CompletedTask;
         if (restore is not null)
         {

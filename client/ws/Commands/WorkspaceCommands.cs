@@ -178,7 +178,7 @@ public static class WorkspaceCommands
             Output.Fields([("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
-                ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("CPU model", w.CpuModel), ("Pid", w.Pid),
+                ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("CPU model", w.CpuModel), ("Copied from", w.CopiedFrom), ("Pid", w.Pid),
                 ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")),
                 ("Network", w.Nic is { } n ? $"{n.Network}: {n.Address ?? "no address until it starts"} ({n.Mac}, tap {n.Tap})" : null),
                 ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),

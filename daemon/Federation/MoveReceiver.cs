@@ -117,6 +117,8 @@ public sealed class MoveReceiver(
             if (ticket.Network.Length > 0 && !networks.TryInsertNic(new NicRow
                 {
                     WorkspaceId = moved.Id, Network = ticket.Network, Mac = ticket.IsCopy() ? Network.MacAddresses.New() : ticket.Mac, Tap = "wst" + moved.Id[..12],
+                    // Its own policy moves with it (checked again here: it is the peer's text); its rules are made from it at start.
+                    Egress = ticket.Egress is null ? null : Network.Egress.Normalize(ticket.Egress), RateKbit = ticket.RateKbit is > 0 ? ticket.RateKbit : null,
                 }))
                 throw WorkspacesException.Conflict($"MAC {ticket.Mac} is already used on network '{ticket.Network}' here");
             // The restore at its next start checks the file against this record (SavedStates.VerifyAsync).

@@ -53,7 +53,8 @@ public sealed class TicketIssuer(
             Mac: nic?.Mac ?? "", Network: nic?.Network ?? "",
             SourceKey: host.SigningPublicKey, DestinationKey: peer.SigningKey,
             SealedDiskKey: image.Encrypted ? ResealKey(image, peer.SealingKey) : null,
-            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds, CopyAs: copyAs);
+            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds, CopyAs: copyAs,
+            Egress: nic?.Egress, RateKbit: nic?.RateKbit);
         string hash = MigrationTicketCodec.Hash(ticket);
         migrations.TryRecord(new MigrationRow(hash, ticket.Nonce, MigrationPhase.SourceRole, workspace.Id, workspace.Name, peer.Name,
             mode, MigrationPhase.Begin, null, null, now, now));

@@ -32,6 +32,8 @@ public sealed class MoveReceiver(
     WorkspaceGuests guestSeeds,
     WorkspaceRecorder recorder,
     SavedStates savedStates,
+    ImageRepository imageRows,
+    HostIdentity host,
     TimeProvider clock,
     ILogger<MoveReceiver> logger)
 {
@@ -114,6 +116,7 @@ public sealed class MoveReceiver(
             var moved = Record(ticket, hash, caller, image, perform.StateSha256 is null ? WorkspaceStates.Defined : WorkspaceStates.Saved);
             revert.Add(() => workspaces.Delete(moved.Id)); // its NIC, guest and saved-state rows go with it (ON DELETE CASCADE)
             guestSeeds.Identity(moved, image); // its identity is this host's to sign now
+            KeepSeal(ticket);
             if (ticket.Network.Length > 0 && !networks.TryInsertNic(new NicRow
                 {
                     WorkspaceId = moved.Id, Network = ticket.Network, Mac = ticket.IsCopy() ? Network.MacAddresses.New() : ticket.Mac, Tap = "wst" + moved.Id[..12],
@@ -137,6 +140,19 @@ public sealed class MoveReceiver(
         {
             throw Fail(hash, e);
         }
+    }
+
+    /// <summary>
+    /// A sealed lineage's disk key arrives only in the ticket, sealed by the source to this host's X25519 key
+    /// (admission opened it once, to check it): it is kept as this host's seal of every sealed image of the chain,
+    /// so the workspace starts here. The key itself is never stored in clear.
+    /// </summary>
+    private void KeepSeal(MigrationTicket ticket)
+    {
+        if (ticket.SealedDiskKey is null) return;
+        string sealedKey = Convert.ToBase64String(Convert.FromHexString(ticket.SealedDiskKey));
+        foreach (string id in ticket.ImageChain.Where(id => imageRows.Keys(id).Count > 0))
+            imageRows.AddKey(new ImageKeyRow(id, host.SealingPublicKey, sealedKey));
     }
 
     /// <summary>Writes a body to a staging name beside its final one, checks its size and SHA-256, makes it durable and renames it into place.</summary>

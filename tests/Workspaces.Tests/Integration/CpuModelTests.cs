@@ -104,6 +104,7 @@ public sealed class CpuModelTests(CpuModelTests.Hosts hosts) : IClassFixture<Cpu
         var created = await Source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("booted", "guest", 1, 128));
         await Source.Client.ActAndWaitAsync("booted", "start");
         await Source.Daemon.WaitForConsoleAsync("booted", "WORKSPACE-READY boot=1");
+        await Source.Daemon.WaitForConsoleAsync("booted", "WORKSPACE-COMMANDS"); // its command port listens only from here
 
         var running = await Source.Client.GetWorkspaceAsync("booted");
         string[] args = File.ReadAllText($"/proc/{running.Pid}/cmdline").Split('\0');

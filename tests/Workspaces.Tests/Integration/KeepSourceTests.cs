@@ -35,6 +35,7 @@ public sealed class KeepSourceTests : IAsyncLifetime
         var created = await source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("original", "guest", 1, 128));
         await source.Client.ActAndWaitAsync("original", "start");
         await source.Daemon.WaitForConsoleAsync("original", "WORKSPACE-READY boot=1");
+        await source.Daemon.WaitForConsoleAsync("original", "WORKSPACE-COMMANDS"); // its command port listens only from here
         await GuestShell.RunAsync(source.Daemon, "original", "echo written-before-the-copy > /mnt/copied-file && sync");
         await source.Client.ActAndWaitAsync("original", "stop");
 
@@ -53,6 +54,7 @@ public sealed class KeepSourceTests : IAsyncLifetime
         Assert.Equal($"peer 'host1', workspace 'original' ({created.Id})", copy.CopiedFrom);
         await destination.Client.ActAndWaitAsync("original", "start");
         await destination.Daemon.WaitForConsoleAsync("original", "WORKSPACE-READY boot=2");
+        await destination.Daemon.WaitForConsoleAsync("original", "WORKSPACE-COMMANDS"); // its command port listens only from here
         Assert.Contains("written-before-the-copy", await GuestShell.RunAsync(destination.Daemon, "original", "cat /mnt/copied-file"));
         await destination.Client.ActAndWaitAsync("original", "stop");
 

@@ -12,7 +12,7 @@ namespace Workspaces.Daemon.Federation;
 /// (issue #13 item 2): the ticket is signed by the key of a pinned peer, the one that delivered it; it
 /// is for this host; it is unexpired and never seen before (the migrations table remembers every ticket
 /// hash and nonce, whatever their outcome); this host can give its CPU model and machine type; it has the
-/// workspace's network; its own trust policy admits the image; it holds a seal of a sealed image's
+/// workspace's network; a copy's name is free here; its own trust policy admits the image; it holds a seal of a sealed image's
 /// disk key; and admission takes the shape (or refuses with a counter-offer the caller sees).
 /// Authenticity is checked before the ticket is recorded, so nobody but a peer can fill the table;
 /// every later refusal is recorded with the ticket's hash.

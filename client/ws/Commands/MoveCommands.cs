@@ -7,6 +7,7 @@ namespace Workspaces.Cli.Commands;
 /// ws move NAME PEER: move a workspace to a peer under a signed ticket the peer checks before anything
 /// moves. The progress bar of the transfer comes with the transfer itself (not built yet): today the
 /// command reports the peer's admission or its refusal, with a counter-offer when it made one.
+/// --keep-source [--name NEW] makes a copy with a new identity on the peer instead; the source stays.
 /// </summary>
 public static class MoveCommands
 {

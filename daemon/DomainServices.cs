@@ -48,6 +48,7 @@ public static class DomainServices
         .AddSingleton<WireGuardTunnel>()
         .AddSingleton<SpanLinks>()
         .AddSingleton<Hypervisor.KvmProbe>()
+        .AddSingleton<Hypervisor.CpuCatalog>()
         .AddSingleton<EventBus>()
         .AddSingleton<Audit.AuditLog>()
         .AddSingleton<Core.IAuditRecorder>(sp => sp.GetRequiredService<Audit.AuditLog>())

@@ -99,6 +99,8 @@ public static class DomainServices
         .AddSingleton<TicketIssuer>()
         .AddSingleton<MoveCoordinator>()
         .AddSingleton<ColdTransfer>()
+        .AddSingleton<LiveMove>() // wt-livemove: the source's live move, and the destination's below
+        .AddSingleton<LiveReceiver>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Workspaces.Client;
+using Workspaces.Daemon;
+using Workspaces.Daemon.Workspaces;
 using Workspaces.Testing;
 using Xunit.Abstractions;
 
@@ -18,14 +20,9 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private PeerHosts _peers = null!;
 
-    /// <summary>Per test: the environment host1's daemon runs with (fault injection), set before InitializeAsync.</summary>
-    private Dictionary<string, string>? _sourceEnvironment;
-
-    public async Task InitializeAsync() => await StartAsync();
-
-    private async Task StartAsync()
+    public async Task InitializeAsync()
     {
-        _peers = await PeerHosts.StartAsync(2, perHost: i => i == 0 && _sourceEnvironment is not null ? new PeerHosts.HostOptions(Environment: _sourceEnvironment) : null);
+        _peers = await PeerHosts.StartAsync(2);
         await _peers.JoinAllAsync();
         await GuestImages.ImportAsync(_peers[0].Client);
         await _peers[0].Client.CreateNetworkAsync(new CreateNetworkRequest("lan", "10.66.1.0/24"));
@@ -39,7 +36,7 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var (source, destination) = (_peers[0], _peers[1]);
         var created = await BootAsync(source, "roamer");
-        string sleeper = (await GuestShell.RunAsync(source.Daemon, "roamer", "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
+        await GuestShell.RunAsync(source.Daemon, "roamer", "sleep 100000 >/dev/null 2>&1 & echo $! > /run/sleeper");
         await GuestShell.RunAsync(source.Daemon, "roamer", "echo written-before-the-move > /mnt/moved-file && sync");
         // A writer that appends a sequence number and syncs after each: what it has written at any moment is acknowledged.
         await GuestShell.RunAsync(source.Daemon, "roamer", "(i=0; while :; do i=$((i+1)); echo $i >> /mnt/seq; sync; done) >/dev/null 2>&1 &");
@@ -65,7 +62,7 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(("Running", created.Id, mac), (there.State, there.Id, there.Nic!.Mac));
         Assert.StartsWith("10.66.2.", there.Nic!.Address);
         Assert.True(Uptime(await GuestShell.RunAsync(destination.Daemon, "roamer", "cat /proc/uptime")) > uptimeBefore);
-        Assert.Contains("alive", await GuestShell.RunAsync(destination.Daemon, "roamer", $"kill -0 {sleeper} && echo alive"));
+        Assert.Contains("alive", await GuestShell.RunAsync(destination.Daemon, "roamer", "kill -0 $(cat /run/sleeper) && echo alive"));
         Assert.Equal("1", (await GuestShell.RunAsync(destination.Daemon, "roamer", "cat /mnt/boot-count")).Trim());
         Assert.Equal("written-before-the-move", (await GuestShell.RunAsync(destination.Daemon, "roamer", "cat /mnt/moved-file")).Trim());
         await Wait.UntilAsync(async () => Lines(await GuestShell.RunAsync(destination.Daemon, "roamer", "cat /mnt/seq")).Count > acknowledged + 5,
@@ -85,10 +82,11 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task A_link_cut_after_the_switch_over_leaves_the_source_paused_in_MigrationUnknown_and_nothing_running_on_the_peer()
     {
-        await _peers.DisposeAsync();
-        _sourceEnvironment = new() { ["WORKSPACES_FAULT_DROP_LINK_AT"] = "migration-source-Finish" };
-        await StartAsync();
         var (source, destination) = (_peers[0], _peers[1]);
+        // The cut: host1's call asking host2 to run its copy (Finish), after the switch-over completed, fails as a dead link would.
+        source.Daemon.Environment["WORKSPACES_FAULT_DROP_LINK_AT"] = MigrationFaults.Point(MigrationPhase.SourceRole, MigrationPhase.Finish);
+        await source.Daemon.KillAsync();
+        await source.Daemon.StartAsync();
         var created = await BootAsync(source, "stranded");
 
         var moved = await source.Daemon.WsAsync("move", "stranded", "host2");

@@ -46,9 +46,15 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
         int acknowledged = Lines(await GuestShell.RunAsync(source.Daemon, "roamer", "cat /mnt/seq")).Count;
         string mac = (await source.Client.GetWorkspaceAsync("roamer")).Nic!.Mac;
 
-        var moved = await source.Daemon.WsAsync("move", "roamer", "host2");
+        var moved = await source.Daemon.WsAsync("move", "roamer", "host2", "--progress");
         Assert.True(moved.ExitCode == 0, moved.Stderr);
-        Assert.Matches(@"^moved roamer to host2 \(ticket [0-9a-f]+.*, Confirm\)", moved.Stdout);
+        Assert.Matches(@"^moved roamer to host2 \(ticket [0-9a-f]+.*, Confirm\)\n$", moved.Stdout); // the progress went to stderr only
+        output.WriteLine(moved.Stderr);
+        Assert.Matches(@"(?m)^\s*\d+% (disk|ram|switchover) \d+/\d+ MiB", moved.Stderr);
+        // The move was an operation: its last progress is QEMU's final figures.
+        var operation = (await source.Client.ListOperationsAsync()).Single(o => o.Kind == "move" && o.Target == "roamer");
+        Assert.Equal((OperationStatus.Done, "done"), (operation.Status, operation.Transfer?.Phase));
+        Assert.True(operation.Transfer!.BytesTotal >= 128L << 20, $"RAM total {operation.Transfer.BytesTotal}");
 
         // Nothing of it is left on the source: no record, directory, QEMU, rules or DHCP entry.
         Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "roamer");

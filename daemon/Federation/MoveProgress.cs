@@ -13,7 +13,9 @@ public sealed class MoveProgress(Operation operation, string peer) : IProgress<L
 {
     public void Report(LiveMigrationProgress value)
     {
-        operation.Detail = $"live move to {peer}: {value.Phase}";
+        operation.Detail = value is { Phase: "done", Stats: { } final }
+            ? $"live move to {peer}: done, downtime {final.DowntimeMs} ms, total {final.TotalTimeMs} ms (QEMU)"
+            : $"live move to {peer}: {value.Phase}";
         if (value.Stats is { } stats)
         {
             long total = stats.RamTotal;

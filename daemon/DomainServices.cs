@@ -100,6 +100,7 @@ public static class DomainServices
         .AddSingleton<TicketIssuer>()
         .AddSingleton<MoveCoordinator>()
         .AddSingleton<ColdTransfer>()
+        .AddSingleton<LiveMove>() // wt-livemove: the source's live move (the destination's, LiveReceiver, is in Program beside MoveReceiver)
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground

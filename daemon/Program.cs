@@ -89,6 +89,7 @@ builder.Services
     .AddSingleton<OperationRegistry>()
     .AddSingleton<ImagePull>()
     .AddSingleton<MoveReceiver>() // the destination of a move pulls its image chain
+    .AddSingleton<LiveReceiver>() // wt-livemove: so does a live move's
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()

@@ -236,9 +236,11 @@ public sealed record OperationInfo(
 /// <summary>
 /// A transfer's state inside its operation (a pull from peers): bytes in hand of bytes to fetch (resumed
 /// bytes already on disk count as in hand), the rate of the last seconds, the peers serving, and those
-/// dropped for a bad piece or a lost connection.
+/// dropped for a bad piece or a lost connection. A live move's also says its Phase (disk, ram, switchover,
+/// done), the guest's dirty pages per second and the downtime QEMU expects.
 /// </summary>
-public sealed record TransferInfo(long BytesDone, long BytesTotal, long BytesResumed, double BytesPerSecond, string[] Peers, string[] BadPeers);
+public sealed record TransferInfo(long BytesDone, long BytesTotal, long BytesResumed, double BytesPerSecond, string[] Peers, string[] BadPeers,
+    string? Phase = null, long? DirtyPagesRate = null, long? ExpectedDowntimeMs = null);
 
 /// <summary>One line of GET /v1/events.</summary>
 public sealed record EventInfo(
@@ -272,6 +274,8 @@ public static class WorkspaceStates
     /// <summary>Stopped with its RAM and device state saved (ws stop --stateful): the next start continues where it was.</summary>
     public const string Saved = "Saved";
     public const string Failed = "Failed";
+    /// <summary>A move's outcome is not known yet: no copy of it runs here until `ws move NAME PEER --recover` (or the daemons) settle it.</summary>
+    public const string MigrationUnknown = "MigrationUnknown";
 }
 
 /// <summary>POST /v1/identity/verify: a workspace identity document (its text, as ws identity prints it) and the host key to check it against (null: this host's).</summary>

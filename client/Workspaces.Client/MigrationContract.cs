@@ -8,7 +8,7 @@ public sealed record PeerMigrationAccepted(string TicketHash, string Phase);
 
 /// <summary>
 /// POST /v1/workspaces/{name}/move: move a workspace to a peer. Mode: cold | stateful | live; null picks
-/// cold for a stopped workspace and (until the live engine is merged) stateful for a running or paused one.
+/// cold for a stopped workspace and live for a running or paused one.
 /// </summary>
 public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSource = false, bool Recover = false, string? Name = null);
 
@@ -22,3 +22,12 @@ public sealed record PeerMigrationState(string TicketHash, string Phase, string?
 /// A stateful move also announces its saved RAM and device state (ws stop --stateful's file and record), sent before the overlay.
 public sealed record PeerMigrationPerform(string Ticket, string OverlaySha256, long OverlaySize,
     string? StateSha256 = null, long StateSize = 0, string? StateFormat = null, int StateMemoryMib = 0);
+
+/// <summary>
+/// Prepare of an admitted live move (peer API, POST /v1/peer/migrations/{hash}/live): the ticket again. The
+/// destination makes the workspace's record and new overlay and launches the incoming QEMU before it answers.
+/// </summary>
+public sealed record PeerLivePrepare(string Ticket);
+
+/// <summary>The destination listens: the one-time stream ids (peer API, /v1/peer/streams/{id}) for the disk (NBD) and the RAM and device state.</summary>
+public sealed record PeerLiveStreams(string TicketHash, string NbdStream, string StateStream);

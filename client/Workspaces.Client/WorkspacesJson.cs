@@ -61,6 +61,8 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerMigrationOffer))]
 [JsonSerializable(typeof(PeerMigrationPerform))]
 [JsonSerializable(typeof(PeerMigrationState))]
+[JsonSerializable(typeof(PeerLivePrepare))]
+[JsonSerializable(typeof(PeerLiveStreams))]
 [JsonSerializable(typeof(MoveRequest))]
 [JsonSerializable(typeof(PeerMigrationAccepted))]
 [JsonSerializable(typeof(PeerHostSummary))]

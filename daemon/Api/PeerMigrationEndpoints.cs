@@ -30,9 +30,11 @@ public static class PeerMigrationEndpoints
             return Results.Json(new PeerMigrationState(row.TicketHash, row.Phase, row.Outcome, row.Detail), WorkspacesJson.Default.PeerMigrationState);
         }).WithSummary("peer API: where this host stands in a move the calling peer is part of").Produces<PeerMigrationState>();
 
-        peer.MapPost("/migrations/{hash}/abort", (HttpContext context, string hash, MigrationRepository migrations, TimeProvider clock) =>
+        peer.MapPost("/migrations/{hash}/abort", async (HttpContext context, string hash, MigrationRepository migrations, LiveReceiver live, TimeProvider clock) =>
         {
             var row = OwnRow(context, hash, migrations);
+            // A live move's incoming guest is killed (and the move recorded Failed) before the answer.
+            if (row.Outcome is null && row.Phase == MigrationPhase.Prepare && await live.AbortAsync(row.TicketHash)) row = OwnRow(context, hash, migrations);
             // Before Perform nothing of the workspace is here, so closing is always safe; later phases need the transfer's recovery.
             if (row.Outcome is null && row.Phase != MigrationPhase.Prepare)
                 throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) is at {row.Phase} here: only a move still at Prepare can be aborted this way");
@@ -66,6 +68,19 @@ public static class PeerMigrationEndpoints
             return Results.Json(state, WorkspacesJson.Default.PeerMigrationState);
         }).WithSummary("peer API: a stateful move's saved state (octet stream, checked against the hash Perform announced), before its overlay")
           .Produces<PeerMigrationState>();
+
+        peer.MapPost("/migrations/{hash}/live", async (HttpContext context, string hash, LiveReceiver receiver) =>
+        {
+            var prepare = await context.Request.ReadJsonAsync(WorkspacesJson.Default.PeerLivePrepare);
+            var streams = await receiver.PrepareAsync(hash, PeerGate.PeerName(context), prepare, context.RequestAborted);
+            return Results.Json(streams, WorkspacesJson.Default.PeerLiveStreams);
+        }).WithSummary("peer API: Prepare of an admitted live move: the incoming guest is launched here; answers the stream ids for its disk and state")
+          .Body<PeerLivePrepare>().Produces<PeerLiveStreams>();
+
+        peer.MapPost("/migrations/{hash}/finish", async (HttpContext context, string hash, LiveReceiver receiver) =>
+            Results.Json(await receiver.FinishAsync(hash, PeerGate.PeerName(context), context.RequestAborted), WorkspacesJson.Default.PeerMigrationState))
+          .WithSummary("peer API: Finish of a live move whose switch-over completed: the guest runs here")
+          .Body<PeerMigrationState>().Produces<PeerMigrationState>();
 
         peer.MapPost("/migrations/{hash}/confirm", (HttpContext context, string hash, MoveReceiver receiver) =>
             Results.Json(receiver.Confirm(hash, PeerGate.PeerName(context)), WorkspacesJson.Default.PeerMigrationState))

@@ -24,12 +24,15 @@ public sealed class LiveTransfer(PeerStreams streams, PeerChannel channel)
     }
 
     public async Task<MigrationStats> PerformAsync(IGuest guest, string overlayPath, string runtimeDir, string peerAddress, string peerFingerprint,
-        LiveStreams ids, IProgress<LiveMigrationProgress>? progress, CancellationToken ct)
+        LiveStreams ids, IProgress<LiveMigrationProgress>? progress, CancellationToken ct, Action<string>? giveSocket = null)
     {
         string nbd = Path.Combine(runtimeDir, "live-nbd-out.sock");
         string state = Path.Combine(runtimeDir, "live-state-out.sock");
         await using var disk = PeerTunnel.Open(channel, peerAddress, peerFingerprint, ids.Nbd, nbd);
         await using var ram = PeerTunnel.Open(channel, peerAddress, peerFingerprint, ids.State, state);
+        // QEMU runs as the workspace's own user: it can connect only to sockets that user owns.
+        giveSocket?.Invoke(nbd);
+        giveSocket?.Invoke(state);
         var stats = await guest.MigrateLiveAsync(new LiveMigrationTarget(nbd, ExportName, state, overlayPath), progress, ct);
         // QEMU says "completed" once it has written everything into the local socket, not once the peer has it:
         // let both tunnels drain (QEMU has closed them) before tearing them down, or the tail of the state is lost.
@@ -42,10 +45,16 @@ public sealed class LiveTransfer(PeerStreams streams, PeerChannel channel)
     /// <summary>Destination, after the source's PerformAsync succeeded: the state is complete; stop the export and run the guest.</summary>
     public async Task FinishAsync(IGuest incoming, LiveStreams ids, CancellationToken ct)
     {
+        await ReceivedAsync(incoming, ids, ct);
+        await incoming.RunAsync(ct);
+    }
+
+    /// <summary>Destination, after the source's PerformAsync succeeded: the state is complete and the export stopped; the guest is still paused.</summary>
+    public async Task ReceivedAsync(IGuest incoming, LiveStreams ids, CancellationToken ct)
+    {
         Revoke(ids);
         await incoming.WaitIncomingAsync(ct);
         await incoming.EndExportAsync(ct);
-        await incoming.RunAsync(ct);
     }
 
     /// <summary>Destination, on failure: no stream may open any more; the caller then kills the incoming guest.</summary>

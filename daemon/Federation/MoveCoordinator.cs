@@ -1,5 +1,6 @@
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 
@@ -9,20 +10,19 @@ namespace Workspaces.Daemon.Federation;
 /// The source's side of a move: picks the mode, runs Begin (TicketIssuer) and Prepare (the destination's
 /// TicketAdmission, over the pinned mTLS channel), and records every refusal with the ticket's hash.
 /// A refusal by the destination keeps its status and detail, and a counter-offer its shape, so the
-/// caller of `ws move` sees exactly why. A cold move then goes on in ColdTransfer (Perform, Finish,
-/// Confirm); stateful and live transfers are not built yet: after an admitted Prepare they stop with 501
-/// and both sides keep the ticket as spent.
+/// caller of `ws move` sees exactly why. A cold or stateful move then goes on in ColdTransfer, a live one
+/// (the default for a running or paused workspace) in LiveMove.
 /// </summary>
 public sealed class MoveCoordinator(
     TicketIssuer issuer,
     PeerRepository peers,
     PeerChannel channel,
     MigrationRepository migrations,
-    IEnumerable<ILiveTransfer> liveTransfers,
     ColdTransfer cold,
+    LiveMove live,
     TimeProvider clock)
 {
-    public async Task<PeerMigrationAccepted> MoveAsync(WorkspaceRow workspace, MoveRequest request, CancellationToken ct)
+    public async Task<PeerMigrationAccepted> MoveAsync(WorkspaceRow workspace, MoveRequest request, CancellationToken ct, IProgress<LiveMigrationProgress>? progress = null)
     {
         string mode = ChooseMode(workspace, request);
         if (request.Name is not null && !request.KeepSource)
@@ -34,7 +34,6 @@ public sealed class MoveCoordinator(
         var peer = peers.Find(request.Peer) ?? throw WorkspacesException.NotFound($"no peer named {Core.Names.Quote(request.Peer)} (see `ws peer list`)");
 
         var (ticket, document, hash) = issuer.Begin(workspace, peer.Name, mode, request.KeepSource ? request.Name ?? workspace.Name : null);
-        long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var http = channel.For(peer.Address, peer.TlsFingerprint);
         PeerMigrationAccepted accepted;
         try
@@ -56,35 +55,16 @@ public sealed class MoveCoordinator(
             await cold.RunAsync(workspace, ticket, document, hash, peer.Name, http, ct);
             return new PeerMigrationAccepted(hash, MigrationPhase.Confirm);
         }
-        string detail = $"peer '{peer.Name}' admitted the ticket {hash[..12]}; the {mode} transfer (Perform, Finish, Confirm) is not built yet";
-        migrations.SetOutcome(hash, MigrationOutcome.Failed, detail, now);
-        await AbortAsync(http, peer.Name, hash, ct);
-        throw NotBuilt(detail);
-    }
-
-    /// <summary>Closes the destination's side of a move that will not go on (before Perform nothing moved); a failure here is left to MigrationResolver's next start.</summary>
-    private static async Task AbortAsync(HttpClient http, string peer, string hash, CancellationToken ct)
-    {
-        try
-        {
-            await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/abort", new PeerMigrationState(hash, MigrationPhase.Begin, null, null),
-                WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
-        }
-        catch (WorkspacesException)
-        {
-            // The destination keeps an admitted, spent ticket at Prepare: it can never be replayed, and nothing moved.
-        }
+        await live.RunAsync(workspace, document, hash, peer, http, progress, ct);
+        return new PeerMigrationAccepted(hash, MigrationPhase.Confirm);
     }
 
     private string ChooseMode(WorkspaceRow workspace, MoveRequest request)
     {
         bool running = workspace.State is WorkspaceStates.Running or WorkspaceStates.Paused;
-        // The issue's default for a running workspace is live; until the live engine is merged it is stateful.
-        string mode = request.Mode ?? (running ? MigrationModes.Stateful : MigrationModes.Cold);
+        string mode = request.Mode ?? (running ? MigrationModes.Live : MigrationModes.Cold);
         if (!MigrationModes.All.Contains(mode))
             throw WorkspacesException.BadRequest($"mode {Core.Names.Quote(mode)} is none of {string.Join(", ", MigrationModes.All)}");
-        if (mode == MigrationModes.Live && !liveTransfers.Any())
-            throw new WorkspacesException(501, "Not implemented", "live moves need the live-transfer engine");
         if (mode == MigrationModes.Cold && running)
             throw WorkspacesException.Conflict($"workspace '{workspace.Name}' is {workspace.State}: a cold move needs it stopped (ws stop), or use --mode stateful");
         if (mode != MigrationModes.Cold && !running)

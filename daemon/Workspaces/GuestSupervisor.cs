@@ -64,11 +64,13 @@ public sealed class GuestSupervisor(
         {
             // Neither recorded as running nor left a pid file (QEMU removes its own when it exits): nothing of it can
             // run, so nothing to look at. 10,000 defined workspaces then cost one query here, not 10,000 image reads.
-            if (!WorkspaceStateMachine.IsActive(row.State) && row.Pid is null && !File.Exists(specs.Paths(row.Id).PidFile)) continue;
+            // A move of unknown outcome: its paused guest may hold the only RAM of it, so it is kept as an active one is.
+            bool held = WorkspaceStateMachine.IsActive(row.State) || row.State == WorkspaceStates.MigrationUnknown;
+            if (!held && row.Pid is null && !File.Exists(specs.Paths(row.Id).PidFile)) continue;
             using var _ = await locks.TakeAsync(row.Id, ct);
             var spec = specs.For(row, images.Get(row.ImageId), row.Accelerator ?? "tcg");
             int? pid = row.Pid ?? spec.ReadPid();
-            if (!WorkspaceStateMachine.IsActive(row.State))
+            if (!held)
             {
                 // A QEMU from a start that never committed (the daemon died mid-start): not ours to keep.
                 if (pid is { } orphan)
@@ -129,7 +131,7 @@ public sealed class GuestSupervisor(
                 continue;
             }
             string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
-            if (state != row.State) recorder.SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
+            if (state != row.State && row.State != WorkspaceStates.MigrationUnknown) recorder.SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
             else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);
             Attach(row.Id, guest);
         }
@@ -162,7 +164,8 @@ public sealed class GuestSupervisor(
                     await OnGuestAsync(id, guest, row =>
                     {
                         string state = e.Kind == GuestEventKind.Paused ? WorkspaceStates.Paused : WorkspaceStates.Running;
-                        if (row.State != state) recorder.SetState(row, state, e.Detail, row.Pid, row.Accelerator);
+                        // A move of unknown outcome keeps its guest paused and says so; pausing is part of it, not news.
+                        if (row.State != state && row.State != WorkspaceStates.MigrationUnknown) recorder.SetState(row, state, e.Detail, row.Pid, row.Accelerator);
                         return Task.CompletedTask;
                     });
             }

@@ -157,6 +157,15 @@ public sealed class WorkspaceDefinitions(
         var row = access.Check(name, WorkspaceAction.Delete, caller, force);
         using var _ = await locks.TakeAsync(row.Id, ct);
         row = access.Check(name, WorkspaceAction.Delete, caller, force);
+        await DeleteLockedAsync(row, ct);
+    }
+
+    /// <summary>
+    /// Deletes a workspace whose lock the caller holds, whatever its state: a live move's source, whose guest
+    /// stopped at the switch-over, must go without a moment in which it could be started again.
+    /// </summary>
+    public async Task DeleteLockedAsync(WorkspaceRow row, CancellationToken ct)
+    {
         if (guests.TryDetach(row.Id, out var guest))
         {
             await guest.KillAsync(ct);

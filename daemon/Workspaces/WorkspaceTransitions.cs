@@ -84,7 +84,7 @@ public sealed class WorkspaceTransitions(
         var trace = new StartTrace(logger, row.Name);
         var image = images.Get(row.ImageId);
         // Restored rather than booted: from its own saved state (Saved), or, at its first start, from its template's RAM.
-        var restore = await RestorePlanAsync(row, image, how.DiscardState, ct);
+        var restore = how.Incoming is null ? await RestorePlanAsync(row, image, how.DiscardState, ct) : null;
         trace.Step("saved state check");
         var (shape, lease) = await admission.AdmitStartAsync(row.Id, new WorkspaceShape(row.Vcpus, row.MemoryMib), how.AcceptOffer, ct);
         using var _ = lease; // held until the start is recorded, so concurrent starts see each other
@@ -101,6 +101,7 @@ public sealed class WorkspaceTransitions(
             throw WorkspacesException.Conflict($"workspace '{row.Name}' runs on the host's own CPU (cpu model 'host'), which needs KVM; this host runs {accelerator}");
         var spec = specs.For(row, image, accelerator);
         if (restore is not null) spec = spec with { Incoming = true, MemoryMiB = restore.MemoryMib, Vcpus = restore.Vcpus };
+        if (how.Incoming is not null) spec = spec with { Incoming = true }; // a live move's destination: its state arrives over the peer channel
         var chain = images.DiskChain(image);
         if (chain.Sealed)
             spec = spec with
@@ -172,10 +173,17 @@ public sealed class WorkspaceTransitions(
         await guest.ChangeMediumAsync(QemuCommandLine.SeedDevice, seed, ct);
         trace.Step("seed");
         // A clone of a template, a copy from a peer (its RAM is its source's), or a guest whose old address went to another
-        // meanwhile, is told who it is once it runs.
-        bool newIdentity = restore is not null && (restore.Template || row.CopiedFrom is not null || (nic is not null && nic.Address != restore.Address));
+        // meanwhile, is told who it is once it runs. A guest received live kept the address it had on its last host: told
+        // the one leased here, as a stateful move's is.
+        bool newIdentity = restore is not null && (restore.Template || row.CopiedFrom is not null || (nic is not null && nic.Address != restore.Address))
+                           || how.Incoming is not null && nic is not null;
         var agentConnected = newIdentity ? identities.ConnectEarlyAsync(row, ct) : Task.CompletedTask;
-        if (restore is not null)
+        if (how.Incoming is { } receive)
+        {
+            await receive(guest, ct);
+            trace.Step("state received live");
+        }
+        else if (restore is not null)
         {
             await guest.RestoreStateAsync(restore.Path, ct);
             trace.Step("state restored");
@@ -188,7 +196,8 @@ public sealed class WorkspaceTransitions(
             await identities.ApplyAsync(row, nic, ct);
             trace.Step("identity");
         }
-        string reason = restore is null ? $"started ({accelerator})"
+        string reason = how.Incoming is not null ? $"received live from its last host ({accelerator})"
+            : restore is null ? $"started ({accelerator})"
             : restore.Template ? $"launched from template '{image.Name}' ({accelerator})" : $"restored from its saved state ({accelerator})";
         recorder.SetState(row, WorkspaceStates.Running, reason, guest.Pid, accelerator);
         guests.Attach(row.Id, guest);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks for workspacesd, each against a baseline run side by side: bare qemu-system, libvirt
 # (virsh create, virsh list --all) and a 64 MiB image. Prints a table with medians and ratios.
-#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-live] [--only-span] [--only-playground] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-audit] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
+#   tests/bench/run.sh [RUNS] [--no-libvirt] [--only-live] [--only-move] [--only-span] [--only-playground] [--only-launch] [--only-list] [--only-factory] [--only-place] [--only-template] [--only-scale] [--only-audit] [--only-federation [--pull-runs=N] [--sender-rate=RATE] [--pull-profile]]
 # --only-launch: start -> QMP running against bare qemu-system (and virsh create unless --no-libvirt), with the daemon's step medians.
 # --only-live: issue 13's live move of an idle 256 MiB test guest (LiveTransfer through the tunnel over loopback
 # mTLS) against a bare QEMU to QEMU migration over a Unix socket, RUNS rounds; QEMU's downtime and total wall time
 # (LiveBench). Needs only QEMU and the test guest (no daemon binary, no libvirt): it can also run as
 #   dotnet run --project tests/bench/Workspaces.Bench -c Release -- 5 --only-live
+# --only-move: `ws move` live of an idle 256 MiB guest between two daemons in network namespaces (QEMU's downtime,
+# the caller's total) against the same bare migration, and ws stop --stateful + ws start against a cold boot (MoveBench).
 # --only-place: `ws place` with 3 peers (four daemons in network namespaces) against `ws host`, nothing else.
 # --only-template: a 256 MiB guest launched from a template (ws snapshot) against the same image booted cold, each
 # until a command runs in it; launch+run+remove of `true` from the template beside an unshare of 5 namespaces; the
@@ -33,14 +35,14 @@ cd "$(dirname "$0")/../.."
 packaging/install-deps.sh
 if [[ " $* " == *" --only-span "* ]]; then exec tests/bench/span.sh; fi
 # virsh and libvirtd: list's baseline is a session libvirtd of the benchmark's own (ListBench, LibvirtSession).
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-audit "* && " $* " != *" --only-playground "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-move "* && " $* " != *" --only-audit "* && " $* " != *" --only-playground "* ]]; then
     if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
     fi
 fi
 # The system libvirtd, for virsh create (launch); not needed by --only-list.
-if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-audit "* && " $* " != *" --only-playground "* ]]; then
+if [[ " $* " != *" --no-libvirt "* && " $* " != *" --only-list "* && " $* " != *" --only-place "* && " $* " != *" --only-template "* && " $* " != *" --only-federation "* && " $* " != *" --only-live "* && " $* " != *" --only-move "* && " $* " != *" --only-audit "* && " $* " != *" --only-playground "* ]]; then
     # No systemd here: run libvirt's daemons directly, as Debian packages them.
     # (by their sockets: a container on this machine may run daemons of the same names)
     [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d

@@ -5,8 +5,8 @@ namespace Workspaces.Cli.Commands;
 
 /// <summary>
 /// ws move NAME PEER: move a workspace to a peer under a signed ticket the peer checks before anything
-/// moves. The progress bar of the transfer comes with the transfer itself (not built yet): today the
-/// command reports the peer's admission or its refusal, with a counter-offer when it made one.
+/// moves; a refusal says why (with a counter-offer when the peer made one). While the move runs, a progress
+/// line on stderr (on a terminal, or with --progress) shows its phase, bytes, rate, dirty pages and expected downtime.
 /// --keep-source [--name NEW] makes a copy with a new identity on the peer instead; the source stays.
 /// </summary>
 public static class MoveCommands
@@ -17,18 +17,22 @@ public static class MoveCommands
         var peer = new Argument<string>("peer") { Description = "the peer to move it to (see ws peer list)" };
         var mode = new Option<string?>("--mode")
         {
-            Description = "cold (stopped), stateful (RAM saved, moved, restored) or live; default: cold when stopped, stateful when running (live once its engine is merged)",
+            Description = "cold (stopped), stateful (RAM saved, moved, restored) or live; default: cold when stopped, live when running or paused",
         };
         mode.AcceptOnlyFromAmong("cold", "stateful", "live");
         var keepSource = new Option<bool>("--keep-source") { Description = "make a copy with a new identity on the peer instead" };
         var copyName = new Option<string?>("--name") { Description = "with --keep-source: the copy's name on the peer (default: the same, if the peer has none)" };
         var recover = new Option<bool>("--recover") { Description = "resolve a move whose outcome is unknown (MigrationUnknown)" };
+        var progress = new Option<bool>("--progress") { Description = "show the progress line on stderr even when it is not a terminal" };
         var move = new Command("move", "move a workspace to a peer: signed ticket, checked by the peer before anything moves")
-            { name, peer, mode, keepSource, copyName, recover };
+            { name, peer, mode, keepSource, copyName, recover, progress };
         move.Run(async (client, parse, ct) =>
         {
-            var accepted = await client.MoveAsync(parse.GetValue(name)!,
+            var moving = client.MoveAsync(parse.GetValue(name)!,
                 new MoveRequest(parse.GetValue(peer)!, parse.GetValue(mode), parse.GetValue(keepSource), parse.GetValue(recover), parse.GetValue(copyName)), ct);
+            if (Spinner.Wanted || parse.GetValue(progress))
+                await MoveProgressLine.FollowAsync(client, parse.GetValue(name)!, moving, terminal: Spinner.Wanted);
+            var accepted = await moving;
             if (Output.Json(parse)) { Output.WriteJson(accepted, WorkspacesJson.Default.PeerMigrationAccepted); return; }
             // The answer comes after Confirm: the workspace is on the peer only (or, copied, on both).
             if (parse.GetValue(keepSource))

@@ -75,7 +75,7 @@ public sealed class MoveTransferTests : IAsyncLifetime
         string pid = (await GuestShell.RunAsync(source.Daemon, "sleeper", "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
         double before = Uptime(await GuestShell.RunAsync(source.Daemon, "sleeper", "cat /proc/uptime"));
 
-        var moved = await source.Client.MoveAsync("sleeper", new MoveRequest("host2")); // running: stateful by default
+        var moved = await source.Client.MoveAsync("sleeper", new MoveRequest("host2", "stateful"));
         Assert.Equal("Confirm", moved.Phase);
         Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "sleeper");
         Assert.False(Directory.Exists(Path.Combine(source.Daemon.StateDir, "workspaces", created.Id)));

@@ -61,7 +61,7 @@ public static class LiveBench
         public void Report(Workspaces.Daemon.Hypervisor.LiveMigrationProgress value) => report(value);
     }
 
-    private static async Task<(double Downtime, double Total)> BareAsync(TestGuest image, string dir)
+    public static async Task<(double Downtime, double Total)> BareAsync(TestGuest image, string dir)
     {
         await using var source = await LocalQemu.StartAsync(image, Path.Combine(dir, "src"), incoming: false);
         await source.BootAsync();

@@ -70,6 +70,15 @@ if (args.Contains("--only-live"))
     report.Print();
     return;
 }
+// Only issue 13's moves between two daemons (MoveBench): ws move live against a bare QEMU migration; stateful save+restore against a cold boot.
+if (args.Contains("--only-move"))
+{
+    Console.Error.WriteLine($"move: live moves of an idle 256 MiB guest between two daemons, stateful save+restore against a cold boot, {runs} rounds");
+    await MoveBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 // Only the cost of auditing (AuditBench): pause/resume pairs against the same daemon binary with the audit log on and off.
 if (args.Contains("--only-audit"))
 {

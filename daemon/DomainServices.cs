@@ -99,6 +99,9 @@ public static class DomainServices
         .AddSingleton<TicketIssuer>()
         .AddSingleton<MoveCoordinator>()
         .AddSingleton<ColdTransfer>()
+        .AddSingleton<MigrationTransferRepository>() // wt-recover: settling half-done moves
+        .AddSingleton<MoveRecovery>()
+        .AddSingleton<MigrationResolver>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground

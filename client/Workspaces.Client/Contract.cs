@@ -269,6 +269,8 @@ public static class WorkspaceStates
     /// <summary>Stopped with its RAM and device state saved (ws stop --stateful): the next start continues where it was.</summary>
     public const string Saved = "Saved";
     public const string Failed = "Failed";
+    /// <summary>A move's outcome is not known yet: no copy of it runs here until `ws move NAME PEER --recover` (or the daemons) settle it.</summary>
+    public const string MigrationUnknown = "MigrationUnknown";
 }
 
 /// <summary>POST /v1/identity/verify: a workspace identity document (its text, as ws identity prints it) and the host key to check it against (null: this host's).</summary>

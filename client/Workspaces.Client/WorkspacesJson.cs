@@ -62,6 +62,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerMigrationPerform))]
 [JsonSerializable(typeof(PeerMigrationState))]
 [JsonSerializable(typeof(MoveRequest))]
+[JsonSerializable(typeof(MoveRecoverRequest))]
 [JsonSerializable(typeof(PeerMigrationAccepted))]
 [JsonSerializable(typeof(PeerHostSummary))]
 [JsonSerializable(typeof(PieceListInfo))]

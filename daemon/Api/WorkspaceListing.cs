@@ -19,7 +19,7 @@ public static class WorkspaceListing
     public const string NextCursorHeader = "Next-Cursor";
 
     private static readonly string[] States =
-        [WorkspaceStates.Defined, WorkspaceStates.Running, WorkspaceStates.Paused, WorkspaceStates.Stopped, WorkspaceStates.Saved, WorkspaceStates.Failed];
+        [WorkspaceStates.Defined, WorkspaceStates.Running, WorkspaceStates.Paused, WorkspaceStates.Stopped, WorkspaceStates.Saved, WorkspaceStates.Failed, WorkspaceStates.MigrationUnknown];
 
     public static WorkspaceQuery Parse(string? state, string? image, string? prefix, int? limit, string? cursor)
     {

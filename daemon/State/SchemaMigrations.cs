@@ -364,6 +364,14 @@ public static class SchemaMigrations
             PRIMARY KEY (playground, name)
         );
         """,
+        // #13 (wt-recover): what a move's source announced to this host at Perform (the ticket and the overlay's and
+        // saved state's hashes), durable so a restarted destination knows what it had; goes with its migration row.
+        """
+        CREATE TABLE migration_transfers (
+            ticket_hash  TEXT PRIMARY KEY REFERENCES migrations(ticket_hash) ON DELETE CASCADE,
+            perform      TEXT NOT NULL              -- PeerMigrationPerform as JSON (it carries the signed ticket)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -12,6 +12,7 @@ namespace Workspaces.Daemon.Workspaces;
 ///   Running --reboot--> Running;  QEMU dying on its own --> Failed --start--> Running
 ///   Defined|Stopped|Saved|Failed --delete--> (gone)
 ///   Defined|Stopped --checkin, copy--> (same state; the disk is at rest, so it can be read whole)
+///   MigrationUnknown: nothing until `ws move --recover` (or the daemons at start) settle the move
 /// </summary>
 public static class WorkspaceStateMachine
 {
@@ -24,6 +25,8 @@ public static class WorkspaceStateMachine
         // Its disk belongs with its saved RAM: no checkin or copy until it runs (or is started with its state discarded).
         [WorkspaceStates.Saved] = [WorkspaceAction.Start, WorkspaceAction.Delete],
         [WorkspaceStates.Failed] = [WorkspaceAction.Start, WorkspaceAction.Delete],
+        // A move's outcome is open: the peer may hold the only good copy, so nothing runs or goes until it is settled.
+        [WorkspaceStates.MigrationUnknown] = [],
     };
 
     public static bool IsActive(string state) => state is WorkspaceStates.Running or WorkspaceStates.Paused;
@@ -35,6 +38,10 @@ public static class WorkspaceStateMachine
     public static void Check(string workspace, string state, WorkspaceAction action)
     {
         if (Allowed.TryGetValue(state, out var actions) && actions.Contains(action)) return;
+        if (state == WorkspaceStates.MigrationUnknown)
+            throw WorkspacesException.Conflict(
+                $"cannot {Name(action)} workspace '{workspace}': a move of it has an unknown outcome (MigrationUnknown); " +
+                "settle it with `ws move NAME PEER --recover` (see `ws show` for which move and peer)", []);
         var allowed = AllowedFrom(state);
         throw WorkspacesException.Conflict(
             $"cannot {Name(action)} workspace '{workspace}': it is {state}; allowed from {state}: {(allowed.Length == 0 ? "nothing" : string.Join(", ", allowed))}",

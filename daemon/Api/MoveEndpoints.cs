@@ -10,7 +10,7 @@ public static class MoveEndpoints
 {
     public static void MapMoveEndpoints(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/workspaces/{name}/move", async (HttpContext context, string name, WorkspaceAccess access, MoveCoordinator moves, MoveRecovery recovery) =>
+        v1.MapPost("/workspaces/{name}/move", async (HttpContext context, string name, WorkspaceAccess access, MoveCoordinator moves, MoveRecovery recovery, MigrationResolver resolver) =>
         {
             context.RequireAdmin("move workspaces to peers");
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.MoveRequest);
@@ -24,7 +24,17 @@ public static class MoveEndpoints
                 return Results.Json(new PeerMigrationAccepted(settled.TicketHash, settled.Phase), WorkspacesJson.Default.PeerMigrationAccepted);
             }
             var workspace = access.Get(name, context.Caller());
-            var accepted = await moves.MoveAsync(workspace, request, context.RequestAborted);
+            PeerMigrationAccepted accepted;
+            try
+            {
+                accepted = await moves.MoveAsync(workspace, request, context.RequestAborted);
+            }
+            catch (Exception)
+            {
+                // A move that ended without an outcome (a cut link, a peer gone mid-call) is settled in the background.
+                if (recovery.OpenMoveOf(name) is { Role: MigrationPhase.SourceRole } open) resolver.Track(open);
+                throw;
+            }
             return Results.Json(accepted, WorkspacesJson.Default.PeerMigrationAccepted);
         }).WithSummary("move a workspace to a peer: signed ticket, the peer's checks before anything moves (admins)")
           .Body<MoveRequest>().Produces<PeerMigrationAccepted>();

@@ -182,8 +182,11 @@ public sealed class MoveReceiver(
         // Said again after a restart, or after this host settled it first by asking: the same answer.
         if (migrations.Find(hash) is { Outcome: MigrationOutcome.Succeeded, Role: MigrationPhase.DestinationRole } done && done.Peer == caller)
             return State(hash);
-        Expect(hash, caller, MigrationPhase.Finish);
+        // At Confirm already when a first Confirm died with this daemon or its answer was lost.
+        if (migrations.Find(hash)?.Phase != MigrationPhase.Confirm) Expect(hash, caller, MigrationPhase.Finish);
+        else Expect(hash, caller, MigrationPhase.Confirm);
         migrations.SetPhase(hash, MigrationPhase.Confirm, Now);
+        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Confirm);
         migrations.SetOutcome(hash, MigrationOutcome.Succeeded, "the source confirmed: its copy is deleted", Now);
         return State(hash);
     }

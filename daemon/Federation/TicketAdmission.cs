@@ -57,6 +57,8 @@ public sealed class TicketAdmission(
             migrations.SetOutcome(hash, MigrationOutcome.Refused, e.Message, now);
             throw;
         }
+        // Admitted and recorded, not answered yet (wt-recover's fault matrix).
+        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Prepare);
         return (ticket, hash);
     }
 

@@ -204,6 +204,13 @@ public sealed class MoveRecovery(
         Settle(move, MigrationOutcome.Failed, why);
         if (workspaces.FindById(move.WorkspaceId) is not { } mine) return;
         bool saved = savedStates.Find(mine.Id) is not null;
+        if (move.Mode == MigrationModes.Live && mine.State == WorkspaceStates.MigrationUnknown)
+        {
+            // A live move leaves the source's QEMU paused, not stopped: it goes on where it stood (untested here; wt-livemove's paths).
+            recorder.SetState(mine, WorkspaceStates.Paused, $"the move to '{move.Peer}' did not happen: {why}", mine.Pid, mine.Accelerator);
+            await transitions.ActAsync(mine.Name, WorkspaceAction.Resume, new Caller(mine.Owner, true), new ActionOptions(), ct);
+            return;
+        }
         if (mine.State == WorkspaceStates.MigrationUnknown)
             recorder.SetState(mine, saved ? WorkspaceStates.Saved : WorkspaceStates.Stopped, $"the move to '{move.Peer}' did not happen: {why}", null, mine.Accelerator);
         // A stateful move saved a running guest to move it: it continues here, where it was.

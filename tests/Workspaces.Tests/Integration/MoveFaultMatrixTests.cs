@@ -52,7 +52,7 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
         var faulty = who == Source ? source : destination;
         // Each row starts from what the last one left: a cold guest stopped, a stateful one running.
         string before = (await source.Client.GetWorkspaceAsync(guest.Name)).State;
-        Assert.Contains(before, mode == MigrationModes.Cold ? [WorkspaceStates.Stopped, WorkspaceStates.Defined] : [WorkspaceStates.Running]);
+        Assert.Contains(before, mode == MigrationModes.Cold ? new[] { WorkspaceStates.Stopped, WorkspaceStates.Defined } : new[] { WorkspaceStates.Running });
         string variable = fault == Kill ? "WORKSPACES_CRASH_AT" : "WORKSPACES_FAULT_DROP_LINK_AT";
         faulty.Daemon.Environment[variable] = MigrationFaults.Point(who, phase);
         await faulty.Daemon.KillAsync();

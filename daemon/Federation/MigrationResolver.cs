@@ -61,7 +61,7 @@ public sealed class MigrationResolver(
         {
             if (_open.IsEmpty)
             {
-                await _wake.WaitAsync(ct).ContinueWith(_ => { }, CancellationToken.None);
+                await Quietly(_wake.WaitAsync(Timeout.InfiniteTimeSpan, ct));
                 wait = FirstRetry;
                 continue;
             }
@@ -87,7 +87,11 @@ public sealed class MigrationResolver(
             }
             if (_open.IsEmpty) continue;
             wait = progress ? FirstRetry : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, LongestRetry.Ticks));
-            await Task.WhenAny(Task.Delay(wait, ct), _wake.WaitAsync(ct)).ContinueWith(_ => { }, CancellationToken.None);
+            // One awaited wait, woken early by Track: no waiter is left behind to swallow a later wake-up.
+            await Quietly(_wake.WaitAsync(wait, ct));
         }
     }
+
+    /// <summary>A wait that ends quietly when the daemon stops.</summary>
+    private static Task Quietly(Task wait) => wait.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 }

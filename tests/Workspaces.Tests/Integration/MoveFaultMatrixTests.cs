@@ -72,8 +72,15 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
 
         var ticket = Rows(source).Last(r => r.WorkspaceId == guest.Id);
         Assert.Equal(MigrationPhase.SourceRole, ticket.Role);
-        await Wait.UntilAsync(() => Settled(source, ticket.TicketHash) && Settled(destination, ticket.TicketHash), TimeSpan.FromSeconds(120),
-            $"both sides settling the move (ticket {ticket.TicketHash[..12]})");
+        try
+        {
+            await Wait.UntilAsync(() => Settled(source, ticket.TicketHash) && Settled(destination, ticket.TicketHash), TimeSpan.FromSeconds(120),
+                $"both sides settling the move (ticket {ticket.TicketHash[..12]})");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; what the daemons said of moves:\n{MoveLines(source)}\n{MoveLines(destination)}");
+        }
 
         var (keeper, other) = holder == Source ? (source, destination) : (destination, source);
         Assert.DoesNotContain(await other.Client.ListWorkspacesAsync(), w => w.Id == guest.Id);
@@ -126,6 +133,9 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
     private static Task ShellReadyAsync(PeerHosts.Host host, string name) =>
         Wait.UntilAsync(async () => await Record.ExceptionAsync(() => GuestShell.RunAsync(host.Daemon, name, "true", TimeSpan.FromSeconds(10))) is null,
             TimeSpan.FromSeconds(60), $"{name}'s command port answering on {host.Name}");
+
+    private static string MoveLines(PeerHosts.Host host) =>
+        $"{host.Name}:\n" + string.Join('\n', host.Daemon.Log.Split('\n').Where(l => l.Contains("ove of") || l.Contains("xception")).TakeLast(30));
 
     private static bool Settled(PeerHosts.Host host, string hash) =>
         Rows(host).FirstOrDefault(r => r.TicketHash == hash) is not { } row || row.Outcome is not (null or MigrationOutcome.Unknown);

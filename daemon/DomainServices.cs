@@ -101,6 +101,9 @@ public static class DomainServices
         .AddSingleton<MoveCoordinator>()
         .AddSingleton<ColdTransfer>()
         .AddSingleton<LiveMove>() // wt-livemove: the source's live move (the destination's, LiveReceiver, is in Program beside MoveReceiver)
+        .AddSingleton<MigrationTransferRepository>() // wt-recover: settling half-done moves
+        .AddSingleton<MoveRecovery>()
+        .AddSingleton<MigrationResolver>()
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground

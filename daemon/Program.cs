@@ -101,7 +101,7 @@ if (!inert)
         .AddHostedService(sp => sp.GetRequiredService<PeerMonitor>())
         .AddHostedService<PullResumer>()
         .AddHostedService(sp => sp.GetRequiredService<TrafficWatch>())
-        .AddHostedService<MigrationResolver>();
+        .AddHostedService(sp => sp.GetRequiredService<MigrationResolver>());
 if (ApiDocument.GeneratorIncluded && ApiDocument.IsBeingGenerated) ApiDocument.AddForGeneration(builder.Services);
 
 var app = builder.Build();

@@ -13,6 +13,12 @@ public sealed record PeerMigrationAccepted(string TicketHash, string Phase);
 public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSource = false, bool Recover = false, string? Name = null);
 
 /// <summary>GET /v1/peer/migrations/{hash} and its abort (peer API): where one side of a move stands.</summary>
+/// <summary>
+/// POST /v1/workspaces/{name}/move/recover: settle a half-done move now by asking the peer. KeepHere: the peer is
+/// gone for good and the operator takes this host's copy as the only one (the source resumes it; a destination keeps it).
+/// </summary>
+public sealed record MoveRecoverRequest(bool KeepHere = false);
+
 public sealed record PeerMigrationState(string TicketHash, string Phase, string? Outcome, string? Detail);
 
 /// <summary>

@@ -64,6 +64,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PeerLivePrepare))]
 [JsonSerializable(typeof(PeerLiveStreams))]
 [JsonSerializable(typeof(MoveRequest))]
+[JsonSerializable(typeof(MoveRecoverRequest))]
 [JsonSerializable(typeof(PeerMigrationAccepted))]
 [JsonSerializable(typeof(PeerHostSummary))]
 [JsonSerializable(typeof(PieceListInfo))]

@@ -30,19 +30,16 @@ public static class PeerMigrationEndpoints
             return Results.Json(new PeerMigrationState(row.TicketHash, row.Phase, row.Outcome, row.Detail), WorkspacesJson.Default.PeerMigrationState);
         }).WithSummary("peer API: where this host stands in a move the calling peer is part of").Produces<PeerMigrationState>();
 
-        peer.MapPost("/migrations/{hash}/abort", async (HttpContext context, string hash, MigrationRepository migrations, LiveReceiver live, TimeProvider clock) =>
+        peer.MapPost("/migrations/{hash}/abort", async (HttpContext context, string hash, MigrationRepository migrations, LiveReceiver live, MoveRecovery recovery) =>
         {
             var row = OwnRow(context, hash, migrations);
             // A live move's incoming guest is killed (and the move recorded Failed) before the answer.
-            if (row.Outcome is null && row.Phase == MigrationPhase.Prepare && await live.AbortAsync(row.TicketHash)) row = OwnRow(context, hash, migrations);
-            // Before Perform nothing of the workspace is here, so closing is always safe; later phases need the transfer's recovery.
-            if (row.Outcome is null && row.Phase != MigrationPhase.Prepare)
-                throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) is at {row.Phase} here: only a move still at Prepare can be aborted this way");
-            if (row.Outcome is null)
-                migrations.SetOutcome(row.TicketHash, MigrationOutcome.Failed, "aborted by the source before Perform", clock.GetUtcNow().ToUnixTimeMilliseconds());
-            var now = migrations.Find(row.TicketHash)!;
-            return Results.Json(new PeerMigrationState(now.TicketHash, now.Phase, now.Outcome, now.Detail), WorkspacesJson.Default.PeerMigrationState);
-        }).WithSummary("peer API: the source closes a move that stopped before Perform").Body<PeerMigrationState>().Produces<PeerMigrationState>();
+            if (row.Outcome is null && await live.AbortAsync(row.TicketHash)) row = OwnRow(context, hash, migrations);
+            // Short of Finish this host never held a whole copy: dropping its side is always safe (a destination at Finish refuses).
+            string why = row.Phase == MigrationPhase.Prepare ? "aborted by the source before Perform" : $"aborted by the source at {row.Phase}: it keeps its copy";
+            return Results.Json(recovery.Drop(row.TicketHash, why), WorkspacesJson.Default.PeerMigrationState);
+        }).WithSummary("peer API: the source closes a move the destination never finished; the destination drops what it received")
+          .Body<PeerMigrationState>().Produces<PeerMigrationState>();
         peer.MapPost("/migrations/{hash}/perform", async (HttpContext context, string hash, MoveReceiver receiver) =>
         {
             var perform = await context.Request.ReadJsonAsync(WorkspacesJson.Default.PeerMigrationPerform);

@@ -27,6 +27,8 @@ public sealed class ColdTransfer(
     WorkspaceDefinitions definitions,
     WorkspaceTransitions transitions,
     SavedStates savedStates,
+    MoveRecovery recovery,
+    MigrationResolver resolver,
     TimeProvider clock,
     ILogger<ColdTransfer> logger)
 {
@@ -57,15 +59,12 @@ public sealed class ColdTransfer(
                 await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/overlay", overlay, ct);
             }
         }
-        catch (Exception e) when (e is not MigrationLinkDroppedException)
+        catch (Exception e)
         {
-            // The destination never finished: this host's copy is still the only one.
-            if (!await DestinationFinishedAsync(http, peer, hash))
-            {
-                migrations.SetOutcome(hash, MigrationOutcome.Failed, e.Message, Now);
-                if (ticket.IsCopy()) await ResumeAsync(workspace, stateful);
-                throw;
-            }
+            // Settled by the destination's record: it finished (its copy is the one and, unless this is a
+            // copy, this one goes: the move succeeded after all), or not (it drops its side, this copy stays the only one and the error stands).
+            if (!await SettleAsync(hash, e)) throw;
+            return;
         }
         if (ticket.IsCopy())
         {
@@ -112,17 +111,27 @@ public sealed class ColdTransfer(
         using var response = await PeerCall.SendAsync(http, peer, new HttpRequestMessage(HttpMethod.Put, path) { Content = content }, ct);
     }
 
-    /// <summary>Whether the destination reached Finish (it holds the workspace), asked after a failure whose outcome is not known here.</summary>
-    private static async Task<bool> DestinationFinishedAsync(HttpClient http, string peer, string hash)
+    /// <summary>
+    /// After a failure whose outcome this host cannot know alone: true when the destination had finished (the move
+    /// succeeded, this copy is deleted), false when it had not (it dropped its side). When it cannot be asked, this
+    /// copy is held in MigrationUnknown, the resolver keeps asking, and the caller hears 503.
+    /// </summary>
+    private async Task<bool> SettleAsync(string hash, Exception failure)
     {
+        var move = migrations.Find(hash)!;
         try
         {
-            var state = await PeerCall.GetAsync(http, peer, $"v1/peer/migrations/{hash}", WorkspacesJson.Default.PeerMigrationState, CancellationToken.None);
-            return state.Phase == MigrationPhase.Finish && state.Outcome is null;
+            var settled = await recovery.ResolveAsync(move, keepHere: false, CancellationToken.None);
+            return settled.Outcome == MigrationOutcome.Succeeded;
         }
-        catch (WorkspacesException)
+        catch (WorkspacesException undecided) when (undecided.Status == 503)
         {
-            return false; // not reachable: MigrationResolver asks again at the next start
+            migrations.SetOutcome(hash, MigrationOutcome.Unknown, $"{failure.Message}; {undecided.Message}", Now);
+            recovery.HoldSource(move, failure.Message);
+            resolver.Track(move);
+            throw new WorkspacesException(503, "Move outcome unknown",
+                $"the move of '{move.Name}' to '{move.Peer}' failed at {move.Phase} ({failure.Message}) and the peer cannot say whether it finished: " +
+                $"the workspace is MigrationUnknown here and is settled when the peer answers (or `ws move {move.Name} {move.Peer} --recover`)");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Workspaces.Client;
 using Workspaces.Daemon.Errors;
 using Workspaces.Daemon.State;
@@ -6,73 +7,91 @@ using Workspaces.Daemon.Workspaces;
 namespace Workspaces.Daemon.Federation;
 
 /// <summary>
-/// At daemon start, settles the moves this host was the source of and left without an outcome, by asking
-/// the destination (issue #13 item 8). Only moves stopped before Perform are settled here: nothing of the
-/// workspace left this host then, so aborting is always safe, and the destination's Prepare record is closed
-/// with it. A move recorded at Perform or later needs the transfer's own recovery (not built yet) and is left
-/// for `ws move --recover`. An unreachable peer leaves the move as it is until the next start.
-/// Runs in the background: a dead peer must not hold the daemon's start.
+/// Settles half-done moves in the background by asking the peer (MoveRecovery), for every phase and both roles
+/// (issue #13 item 8): at start, every move this host left without an outcome, and afterwards any move a
+/// transfer left undecided (Track). Before the API opens, a source's copy of a move recorded at Perform or later
+/// is held in MigrationUnknown, so nobody starts it while its peer may hold the only copy. A peer that cannot be
+/// asked is asked again with a growing backoff; a dead peer never holds the daemon's start.
 /// </summary>
 public sealed class MigrationResolver(
     MigrationRepository migrations,
-    PeerRepository peers,
-    PeerChannel channel,
-    TimeProvider clock,
+    MoveRecovery recovery,
     ILogger<MigrationResolver> logger) : IHostedService
 {
+    /// <summary>First and longest wait between two rounds of asking (the backoff doubles from the first up to the second).</summary>
+    public static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1), LongestRetry = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, MigrationRow> _open = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+
     public Task StartAsync(CancellationToken ct)
     {
-        var open = migrations.Unresolved().Where(m => m.Role == MigrationPhase.SourceRole && m.Outcome is null).ToList();
-        if (open.Count == 0) return Task.CompletedTask;
-        MigrationLog.Resolving(logger, open.Count);
-        _ = Task.Run(() => ResolveAllAsync(open, CancellationToken.None), CancellationToken.None);
+        var open = migrations.Unresolved();
+        foreach (var move in open)
+        {
+            // Only once Perform is recorded may bytes have left: before it the destination cannot finish, and this copy stays usable.
+            if (move.Role == MigrationPhase.SourceRole && move.Phase is not (MigrationPhase.Begin or MigrationPhase.Prepare))
+                recovery.HoldSource(move, "this daemon stopped during the move");
+            _open[move.TicketHash] = move;
+        }
+        if (open.Count > 0) MigrationLog.Resolving(logger, open.Count);
+        _loop = Task.Run(() => LoopAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
-
-    /// <summary>Public for tests; each move is settled on its own, so one unreachable peer does not hold the others.</summary>
-    public async Task ResolveAllAsync(IReadOnlyList<MigrationRow> open, CancellationToken ct)
+    public async Task StopAsync(CancellationToken ct)
     {
-        foreach (var move in open)
+        await _stopping.CancelAsync();
+        if (_loop is not null) await _loop.WaitAsync(ct).ContinueWith(_ => { }, CancellationToken.None);
+    }
+
+    /// <summary>A move a transfer could not settle (its peer could not be asked): asked again in the background.</summary>
+    public void Track(MigrationRow move)
+    {
+        _open[move.TicketHash] = move;
+        _wake.Release();
+    }
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        var wait = FirstRetry;
+        while (!ct.IsCancellationRequested)
         {
-            try
+            if (_open.IsEmpty)
             {
-                await ResolveAsync(move, ct);
+                await Quietly(_wake.WaitAsync(Timeout.InfiniteTimeSpan, ct));
+                wait = FirstRetry;
+                continue;
             }
-            catch (WorkspacesException e)
+            bool progress = false;
+            foreach (var move in _open.Values.ToList())
             {
-                MigrationLog.Unresolved(logger, move.Name, move.Peer, move.TicketHash[..12], e.Message);
+                try
+                {
+                    var now = migrations.Find(move.TicketHash);
+                    if (now is not null && now.Outcome is null or MigrationOutcome.Unknown)
+                        await recovery.ResolveAsync(now, keepHere: false, ct);
+                    _open.TryRemove(move.TicketHash, out _);
+                    progress = true;
+                }
+                catch (WorkspacesException e)
+                {
+                    MigrationLog.Unresolved(logger, move.Name, move.Peer, move.TicketHash[..12], e.Message);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    MigrationLog.Unresolved(logger, move.Name, move.Peer, move.TicketHash[..12], e.ToString());
+                }
             }
+            if (_open.IsEmpty) continue;
+            wait = progress ? FirstRetry : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, LongestRetry.Ticks));
+            // One awaited wait, woken early by Track: no waiter is left behind to swallow a later wake-up.
+            await Quietly(_wake.WaitAsync(wait, ct));
         }
     }
 
-    private async Task ResolveAsync(MigrationRow move, CancellationToken ct)
-    {
-        if (move.Phase is not (MigrationPhase.Begin or MigrationPhase.Prepare))
-        {
-            MigrationLog.Unresolved(logger, move.Name, move.Peer, move.TicketHash[..12], $"recorded at {move.Phase}: run `ws move --recover`");
-            return;
-        }
-        var peer = peers.Find(move.Peer);
-        string why;
-        if (peer is null)
-            why = $"peer '{move.Peer}' is no longer a peer; nothing was sent before Perform";
-        else
-        {
-            try
-            {
-                var answer = await PeerCall.PostAsync(channel.For(peer.Address, peer.TlsFingerprint), peer.Name,
-                    $"v1/peer/migrations/{move.TicketHash}/abort", new PeerMigrationState(move.TicketHash, move.Phase, null, null),
-                    WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
-                why = $"the source stopped at {move.Phase}, before anything moved; peer '{peer.Name}' closed its side ({answer.Outcome})";
-            }
-            catch (WorkspacesException e) when (e.Status == 404)
-            {
-                why = $"the source stopped at {move.Phase}; peer '{peer.Name}' never admitted the ticket";
-            }
-        }
-        migrations.SetOutcome(move.TicketHash, MigrationOutcome.Failed, why, clock.GetUtcNow().ToUnixTimeMilliseconds());
-        MigrationLog.Resolved(logger, move.Name, move.Peer, move.TicketHash[..12], MigrationOutcome.Failed, why);
-    }
+    /// <summary>A wait that ends quietly when the daemon stops.</summary>
+    private static Task Quietly(Task wait) => wait.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 }

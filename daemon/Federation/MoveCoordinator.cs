@@ -30,7 +30,6 @@ public sealed class MoveCoordinator(
         if (request.KeepSource && mode == MigrationModes.Live)
             throw new WorkspacesException(501, "Not implemented", "a live copy (--keep-source --mode live) is not built; copy it cold or stateful");
         if (request.Name is not null) Core.Names.CheckWorkspace(request.Name);
-        if (request.Recover) throw NotBuilt("--recover (resolving a move whose outcome is unknown)");
         var peer = peers.Find(request.Peer) ?? throw WorkspacesException.NotFound($"no peer named {Core.Names.Quote(request.Peer)} (see `ws peer list`)");
 
         var (ticket, document, hash) = issuer.Begin(workspace, peer.Name, mode, request.KeepSource ? request.Name ?? workspace.Name : null);

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Security.Cryptography;
 using Workspaces.Client;
 using Workspaces.Daemon.Core;
@@ -26,6 +26,7 @@ public sealed class MoveReceiver(
     ImageService images,
     ImagePull pull,
     WorkspaceRepository workspaces,
+    MigrationTransferRepository transfers,
     NetworkRepository networks,
     WorkspaceDisks disks,
     WorkspaceLayout layout,
@@ -37,9 +38,6 @@ public sealed class MoveReceiver(
     TimeProvider clock,
     ILogger<MoveReceiver> logger)
 {
-    /// <summary>The announced transfers, by ticket hash: a restart forgets them, and MigrationResolver settles the row.</summary>
-    private readonly ConcurrentDictionary<string, (MigrationTicket Ticket, PeerMigrationPerform Perform)> _announced = new();
-
     public async Task<PeerMigrationState> PerformAsync(string hash, string caller, PeerMigrationPerform perform, CancellationToken ct)
     {
         var row = Expect(hash, caller, MigrationPhase.Prepare);
@@ -65,7 +63,7 @@ public sealed class MoveReceiver(
             if (op.Status != OperationStatus.Done)
                 throw Fail(hash, new WorkspacesException(502, "Pull failed", $"pulling the image chain from '{caller}' failed: {op.Error}"));
         }
-        _announced[hash] = (ticket, perform);
+        transfers.Record(hash, JsonSerializer.Serialize(perform, WorkspacesJson.Default.PeerMigrationPerform));
         return State(hash);
     }
 
@@ -73,19 +71,19 @@ public sealed class MoveReceiver(
     public async Task<PeerMigrationState> ReceiveStateAsync(string hash, string caller, Stream body, CancellationToken ct)
     {
         Expect(hash, caller, MigrationPhase.Perform);
-        if (!_announced.TryGetValue(hash, out var announced) || announced.Perform.StateSha256 is not { } sha)
-            throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no saved state to this daemon (restarted since?)");
-        string id = announced.Ticket.ArrivingId(hash);
+        var announced = Announced(hash);
+        if (announced?.Perform.StateSha256 is not { } sha)
+            throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no saved state to this daemon");
+        string id = announced.Value.Ticket.ArrivingId(hash);
         string dir = layout.Dir(id);
         Directory.CreateDirectory(dir);
         try
         {
-            await StageAsync(body, layout.SavedState(id), sha, announced.Perform.StateSize, "saved state", ct);
+            await StageAsync(body, layout.SavedState(id), sha, announced.Value.Perform.StateSize, "saved state", ct);
             return State(hash);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _announced.TryRemove(hash, out _);
             Directory.Delete(dir, recursive: true);
             throw Fail(hash, e);
         }
@@ -95,9 +93,8 @@ public sealed class MoveReceiver(
     public async Task<PeerMigrationState> ReceiveOverlayAsync(string hash, string caller, Stream body, CancellationToken ct)
     {
         var row = Expect(hash, caller, MigrationPhase.Perform);
-        if (!_announced.TryRemove(hash, out var announced))
-            throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no overlay to this daemon (restarted since?)");
-        var (ticket, perform) = announced;
+        var (ticket, perform) = Announced(hash)
+            ?? throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no overlay to this daemon");
         var image = images.Get(ticket.ImageChain[0]);
         string id = ticket.ArrivingId(hash);
         string dir = layout.Dir(id);
@@ -111,8 +108,6 @@ public sealed class MoveReceiver(
             if (image.Disk is not null) disks.LinkBacking(id, image);
             long length = await StageAsync(body, layout.Overlay(id), perform.OverlaySha256.ToLowerInvariant(), perform.OverlaySize, "overlay", ct);
 
-            migrations.SetPhase(hash, MigrationPhase.Finish, Now);
-            MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Finish);
             var moved = Record(ticket, hash, caller, image, perform.StateSha256 is null ? WorkspaceStates.Defined : WorkspaceStates.Saved);
             revert.Add(() => workspaces.Delete(moved.Id)); // its NIC, guest and saved-state rows go with it (ON DELETE CASCADE)
             guestSeeds.Identity(moved, image); // its identity is this host's to sign now
@@ -131,12 +126,17 @@ public sealed class MoveReceiver(
                     WorkspaceId = moved.Id, Sha256 = stateSha.ToLowerInvariant(), Size = perform.StateSize, Format = perform.StateFormat!,
                     MemoryMib = perform.StateMemoryMib, Vcpus = ticket.Vcpus, SavedAt = Now,
                 }, $"moved from '{caller}' with its saved state");
+            // Finish is the commit point both sides decide by: recorded only once the workspace is whole here,
+            // so a destination at Finish always holds its copy, and one short of it holds nothing of it.
+            migrations.SetPhase(hash, MigrationPhase.Finish, Now);
+            transfers.Forget(hash);
             revert.Success();
+            MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Finish);
             recorder.Publish(moved);
             MigrationLog.Phase(logger, row.Name, hash[..12], MigrationPhase.Finish, $"received {length} bytes of overlay; the workspace is {moved.State} here");
             return State(hash);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException and not MigrationLinkDroppedException)
         {
             throw Fail(hash, e);
         }
@@ -153,6 +153,13 @@ public sealed class MoveReceiver(
         string sealedKey = Convert.ToBase64String(Convert.FromHexString(ticket.SealedDiskKey));
         foreach (string id in ticket.ImageChain.Where(id => imageRows.Keys(id).Count > 0))
             imageRows.AddKey(new ImageKeyRow(id, host.SealingPublicKey, sealedKey));
+    }
+
+    private (MigrationTicket Ticket, PeerMigrationPerform Perform)? Announced(string hash)
+    {
+        if (transfers.Find(hash) is not { } row) return null;
+        var perform = JsonSerializer.Deserialize(row.Perform, WorkspacesJson.Default.PeerMigrationPerform)!;
+        return (MigrationTicketCodec.Open(perform.Ticket), perform);
     }
 
     /// <summary>Writes a body to a staging name beside its final one, checks its size and SHA-256, makes it durable and renames it into place.</summary>
@@ -192,8 +199,14 @@ public sealed class MoveReceiver(
     /// <summary>The source deleted its copy: this host's is the only one.</summary>
     public PeerMigrationState Confirm(string hash, string caller)
     {
-        Expect(hash, caller, MigrationPhase.Finish);
+        // Said again after a restart, or after this host settled it first by asking: the same answer.
+        if (migrations.Find(hash) is { Outcome: MigrationOutcome.Succeeded, Role: MigrationPhase.DestinationRole } done && done.Peer == caller)
+            return State(hash);
+        // At Confirm already when a first Confirm died with this daemon or its answer was lost.
+        if (migrations.Find(hash)?.Phase != MigrationPhase.Confirm) Expect(hash, caller, MigrationPhase.Finish);
+        else Expect(hash, caller, MigrationPhase.Confirm);
         migrations.SetPhase(hash, MigrationPhase.Confirm, Now);
+        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Confirm);
         migrations.SetOutcome(hash, MigrationOutcome.Succeeded, "the source confirmed: its copy is deleted", Now);
         return State(hash);
     }

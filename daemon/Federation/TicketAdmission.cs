@@ -45,8 +45,9 @@ public sealed class TicketAdmission(
             throw new MigrationTicketException($"the ticket expired {(now - ticket.ExpiresAt) / 1000} s ago");
 
         string hash = MigrationTicketCodec.Hash(ticket);
-        var row = new MigrationRow(hash, ticket.Nonce, MigrationPhase.DestinationRole, ticket.WorkspaceId, ticket.Name, signer.Name,
-            ticket.Mode, MigrationPhase.Prepare, null, null, now, now);
+        // Recorded under the id and name it arrives with (a copy's are new), so recovery finds what this host holds.
+        var row = new MigrationRow(hash, ticket.Nonce, MigrationPhase.DestinationRole, ticket.ArrivingId(hash), ticket.ArrivingName(), signer.Name,
+            ticket.Mode, MigrationPhase.Prepare, null, null, now, now, Copy: ticket.IsCopy());
         if (!migrations.TryRecord(row))
             throw new MigrationTicketException($"the ticket {hash[..12]} (or its nonce) was seen before: a replayed ticket is never accepted again");
 
@@ -59,6 +60,8 @@ public sealed class TicketAdmission(
             migrations.SetOutcome(hash, MigrationOutcome.Refused, e.Message, now);
             throw;
         }
+        // Admitted and recorded, not answered yet (wt-recover's fault matrix).
+        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Prepare);
         return (ticket, hash);
     }
 

@@ -57,7 +57,7 @@ public sealed class TicketIssuer(
             Egress: nic?.Egress, RateKbit: nic?.RateKbit);
         string hash = MigrationTicketCodec.Hash(ticket);
         migrations.TryRecord(new MigrationRow(hash, ticket.Nonce, MigrationPhase.SourceRole, workspace.Id, workspace.Name, peer.Name,
-            mode, MigrationPhase.Begin, null, null, now, now));
+            mode, MigrationPhase.Begin, null, null, now, now, Copy: copyAs is not null));
         MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Begin);
         return (ticket, MigrationTicketCodec.Sign(ticket, host), hash);
     }

@@ -8,7 +8,7 @@ namespace Workspaces.Daemon.State;
 public sealed class MigrationRepository(Database db)
 {
     private const string Columns =
-        "ticket_hash, nonce, role, workspace_id, name, peer, mode, phase, outcome, detail, started_at, updated_at";
+        "ticket_hash, nonce, role, workspace_id, name, peer, mode, phase, outcome, detail, started_at, updated_at, copy";
 
     /// <summary>
     /// Records a ticket the first time it is seen; false when its hash or its nonce is already here
@@ -19,7 +19,7 @@ public sealed class MigrationRepository(Database db)
         using var c = db.Open();
         return c.Execute($"""
             INSERT INTO migrations ({Columns})
-            VALUES (@TicketHash, @Nonce, @Role, @WorkspaceId, @Name, @Peer, @Mode, @Phase, @Outcome, @Detail, @StartedAt, @UpdatedAt)
+            VALUES (@TicketHash, @Nonce, @Role, @WorkspaceId, @Name, @Peer, @Mode, @Phase, @Outcome, @Detail, @StartedAt, @UpdatedAt, @Copy)
             ON CONFLICT DO NOTHING
             """, row) == 1;
     }

@@ -369,6 +369,15 @@ public static class SchemaMigrations
         """
         ALTER TABLE workspaces ADD COLUMN cpu_model TEXT NOT NULL DEFAULT 'max';
         ALTER TABLE workspaces ADD COLUMN copied_from TEXT;
+        ALTER TABLE migrations ADD COLUMN copy INTEGER NOT NULL DEFAULT 0;
+        """,
+        // #13 (wt-recover): what a move's source announced to this host at Perform (the ticket and the overlay's and
+        // saved state's hashes), durable so a restarted destination knows what it had; goes with its migration row.
+        """
+        CREATE TABLE migration_transfers (
+            ticket_hash  TEXT PRIMARY KEY REFERENCES migrations(ticket_hash) ON DELETE CASCADE,
+            perform      TEXT NOT NULL              -- PeerMigrationPerform as JSON (it carries the signed ticket)
+        );
         """,
     ];
 

@@ -22,12 +22,25 @@ public static class MoveCommands
         mode.AcceptOnlyFromAmong("cold", "stateful", "live");
         var keepSource = new Option<bool>("--keep-source") { Description = "make a copy with a new identity on the peer instead" };
         var copyName = new Option<string?>("--name") { Description = "with --keep-source: the copy's name on the peer (default: the same, if the peer has none)" };
-        var recover = new Option<bool>("--recover") { Description = "resolve a move whose outcome is unknown (MigrationUnknown)" };
+        var recover = new Option<bool>("--recover") { Description = "settle a half-done move of NAME now by asking the peer (MigrationUnknown)" };
+        var keepHere = new Option<bool>("--keep-here")
+        {
+            Description = "with --recover, when the peer is gone for good: this host's copy becomes the only one (the source resumes it)",
+        };
         var progress = new Option<bool>("--progress") { Description = "show the progress line on stderr even when it is not a terminal" };
         var move = new Command("move", "move a workspace to a peer: signed ticket, checked by the peer before anything moves")
-            { name, peer, mode, keepSource, copyName, recover, progress };
+            { name, peer, mode, keepSource, copyName, recover, keepHere, progress };
         move.Run(async (client, parse, ct) =>
         {
+            if (parse.GetValue(keepHere) && !parse.GetValue(recover))
+                throw new ArgumentException("--keep-here goes with --recover");
+            if (parse.GetValue(recover))
+            {
+                var settled = await client.RecoverMoveAsync(parse.GetValue(name)!, new MoveRecoverRequest(parse.GetValue(keepHere)), ct);
+                if (Output.Json(parse)) { Output.WriteJson(settled, WorkspacesJson.Default.PeerMigrationState); return; }
+                Console.Out.WriteLine($"move of {parse.GetValue(name)} with {parse.GetValue(peer)} (ticket {Output.Short(settled.TicketHash)}): {settled.Outcome ?? "open"} at {settled.Phase}: {settled.Detail}");
+                return;
+            }
             var moving = client.MoveAsync(parse.GetValue(name)!,
                 new MoveRequest(parse.GetValue(peer)!, parse.GetValue(mode), parse.GetValue(keepSource), parse.GetValue(recover), parse.GetValue(copyName)), ct);
             if (Spinner.Wanted || parse.GetValue(progress))

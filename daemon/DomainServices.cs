@@ -109,8 +109,6 @@ public static class DomainServices
         .AddSingleton<PlaygroundRepository>() // wt-playground
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
         .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
-        .AddSingleton<Playgrounds.PlaygroundImagePulls>()
         .AddSingleton<Playgrounds.PlaygroundExporter>()
-        .AddSingleton<Playgrounds.PlaygroundContext>()
-        .AddSingleton<Playgrounds.PlaygroundService>();
+        .AddSingleton<Playgrounds.PlaygroundContext>();
 }

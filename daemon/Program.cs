@@ -90,6 +90,8 @@ builder.Services
     .AddSingleton<ImagePull>()
     .AddSingleton<MoveReceiver>() // the destination of a move pulls its image chain
     .AddSingleton<LiveReceiver>() // wt-livemove: so does a live move's
+    .AddSingleton<Playgrounds.PlaygroundImagePulls>() // and an apply of an exported playground
+    .AddSingleton<Playgrounds.PlaygroundService>()
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()

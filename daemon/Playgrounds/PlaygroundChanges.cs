@@ -5,7 +5,8 @@ namespace Workspaces.Daemon.Playgrounds;
 
 /// <summary>
 /// What applying a document changes: whether its network is new, the members to create and to
-/// remove, the members kept; and the same as steps a person reads (what, where, why).
+/// remove, the members kept; and the same as steps a person reads (what, where, why). A new network
+/// placed on peers spans the peers in Span with VNI Vni (null: the network is this host's alone).
 /// </summary>
 public sealed record PlaygroundChanges(
     PlaygroundDocument Document,
@@ -13,7 +14,9 @@ public sealed record PlaygroundChanges(
     bool NewNetwork,
     IReadOnlyList<PlaygroundMember> Create,
     IReadOnlyList<PlaygroundMemberRow> Remove,
-    IReadOnlyList<PlaygroundStep> Steps)
+    IReadOnlyList<PlaygroundStep> Steps,
+    IReadOnlyList<string>? Span = null,
+    int? Vni = null)
 {
     /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
     public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0;

@@ -42,6 +42,9 @@ public sealed class PlaygroundPlanner(
         if (!onPeers) foreach (var role in document.Roles) CheckImage(role);
 
         var current = existing is null ? [] : playgrounds.Members(document.Name);
+        // A member whose host is gone (or no longer has it) is made again, elsewhere if its host does not answer.
+        var lost = await LostAsync(current, ct);
+        current = current.Where(m => !lost.Any(l => l.Member.Name == m.Name)).ToList();
         var have = current.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var wanted = document.Members().ToList();
         var create = wanted.Where(m => !have.Contains(m.Name)).ToList();
@@ -57,6 +60,7 @@ public sealed class PlaygroundPlanner(
             var candidates = existing is not null && networks.List().FirstOrDefault(n => n.Name == document.Name) is { } net
                 ? [hosts.Self, .. net.SpanPeers] : hosts.Candidates(document.Placement);
             var perHost = current.GroupBy(m => m.Host ?? hosts.Self).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var (member, why) in lost) steps.Add(new PlaygroundStep("forget", member.Name, member.Host!, why));
             var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
@@ -88,7 +92,26 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         if (!onPeers) CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni);
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList());
+    }
+
+    /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>
+    private async Task<List<(PlaygroundMemberRow Member, string Why)>> LostAsync(IReadOnlyList<PlaygroundMemberRow> current, CancellationToken ct)
+    {
+        var asked = await Task.WhenAll(current.Where(m => m.Host is not null).Select(async m =>
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(PlaygroundService.MemberTimeout);
+                return (Member: m, Why: await peers.MemberAsync(m.Host!, m.Name, timeout.Token) is null ? $"host {m.Host} has no workspace {m.Name}: made again" : null);
+            }
+            catch (Exception e) when (e is WorkspacesException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                return (Member: m, Why: (string?)$"host {m.Host} does not answer ({e.Message}): the member is made again, and left there if that host comes back");
+            }
+        }));
+        return asked.Where(a => a.Why is not null).Select(a => (a.Member, a.Why!)).ToList();
     }
 
     /// <summary>

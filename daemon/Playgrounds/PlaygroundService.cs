@@ -80,6 +80,11 @@ public sealed class PlaygroundService(
         });
         if (isNew) revert.Add(() => playgrounds.Delete(doc.Name));
 
+        foreach (var member in changes.Lost ?? [])
+        {
+            playgrounds.DeleteRemoteMember(doc.Name, member.Name);
+            revert.Add(() => playgrounds.AddRemoteMember(member));
+        }
         foreach (var member in changes.Create)
         {
             var role = member.Role;

@@ -67,7 +67,9 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
             await PingAllAsync(hosts, shown);
         try
         {
-            Assert.True(await CountAsync(pcap, "udp port 51820") >= 8, "members' pings crossed the underlay as WireGuard");
+            int wireGuard = await CountAsync(pcap, "udp port 51820");
+            output.WriteLine($"underlay capture: {wireGuard} WireGuard packets, {await CountAsync(pcap, "")} in all; members {string.Join(", ", shown.Members.Select(m => $"{m.Name}@{m.Host}={m.Address}"))}");
+            Assert.True(wireGuard >= 8, $"members' pings crossed the underlay as WireGuard ({wireGuard} packets)");
             Assert.Equal(0, await CountAsync(pcap, "icmp"));
         }
         finally
@@ -160,7 +162,11 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         return read.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
     }
 
-    /// <summary>tcpdump on one interface of a namespace, writing a pcap; ready once it says it listens, flushed and ended at dispose.</summary>
+    /// <summary>
+    /// tcpdump on one interface of a namespace, writing a pcap; ready once it says it listens, flushed and ended at dispose.
+    /// Immediate mode: else packets wait in the kernel's ring for a block to fill, and a capture ended soon after the
+    /// traffic loses them (seen here: an empty pcap after pings that crossed).
+    /// </summary>
     private sealed class Capture : IAsyncDisposable
     {
         private readonly Process _process;
@@ -169,7 +175,7 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         public static async Task<Capture> StartAsync(string ns, string iface, string pcap)
         {
             var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "netns", "exec", ns, "tcpdump", "-U", "-ni", iface, "-w", pcap }) start.ArgumentList.Add(arg);
+            foreach (var arg in new[] { "netns", "exec", ns, "tcpdump", "--immediate-mode", "-U", "-ni", iface, "-w", pcap }) start.ArgumentList.Add(arg);
             var process = Process.Start(start)!;
             var capture = new Capture(process);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));

@@ -2,6 +2,7 @@ using System.Text;
 using Workspaces.Client;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Federation;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
@@ -126,7 +127,8 @@ public sealed class PlaygroundService(
     {
         if (member.Host is { } peer)
         {
-            await peers.DeleteMemberAsync(peer, member.Name, ct);
+            try { await peers.DeleteMemberAsync(peer, member.Name, ct); }
+            catch (PeerFailure e) { PlaygroundPeersLog.MemberLeft(logger, member.Playground, member.Name, peer, e.Message); }
             playgrounds.DeleteRemoteMember(member.Playground, member.Name);
         }
         else await definitions.DeleteAsync(member.Name, caller, force: true, ct);
@@ -182,7 +184,12 @@ public sealed class PlaygroundService(
             foreach (var member in playgrounds.Members(name)) await RemoveAsync(member, caller, ct);
             if (networks.List().FirstOrDefault(n => n.Name == name) is { } network)
             {
-                foreach (string peer in network.SpanPeers) await peers.DeleteNetworkAsync(peer, name, ct);
+                // A host that died keeps its side (nothing else uses it); the playground is still removed here.
+                foreach (string peer in network.SpanPeers)
+                {
+                    try { await peers.DeleteNetworkAsync(peer, name, ct); }
+                    catch (PeerFailure e) { PlaygroundPeersLog.NetworkLeft(logger, name, peer, e.Message); }
+                }
                 await networks.DeleteAsync(name, ct);
             }
             playgrounds.Delete(name);

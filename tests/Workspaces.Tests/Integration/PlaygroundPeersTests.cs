@@ -141,6 +141,68 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(1, plan.Steps.Count(s => s.Action == "create" && s.Host == "host2"));
     }
 
+    [Fact]
+    public async Task Save_and_restore_keep_every_member_counting_across_hosts_and_a_member_lost_with_its_host_is_named_and_made_again_here()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("wireguard-go", "wg");
+        var clock = Stopwatch.StartNew();
+        await using var hosts = await PeerHosts.StartAsync(2, Policy(1024));
+        var (one, two) = (hosts[0], hosts[1]);
+        await PeerHosts.JoinAsync(one, two);
+        await GuestImages.ImportAsync(one.Client);
+        await GuestImages.ImportAsync(two.Client);
+        await one.Client.ApplyPlaygroundAsync(Document(2), yes: true);
+        var shown = await one.Client.GetPlaygroundAsync("lab");
+        var there = Assert.Single(shown.Members, m => m.Host == "host2");
+        Assert.Single(shown.Members, m => m.Host == PlaygroundHostName);
+
+        // A counter in each member, once a second, detached from the command that starts it.
+        foreach (var m in shown.Members)
+            await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name,
+                "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &");
+        async Task<int> Count(PlaygroundMemberInfo m) => int.Parse((await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name, "cat /root/count")).Trim());
+        foreach (var m in shown.Members) await Wait.UntilAsync(async () => await Count(m) >= 3, TimeSpan.FromSeconds(60), $"{m.Name} counting");
+        var before = new Dictionary<string, int>();
+        foreach (var m in shown.Members) before[m.Name] = await Count(m);
+
+        var saved = await one.Client.ActOnPlaygroundAsync("lab", "save");
+        Assert.All(saved.Members, m => Assert.Equal(WorkspaceStates.Saved, m.State));
+        Assert.Equal(WorkspaceStates.Saved, (await two.Client.GetWorkspaceAsync(there.Name)).State); // saved on its own host
+        var restored = await one.Client.ActOnPlaygroundAsync("lab", "restore");
+        Assert.All(restored.Members, m => Assert.Equal(WorkspaceStates.Running, m.State));
+        foreach (var m in shown.Members)
+        {
+            int after = await Count(m);
+            Assert.True(after >= before[m.Name], $"{m.Name} went on from {before[m.Name]}, not from the start (now {after})");
+            // Still counting: the process lived through save and restore (a fresh boot would have none).
+            await Wait.UntilAsync(async () => await Count(m) > after, TimeSpan.FromSeconds(30), $"{m.Name} counting after restore");
+        }
+        await PingAllAsync(hosts, shown);
+        output.WriteLine($"saved and restored across 2 hosts by {clock.Elapsed.TotalSeconds:0} s");
+
+        // host2 dies: its daemon and its QEMU, kill -9.
+        var qemus = two.Daemon.QemuPids().ToList();
+        Assert.NotEmpty(qemus);
+        await two.Daemon.KillAsync();
+        foreach (int pid in qemus) await Processes.RunAsync("kill", ["-9", pid.ToString()]);
+        var lost = Assert.Single((await one.Client.GetPlaygroundAsync("lab")).Members, m => m.Name == there.Name);
+        Assert.Equal("host2", lost.Host);
+        Assert.Equal("Unreachable", lost.State);
+        Assert.Contains("host2", lost.Reason);
+
+        // apply again: the lost member is forgotten and made again on the host that is left.
+        var healed = await one.Client.ApplyPlaygroundAsync(Document(2), yes: true);
+        Assert.Equal("host2", Assert.Single(healed.Steps, s => s.Action == "forget" && s.Target == there.Name).Host);
+        Assert.Equal(PlaygroundHostName, Assert.Single(healed.Steps, s => s.Action == "create" && s.Target == there.Name).Host);
+        shown = await one.Client.GetPlaygroundAsync("lab");
+        Assert.All(shown.Members, m => Assert.Equal((PlaygroundHostName, WorkspaceStates.Running), (m.Host, m.State)));
+        await PingAllAsync(hosts, shown);
+        await one.Client.DeletePlaygroundAsync("lab"); // host2's side of the network is left with host2
+        Assert.Empty(await one.Client.ListWorkspacesAsync());
+        output.WriteLine($"whole test {clock.Elapsed.TotalSeconds:0} s");
+    }
+
     /// <summary>The name a plan gives this host's own members.</summary>
     private const string PlaygroundHostName = "this host";
 

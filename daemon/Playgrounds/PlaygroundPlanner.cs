@@ -64,10 +64,10 @@ public sealed class PlaygroundPlanner(
             var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
-            if (newNetwork)
+            var others = candidates.Where(h => h != hosts.Self).ToList();
+            if (newNetwork && others.Count > 0) // no peer to use (none joined, or `on: [self]`): the network is this host's own
             {
-                span = candidates.Where(h => h != hosts.Self).ToList();
-                if (span.Count == 0) throw PlaygroundParser.Refuse(document.Placement.Line, "placement", "placement names no peer: leave it out to place every member on this host");
+                span = others;
                 vni = await FreeVniAsync(document.Name, span, ct);
                 steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span), $"VNI {vni}, WireGuard + VXLAN to every candidate host"));
             }

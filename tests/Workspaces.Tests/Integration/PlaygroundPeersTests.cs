@@ -113,6 +113,29 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Over_three_hosts_each_host_holds_a_member_and_every_member_names_every_other()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("wireguard-go", "wg");
+        var clock = Stopwatch.StartNew();
+        await using var hosts = await PeerHosts.StartAsync(3, Policy(1024));
+        await hosts.JoinAllAsync();
+        foreach (var host in hosts.Hosts) await GuestImages.ImportAsync(host.Client);
+
+        // on: names the hosts (self is this one); spread puts one member on each.
+        string document = Document(3).Replace("  spread: true\n", "  spread: true\n  on: [self, host2, host3]\n");
+        Assert.True((await hosts[0].Client.ApplyPlaygroundAsync(document, yes: true)).Applied);
+        var shown = await hosts[0].Client.GetPlaygroundAsync("lab");
+        Assert.Equal(["host2", "host3", PlaygroundHostName], shown.Members.Select(m => m.Host).Order(StringComparer.Ordinal));
+        // host3's side of the network spans the applying host and the other peer.
+        Assert.Equal(["host1", "host2"], (await hosts[2].Client.ListNetworksAsync()).Single(n => n.Name == "lab").Span!.Order(StringComparer.Ordinal));
+        await PingAllAsync(hosts, shown);
+        await hosts[0].Client.DeletePlaygroundAsync("lab");
+        foreach (var host in hosts.Hosts) Assert.Empty(await host.Client.ListWorkspacesAsync());
+        output.WriteLine($"3 members over 3 hosts, applied, pinged and removed in {clock.Elapsed.TotalSeconds:0} s");
+    }
+
+    [Fact]
     public async Task A_playground_that_fits_on_no_host_for_one_member_leaves_nothing_on_any_host()
     {
         Prerequisites.RequireRoot();

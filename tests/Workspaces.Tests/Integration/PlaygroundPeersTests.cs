@@ -124,6 +124,19 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
 
         // on: names the hosts (self is this one); spread puts one member on each.
         string document = Document(3).Replace("  spread: true\n", "  spread: true\n  on: [self, host2, host3]\n");
+
+        // host3 has a network in the way: the apply fails there, after host2's side of the network was made; it is undone.
+        await hosts[2].Client.CreateNetworkAsync(new CreateNetworkRequest("x", "10.78.0.0/16"));
+        var refused = await Assert.ThrowsAsync<ApiException>(() => hosts[0].Client.ApplyPlaygroundAsync(document, yes: true));
+        Assert.Contains("peer 'host3'", refused.Message);
+        foreach (var host in hosts.Hosts)
+        {
+            Assert.DoesNotContain(await host.Client.ListNetworksAsync(), n => n.Name == "lab");
+            Assert.Empty(await host.Client.ListWorkspacesAsync());
+        }
+        Assert.Empty(await hosts[0].Client.ListPlaygroundsAsync());
+        await hosts[2].Client.DeleteNetworkAsync("x");
+
         Assert.True((await hosts[0].Client.ApplyPlaygroundAsync(document, yes: true)).Applied);
         var shown = await hosts[0].Client.GetPlaygroundAsync("lab");
         Assert.Equal(["host2", "host3", PlaygroundHostName], shown.Members.Select(m => m.Host).Order(StringComparer.Ordinal));

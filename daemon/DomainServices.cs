@@ -48,6 +48,7 @@ public static class DomainServices
         .AddSingleton<WireGuardTunnel>()
         .AddSingleton<SpanLinks>()
         .AddSingleton<Hypervisor.KvmProbe>()
+        .AddSingleton<Hypervisor.CpuCatalog>()
         .AddSingleton<EventBus>()
         .AddSingleton<Audit.AuditLog>()
         .AddSingleton<Core.IAuditRecorder>(sp => sp.GetRequiredService<Audit.AuditLog>())
@@ -105,6 +106,9 @@ public static class DomainServices
         .AddSingleton<Playgrounds.PlaygroundPeers>() // wt-pgpeers
         .AddSingleton<Playgrounds.PlaygroundHosts>() // wt-pgpeers
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
+        .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
+        .AddSingleton<Playgrounds.PlaygroundImagePulls>()
+        .AddSingleton<Playgrounds.PlaygroundExporter>()
         .AddSingleton<Playgrounds.PlaygroundContext>()
         .AddSingleton<Playgrounds.PlaygroundService>();
 }

@@ -131,6 +131,7 @@ v1.MapPeerApiEndpoints();
 v1.MapPlacementEndpoints();
 v1.MapMoveEndpoints();
 v1.MapPlaygroundEndpoints();
+v1.MapPlaygroundIdentityEndpoints();
 v1.MapAuditEndpoints();
 v1.MapProxyEndpoints();
 v1.MapApiDocument();

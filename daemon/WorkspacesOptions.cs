@@ -44,6 +44,18 @@ public sealed class WorkspacesOptions
     [Range(0.5, 300)]
     public double KvmProbeTimeoutSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// The named guest CPU model new workspaces get (issue #13 item 6): the same on every host, so a workspace can move.
+    /// "host" (KVM's passthrough) is only for a workspace that opts out of moves with `--cpu host`.
+    /// </summary>
+    public string CpuModel { get; set; } = Hypervisor.CpuModels.Default;
+
+    /// <summary>
+    /// The CPU models this host offers, instead of what QEMU lists (`-cpu help`). For tests (a destination that
+    /// lacks a model) and for an operator who wants to offer fewer; null: QEMU's list.
+    /// </summary>
+    public string[]? OfferedCpuModels { get; set; }
+
     public string QemuBinary { get; set; } = "qemu-system-x86_64";
     public string QemuImgBinary { get; set; } = "qemu-img";
     public string DnsmasqBinary { get; set; } = "dnsmasq";

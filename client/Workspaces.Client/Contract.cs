@@ -139,7 +139,8 @@ public sealed record CreateWorkspaceRequest(
     int? RateKbit = null,
     string? UserData = null,
     string[]? SshKeys = null,
-    Dictionary<string, string>? Secrets = null);
+    Dictionary<string, string>? Secrets = null,
+    string? CpuModel = null);
 
 /// <summary>The size of a workspace as admission sees it; a 409 may carry one as a counter-offer.</summary>
 public sealed record WorkspaceShape(int Vcpus, int MemoryMiB);
@@ -175,7 +176,9 @@ public sealed record WorkspaceInfo(
     int? IoWeight = null,
     string? Unit = null,
     NicInfo? Nic = null,
-    GuestAgentInfo? Agent = null);
+    GuestAgentInfo? Agent = null,
+    string? CpuModel = null,
+    string? CopiedFrom = null);
 
 /// <summary>A workspace's NIC and its policy: where it is plugged, its MAC and address, what it may reach.</summary>
 public sealed record NicInfo(string Network, string Mac, string? Address, string Tap, string Egress, int? RateKbit, string[] Forwards, string[]? Rules = null);

@@ -10,7 +10,7 @@ public sealed record PeerMigrationAccepted(string TicketHash, string Phase);
 /// POST /v1/workspaces/{name}/move: move a workspace to a peer. Mode: cold | stateful | live; null picks
 /// cold for a stopped workspace and (until the live engine is merged) stateful for a running or paused one.
 /// </summary>
-public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSource = false, bool Recover = false);
+public sealed record MoveRequest(string Peer, string? Mode = null, bool KeepSource = false, bool Recover = false, string? Name = null);
 
 /// <summary>GET /v1/peer/migrations/{hash} and its abort (peer API): where one side of a move stands.</summary>
 public sealed record PeerMigrationState(string TicketHash, string Phase, string? Outcome, string? Detail);

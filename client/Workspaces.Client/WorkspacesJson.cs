@@ -73,6 +73,8 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PlaygroundPlan))]
 [JsonSerializable(typeof(PlaygroundInfo))]
 [JsonSerializable(typeof(PlaygroundInfo[]))]
+[JsonSerializable(typeof(PlaygroundVerifyRequest))]
+[JsonSerializable(typeof(PlaygroundVerifyResult))]
 [JsonSerializable(typeof(PeerAdmissionAnswer))]
 [JsonSerializable(typeof(PeerImageChain))]
 [JsonSerializable(typeof(HeldBlobsRequest))]

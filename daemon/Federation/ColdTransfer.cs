@@ -63,8 +63,14 @@ public sealed class ColdTransfer(
             if (!await DestinationFinishedAsync(http, peer, hash))
             {
                 migrations.SetOutcome(hash, MigrationOutcome.Failed, e.Message, Now);
+                if (ticket.IsCopy()) await ResumeAsync(workspace, stateful);
                 throw;
             }
+        }
+        if (ticket.IsCopy())
+        {
+            await ConfirmCopyAsync(workspace, ticket, hash, peer, http, stateful);
+            return;
         }
 
         migrations.SetPhase(hash, MigrationPhase.Confirm, Now);
@@ -74,6 +80,27 @@ public sealed class ColdTransfer(
             WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, CancellationToken.None);
         migrations.SetOutcome(hash, MigrationOutcome.Succeeded, $"moved to '{peer}'; this host's copy is deleted", Now);
         MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Confirm, $"done: the workspace is on {peer} only");
+    }
+
+    /// <summary>
+    /// A copy (--keep-source): the source keeps its workspace. The destination's Confirm closes its row (the copy
+    /// there is its own workspace now); a stateful copy's source then resumes from the state it was saved in.
+    /// </summary>
+    private async Task ConfirmCopyAsync(WorkspaceRow workspace, MigrationTicket ticket, string hash, string peer, HttpClient http, bool stateful)
+    {
+        migrations.SetPhase(hash, MigrationPhase.Confirm, Now);
+        await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/confirm", new PeerMigrationState(hash, MigrationPhase.Confirm, null, null),
+            WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, CancellationToken.None);
+        migrations.SetOutcome(hash, MigrationOutcome.Succeeded, $"copied to '{peer}' as '{ticket.ArrivingName()}'; this host keeps its own", Now);
+        MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Confirm, $"done: copied to {peer} as {ticket.ArrivingName()}");
+        await ResumeAsync(workspace, stateful);
+    }
+
+    /// <summary>A stateful copy saved the source to copy it: it runs on from that state, as it was (a cold copy's source was stopped and stays so).</summary>
+    private async Task ResumeAsync(WorkspaceRow workspace, bool stateful)
+    {
+        if (!stateful || workspaces.FindById(workspace.Id)?.State != WorkspaceStates.Saved) return;
+        await transitions.ActAsync(workspace.Name, WorkspaceAction.Start, new Caller(workspace.Owner, true), new ActionOptions(), CancellationToken.None);
     }
 
     private static async Task SendFileAsync(HttpClient http, string peer, string path, string local, CancellationToken ct)

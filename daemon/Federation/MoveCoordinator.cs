@@ -25,11 +25,15 @@ public sealed class MoveCoordinator(
     public async Task<PeerMigrationAccepted> MoveAsync(WorkspaceRow workspace, MoveRequest request, CancellationToken ct)
     {
         string mode = ChooseMode(workspace, request);
-        if (request.KeepSource) throw NotBuilt("--keep-source (a copy with a new identity on the peer)");
+        if (request.Name is not null && !request.KeepSource)
+            throw WorkspacesException.BadRequest("--name names a copy: it goes with --keep-source (a move keeps the workspace's name)");
+        if (request.KeepSource && mode == MigrationModes.Live)
+            throw new WorkspacesException(501, "Not implemented", "a live copy (--keep-source --mode live) is not built; copy it cold or stateful");
+        if (request.Name is not null) Core.Names.CheckWorkspace(request.Name);
         if (request.Recover) throw NotBuilt("--recover (resolving a move whose outcome is unknown)");
         var peer = peers.Find(request.Peer) ?? throw WorkspacesException.NotFound($"no peer named {Core.Names.Quote(request.Peer)} (see `ws peer list`)");
 
-        var (ticket, document, hash) = issuer.Begin(workspace, peer.Name, mode);
+        var (ticket, document, hash) = issuer.Begin(workspace, peer.Name, mode, request.KeepSource ? request.Name ?? workspace.Name : null);
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var http = channel.For(peer.Address, peer.TlsFingerprint);
         PeerMigrationAccepted accepted;

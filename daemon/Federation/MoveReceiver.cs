@@ -32,6 +32,8 @@ public sealed class MoveReceiver(
     WorkspaceGuests guestSeeds,
     WorkspaceRecorder recorder,
     SavedStates savedStates,
+    ImageRepository imageRows,
+    HostIdentity host,
     TimeProvider clock,
     ILogger<MoveReceiver> logger)
 {
@@ -51,8 +53,8 @@ public sealed class MoveReceiver(
             throw WorkspacesException.BadRequest($"a stateful move, and only one, announces its saved state by SHA-256 in format {SavedStates.Format}");
         if (perform.OverlaySha256 is not { Length: 64 } || !perform.OverlaySha256.All(char.IsAsciiHexDigit) || perform.OverlaySize < 0)
             throw WorkspacesException.BadRequest("Perform names the overlay by its SHA-256 (64 hex digits) and its size");
-        if (workspaces.FindById(ticket.WorkspaceId) is not null)
-            throw WorkspacesException.Conflict($"workspace id {ticket.WorkspaceId} already exists here");
+        if (workspaces.FindById(ticket.ArrivingId(hash)) is not null)
+            throw WorkspacesException.Conflict($"workspace id {ticket.ArrivingId(hash)} already exists here");
         migrations.SetPhase(hash, MigrationPhase.Perform, Now);
         MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Perform);
         MigrationLog.Phase(logger, row.Name, hash[..12], MigrationPhase.Perform, $"pulling image {ticket.ImageChain[0][..12]} from {caller}");
@@ -73,11 +75,12 @@ public sealed class MoveReceiver(
         Expect(hash, caller, MigrationPhase.Perform);
         if (!_announced.TryGetValue(hash, out var announced) || announced.Perform.StateSha256 is not { } sha)
             throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no saved state to this daemon (restarted since?)");
-        string dir = layout.Dir(announced.Ticket.WorkspaceId);
+        string id = announced.Ticket.ArrivingId(hash);
+        string dir = layout.Dir(id);
         Directory.CreateDirectory(dir);
         try
         {
-            await StageAsync(body, layout.SavedState(announced.Ticket.WorkspaceId), sha, announced.Perform.StateSize, "saved state", ct);
+            await StageAsync(body, layout.SavedState(id), sha, announced.Perform.StateSize, "saved state", ct);
             return State(hash);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -96,25 +99,29 @@ public sealed class MoveReceiver(
             throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) announced no overlay to this daemon (restarted since?)");
         var (ticket, perform) = announced;
         var image = images.Get(ticket.ImageChain[0]);
-        string dir = layout.Dir(ticket.WorkspaceId);
+        string id = ticket.ArrivingId(hash);
+        string dir = layout.Dir(id);
         await using var revert = new Reverter(logger);
         Directory.CreateDirectory(dir);
         revert.Add(() => Directory.Delete(dir, recursive: true));
         try
         {
-            if (perform.StateSha256 is not null && !File.Exists(layout.SavedState(ticket.WorkspaceId)))
+            if (perform.StateSha256 is not null && !File.Exists(layout.SavedState(id)))
                 throw WorkspacesException.Conflict($"the move (ticket {hash[..12]}) is stateful and its saved state was not received");
-            if (image.Disk is not null) disks.LinkBacking(ticket.WorkspaceId, image);
-            long length = await StageAsync(body, layout.Overlay(ticket.WorkspaceId), perform.OverlaySha256.ToLowerInvariant(), perform.OverlaySize, "overlay", ct);
+            if (image.Disk is not null) disks.LinkBacking(id, image);
+            long length = await StageAsync(body, layout.Overlay(id), perform.OverlaySha256.ToLowerInvariant(), perform.OverlaySize, "overlay", ct);
 
             migrations.SetPhase(hash, MigrationPhase.Finish, Now);
             MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Finish);
-            var moved = Record(ticket, image, perform.StateSha256 is null ? WorkspaceStates.Defined : WorkspaceStates.Saved);
+            var moved = Record(ticket, hash, caller, image, perform.StateSha256 is null ? WorkspaceStates.Defined : WorkspaceStates.Saved);
             revert.Add(() => workspaces.Delete(moved.Id)); // its NIC, guest and saved-state rows go with it (ON DELETE CASCADE)
             guestSeeds.Identity(moved, image); // its identity is this host's to sign now
+            KeepSeal(ticket);
             if (ticket.Network.Length > 0 && !networks.TryInsertNic(new NicRow
                 {
-                    WorkspaceId = moved.Id, Network = ticket.Network, Mac = ticket.Mac, Tap = "wst" + moved.Id[..12],
+                    WorkspaceId = moved.Id, Network = ticket.Network, Mac = ticket.IsCopy() ? Network.MacAddresses.New() : ticket.Mac, Tap = "wst" + moved.Id[..12],
+                    // Its own policy moves with it (checked again here: it is the peer's text); its rules are made from it at start.
+                    Egress = ticket.Egress is null ? null : Network.Egress.Normalize(ticket.Egress), RateKbit = ticket.RateKbit is > 0 ? ticket.RateKbit : null,
                 }))
                 throw WorkspacesException.Conflict($"MAC {ticket.Mac} is already used on network '{ticket.Network}' here");
             // The restore at its next start checks the file against this record (SavedStates.VerifyAsync).
@@ -133,6 +140,19 @@ public sealed class MoveReceiver(
         {
             throw Fail(hash, e);
         }
+    }
+
+    /// <summary>
+    /// A sealed lineage's disk key arrives only in the ticket, sealed by the source to this host's X25519 key
+    /// (admission opened it once, to check it): it is kept as this host's seal of every sealed image of the chain,
+    /// so the workspace starts here. The key itself is never stored in clear.
+    /// </summary>
+    private void KeepSeal(MigrationTicket ticket)
+    {
+        if (ticket.SealedDiskKey is null) return;
+        string sealedKey = Convert.ToBase64String(Convert.FromHexString(ticket.SealedDiskKey));
+        foreach (string id in ticket.ImageChain.Where(id => imageRows.Keys(id).Count > 0))
+            imageRows.AddKey(new ImageKeyRow(id, host.SealingPublicKey, sealedKey));
     }
 
     /// <summary>Writes a body to a staging name beside its final one, checks its size and SHA-256, makes it durable and renames it into place.</summary>
@@ -178,12 +198,16 @@ public sealed class MoveReceiver(
         return State(hash);
     }
 
-    private WorkspaceRow Record(MigrationTicket ticket, ImageRow image, string state)
+    private WorkspaceRow Record(MigrationTicket ticket, string hash, string caller, ImageRow image, string state)
     {
-        var row = WorkspaceDefinitions.NewRow(ticket.Name, ticket.Owner, image, $"moved from a peer (ticket {MigrationTicketCodec.Hash(ticket)[..12]})");
-        (row.Id, row.Vcpus, row.MemoryMib, row.State) = (ticket.WorkspaceId, ticket.Vcpus, ticket.MemoryMib, state);
+        // A copy is a new workspace with its own id, name and MAC, which remembers where it came from; a move keeps them.
+        var row = WorkspaceDefinitions.NewRow(ticket.ArrivingName(), ticket.Owner, image,
+            $"{(ticket.IsCopy() ? "copied" : "moved")} from peer '{caller}' (ticket {hash[..12]})");
+        (row.Id, row.Vcpus, row.MemoryMib, row.State) = (ticket.ArrivingId(hash), ticket.Vcpus, ticket.MemoryMib, state);
+        if (ticket.IsCopy()) row.CopiedFrom = $"peer '{caller}', workspace '{ticket.Name}' ({ticket.WorkspaceId})";
+        row.CpuModel = ticket.CpuModel; // the guest's CPU is the same here (admission checked this host gives it)
         if (!workspaces.TryInsert(row))
-            throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.Name}' here");
+            throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.ArrivingName()}' here");
         return row;
     }
 

@@ -12,7 +12,7 @@ namespace Workspaces.Daemon.Federation;
 /// (issue #13 item 2): the ticket is signed by the key of a pinned peer, the one that delivered it; it
 /// is for this host; it is unexpired and never seen before (the migrations table remembers every ticket
 /// hash and nonce, whatever their outcome); this host can give its CPU model and machine type; it has the
-/// workspace's network; its own trust policy admits the image; it holds a seal of a sealed image's
+/// workspace's network; a copy's name is free here; its own trust policy admits the image; it holds a seal of a sealed image's
 /// disk key; and admission takes the shape (or refuses with a counter-offer the caller sees).
 /// Authenticity is checked before the ticket is recorded, so nobody but a peer can fill the table;
 /// every later refusal is recorded with the ticket's hash.
@@ -24,6 +24,8 @@ public sealed class TicketAdmission(
     NetworkRepository networks,
     TrustPolicy trust,
     Admission admission,
+    CpuCatalog cpus,
+    WorkspaceRepository workspaces,
     TimeProvider clock)
 {
     /// <summary>The admitted ticket and its hash; throws MigrationTicketException (403) or a 409 with an offer.</summary>
@@ -64,8 +66,15 @@ public sealed class TicketAdmission(
     {
         if (!MigrationModes.All.Contains(ticket.Mode))
             throw new MigrationTicketException($"the ticket's mode '{ticket.Mode}' is none of {string.Join(", ", MigrationModes.All)}");
-        if (CpuModels.Refusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
+        if (cpus.MoveRefusal(ticket.CpuModel, ticket.MachineType) is { } cpu)
             throw new MigrationTicketException(cpu);
+        // A copy's name must be free here before anything moves (a move's is checked when it is recorded: its id is the source's).
+        if (ticket.CopyAs is { } copyName)
+        {
+            Core.Names.CheckWorkspace(copyName);
+            if (workspaces.Find(ticket.Owner, copyName) is not null)
+                throw Errors.WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{copyName}' on this host; give the copy another name (--name)");
+        }
         // A workspace without a NIC has no network identity to keep; one with a NIC needs the same-named network here.
         if (ticket.Network.Length > 0 && networks.Find(ticket.Network) is null)
             throw new MigrationTicketException($"this host has no network named '{ticket.Network}', which the workspace is attached to");

@@ -28,16 +28,17 @@ public sealed class TicketIssuer(
     /// <summary>Long enough for Prepare's checks; the ticket is spent at Prepare, the transfer may take longer.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
-    public (MigrationTicket Ticket, string Document, string Hash) Begin(WorkspaceRow workspace, string peerName, string mode)
+    /// <summary>copyAs: null for a move; the copy's name on the peer for `--keep-source`.</summary>
+    public (MigrationTicket Ticket, string Document, string Hash) Begin(WorkspaceRow workspace, string peerName, string mode, string? copyAs = null)
     {
         var peer = peers.Find(peerName) ?? throw WorkspacesException.NotFound($"no peer named {Names.Quote(peerName)}");
         if (peer.SigningKey is null || peer.SealingKey is null)
             throw WorkspacesException.Conflict($"peer '{peer.Name}' has not been reached yet, so its keys are unknown; check `ws peer list`");
         var image = imageRows.Find(workspace.ImageId)
             ?? throw new WorkspacesException(500, "Missing image", $"the image of workspace '{workspace.Name}' is not recorded");
-        string cpu = CpuModels.ForAccelerator(workspace.Accelerator);
+        string cpu = workspace.CpuModel;
         if (!CpuModels.IsMigratable(cpu))
-            throw WorkspacesException.Conflict($"workspace '{workspace.Name}' runs on the host's own CPU (cpu model '{cpu}'), which is not migratable");
+            throw WorkspacesException.Conflict($"workspace '{workspace.Name}' runs on the host's own CPU (cpu model '{cpu}'): it opted out of moves");
 
         var chain = images.Chain(image);
         var nic = networks.NicOf(workspace.Id);
@@ -52,7 +53,8 @@ public sealed class TicketIssuer(
             Mac: nic?.Mac ?? "", Network: nic?.Network ?? "",
             SourceKey: host.SigningPublicKey, DestinationKey: peer.SigningKey,
             SealedDiskKey: image.Encrypted ? ResealKey(image, peer.SealingKey) : null,
-            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds);
+            Nonce: MigrationTicketCodec.NewNonce(), IssuedAt: now, ExpiresAt: now + (long)Lifetime.TotalMilliseconds, CopyAs: copyAs,
+            Egress: nic?.Egress, RateKbit: nic?.RateKbit);
         string hash = MigrationTicketCodec.Hash(ticket);
         migrations.TryRecord(new MigrationRow(hash, ticket.Nonce, MigrationPhase.SourceRole, workspace.Id, workspace.Name, peer.Name,
             mode, MigrationPhase.Begin, null, null, now, now));

@@ -1,12 +1,10 @@
 namespace Workspaces.Daemon.Hypervisor;
 
 /// <summary>
-/// The named guest CPU models and machine types this host can give a migrated workspace (issue #13
-/// item 6). A guest's CPU must be the same on both sides of a move, so it is named, never derived from
-/// the host: "host" (and KVM's host passthrough) is the opt-out from migration, refused in a ticket.
-/// Under TCG every model is emulated, so the list is what this QEMU build emulates for x86-64 that a
-/// workspace is offered; "max" is QEMU-version dependent and is only accepted between equal builds,
-/// which the peers of one site are.
+/// Named guest CPU models (issue #13 item 6). A guest's CPU must be the same on both sides of a move, so
+/// each workspace records a named model (default qemu64, which TCG and KVM both give) and QEMU is launched
+/// with it; "host" (KVM's passthrough) is the opt-out from moves, refused in a ticket. Which models and
+/// machine types this host can give is CpuCatalog's answer, asked of QEMU.
 /// </summary>
 public static class CpuModels
 {
@@ -14,26 +12,12 @@ public static class CpuModels
     public const string HostPassthrough = "host";
     public const string DefaultMachine = "q35";
 
-    private static readonly string[] Emulated = ["qemu64", "kvm64", "max", "Nehalem", "Westmere", "SandyBridge", "IvyBridge", "Haswell", "Skylake-Client"];
-    private static readonly string[] Machines = [DefaultMachine];
+    /// <summary>What workspaces recorded before CPU models were (QEMU's blanket -cpu max under TCG) keep running with.</summary>
+    public const string Legacy = "max";
 
-    /// <summary>
-    /// The model a workspace's QEMU runs with today (QemuCommandLine: "host" under KVM, "max" under TCG).
-    /// A per-workspace recorded model (default qemu64) is not wired yet; the ticket states what really runs.
-    /// </summary>
-    public static string ForAccelerator(string? accelerator) => accelerator == "kvm" ? HostPassthrough : "max";
+    /// <summary>The -cpu argument: the recorded model, except that a legacy workspace under KVM keeps the host's CPU it always had.</summary>
+    public static string ForLaunch(string model, string accelerator) =>
+        model == Legacy && accelerator == "kvm" ? HostPassthrough : model;
 
-    public static bool IsMigratable(string model) => model != HostPassthrough && Emulated.Contains(model);
-
-    /// <summary>Null when this host can give the model and machine; otherwise why not, for the refusal.</summary>
-    public static string? Refusal(string model, string machine)
-    {
-        if (model == HostPassthrough)
-            return "the workspace uses the host's own CPU (cpu model 'host'), which is not migratable: it opted out of moves";
-        if (!Emulated.Contains(model))
-            return $"this host cannot give CPU model '{model}' (it gives: {string.Join(", ", Emulated)})";
-        if (!Machines.Contains(machine))
-            return $"this host cannot give machine type '{machine}' (it gives: {string.Join(", ", Machines)})";
-        return null;
-    }
+    public static bool IsMigratable(string model) => model != HostPassthrough;
 }

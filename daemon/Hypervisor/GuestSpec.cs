@@ -10,6 +10,7 @@ namespace Workspaces.Daemon.Hypervisor;
 /// Incoming: the guest is to be restored from saved state (RestoreStateAsync) instead of booted.
 /// SeedDrive: an empty removable cdrom (QemuCommandLine.SeedDevice) for the NoCloud seed, whose medium goes in over QMP
 /// before the guest runs, so that the seed can be made while QEMU starts.
+/// CpuModel: the workspace's named guest CPU (CpuModels.ForLaunch turns it into -cpu).
 /// Name is for people (messages); HostName is unique on the host (the workspace's id), for QEMU's -name.
 /// </summary>
 public sealed record GuestSpec(
@@ -29,7 +30,8 @@ public sealed record GuestSpec(
     uint? RunAs = null,
     IReadOnlyList<GuestDataDisk>? DataDisks = null,
     bool Incoming = false,
-    bool SeedDrive = false)
+    bool SeedDrive = false,
+    string CpuModel = CpuModels.Default)
 {
     public string RuntimeDir => Files.Dir;
     public string QmpSocket => Files.QmpSocket;

@@ -129,7 +129,7 @@ public sealed partial class NetworkService(NetworkRepository networks, Links lin
             {
                 WorkspaceId = workspace.Id,
                 Network = network.Name,
-                Mac = $"52:54:00:{string.Join(':', RandomNumberGenerator.GetBytes(3).Select(b => b.ToString("x2")))}",
+                Mac = MacAddresses.New(),
                 Tap = "wst" + workspace.Id[..12],
                 Egress = egress is null ? null : Egress.Normalize(egress),
                 RateKbit = rateKbit,

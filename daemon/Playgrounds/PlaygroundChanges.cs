@@ -20,6 +20,9 @@ public sealed record PlaygroundChanges(
     int? Vni = null,
     IReadOnlyList<PlaygroundMemberRow>? Lost = null)
 {
+    /// <summary>Roles whose pinned image must be pulled from peers before their new members are made.</summary>
+    public IReadOnlyList<PlaygroundRole> Pulls { get; init; } = [];
+
     /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
     public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0 && (Lost is null || Lost.Count == 0);
 

@@ -12,7 +12,8 @@ namespace Workspaces.Daemon.Playgrounds;
 /// Mutual contextualization through the guest agent: every running member gets /etc/hosts naming all
 /// members by their addresses on the playground's network, the playground's shared SSH key pair
 /// (/root/.ssh: id_ed25519, its .pub, authorized_keys), and /etc/playground (its playground, role
-/// and index, as shell variables). Written again after each apply, so members learn of one added
+/// and index, as shell variables), and /etc/playground.json, the playground's signed identity document
+/// (PlaygroundIdentityCodec). Written again after each apply, so members learn of one added
 /// (and forget one removed) without a reboot. A member whose agent does not answer is logged and left.
 /// Members on peers are asked their addresses of their hosts and written through them (PlaygroundPeers).
 /// </summary>
@@ -23,6 +24,7 @@ public sealed class PlaygroundContext(
     WorkspaceAgent agents,
     PlaygroundPeers peers,
     HostIdentity host,
+    PlaygroundIdentityIssuer identities,
     ILogger<PlaygroundContext> logger)
 {
     /// <summary>How long a member just started has for its agent to answer (a TCG guest boots slowly).</summary>
@@ -38,7 +40,8 @@ public sealed class PlaygroundContext(
             .Concat(remote.Where(r => r.Info?.Nic?.Address is not null).Select(r => (r.Member.Name, r.Info!.Nic!.Address!))));
         var row = playgrounds.Find(playground);
         byte[]? privateKey = row is null ? null : KeySeal.Open(Convert.FromBase64String(row.SshSealed), host.SealingKey);
-        var files = new List<(string Path, string Text)> { ("/etc/hosts", hosts) };
+        // Issued once for all: every member holds the same signed document, naming every member's address.
+        var files = new List<(string Path, string Text)> { ("/etc/hosts", hosts), ("/etc/playground.json", identities.Issue(playground) + "\n") };
         if (row is not null && privateKey is not null)
             files.AddRange([("/root/.ssh/id_ed25519", Encoding.UTF8.GetString(privateKey)), ("/root/.ssh/id_ed25519.pub", row.SshPublic + "\n"),
                 ("/root/.ssh/authorized_keys", row.SshPublic + "\n")]);
@@ -123,7 +126,7 @@ public sealed class PlaygroundContext(
             await RunAsync(agent, ["/bin/sh", "-c", "umask 077; mkdir -p /root/.ssh; chmod 700 /root/.ssh"], ct);
             foreach (var (path, text) in files)
                 await GuestFileTransfer.CopyInAsync(agent, path, new MemoryStream(Encoding.UTF8.GetBytes(text)), ct);
-            await RunAsync(agent, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground"], ct);
+            await RunAsync(agent, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground /etc/playground.json"], ct);
         }
         catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException)
         {

@@ -51,7 +51,7 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
             {
                 try
                 {
-                    report = await placement.RankAsync(member.Role.Image, shape.Vcpus, shape.MemoryMiB, ct);
+                    report = await placement.RankAsync(member.Role.Reference, shape.Vcpus, shape.MemoryMiB, ct);
                 }
                 catch (WorkspacesException e) when (e.Status == 404)
                 {

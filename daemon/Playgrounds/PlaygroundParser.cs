@@ -21,7 +21,7 @@ public static class PlaygroundParser
     private static readonly string[] TopKeys = ["name", "network", "placement", "roles"];
     private static readonly string[] NetworkKeys = ["subnet", "egress"];
     private static readonly string[] PlacementKeys = ["spread", "on"];
-    private static readonly string[] RoleKeys = ["image", "template", "count", "vcpus", "memory", "userData", "secrets", "disks"];
+    private static readonly string[] RoleKeys = ["image", "template", "count", "vcpus", "memory", "userData", "secrets", "disks", "fingerprint"];
     private static readonly string[] DiskKeys = ["size"];
 
     public static PlaygroundDocument Parse(string text)
@@ -126,7 +126,16 @@ public static class PlaygroundParser
                 if (bytes < 1L << 20) throw Refuse(sizeNode, field + ".size", "a data disk is at least 1M");
                 disks.Add(bytes);
             }
-        return new PlaygroundRole(role, imageName, count, vcpus, memory, userData, secrets, disks, Line(keyNode), Line((image ?? template)!));
+        string? fingerprint = null;
+        int fingerprintLine = 0;
+        if (Optional(map, "fingerprint") is { } f)
+        {
+            fingerprint = Scalar(f, at + ".fingerprint");
+            fingerprintLine = Line(f);
+            if (fingerprint.Length != 64 || !fingerprint.All(char.IsAsciiHexDigitLower))
+                throw Refuse(f, at + ".fingerprint", $"{Names.Quote(fingerprint)} is not an image fingerprint (64 lowercase hex digits, as `ws image list` shows it in full)");
+        }
+        return new PlaygroundRole(role, imageName, count, vcpus, memory, userData, secrets, disks, Line(keyNode), Line((image ?? template)!), fingerprint, fingerprintLine);
     }
 
     /// <summary>A refusal naming the line and the field: "line 7, roles.web.count: ...".</summary>

@@ -23,6 +23,7 @@ public sealed class PlaygroundPlanner(
     Admission admission,
     PlaygroundHosts hosts,
     PlaygroundPeers peers,
+    Federation.PeerDirectory directory,
     IOptions<WorkspacesOptions> options)
 {
     public const string ThisHost = "this host";
@@ -39,7 +40,9 @@ public sealed class PlaygroundPlanner(
         var steps = new List<PlaygroundStep>();
         bool onPeers = document.Placement.Spread || document.Placement.On.Count > 0;
         bool newNetwork = CheckNetwork(document, existing, steps);
-        if (!onPeers) foreach (var role in document.Roles) CheckImage(role);
+        bool hasPeers = directory.List().Count > 0;
+        // Placed on peers, an image is looked for on every host by placement; here alone, it must be here or be pulled.
+        var missing = onPeers ? [] : document.Roles.Where(role => !CheckImage(role, hasPeers)).ToList();
 
         var current = existing is null ? [] : playgrounds.Members(document.Name);
         // A member whose host is gone (or no longer has it) is made again, elsewhere if its host does not answer.
@@ -73,6 +76,11 @@ public sealed class PlaygroundPlanner(
             }
         }
 
+        // A pinned image this host lacks is pulled from peers by hash, before members are made from it (only if some are).
+        var pulls = missing.Where(role => create.Any(m => m.Role.Name == role.Name)).ToList();
+        foreach (var role in pulls)
+            steps.Add(new PlaygroundStep("pull", $"image {role.Image}", ThisHost,
+                $"role {role.Name} is pinned to image {role.Fingerprint![..12]}, which this host lacks: pulled from peers by its fingerprint"));
         foreach (var m in wanted)
         {
             int had = current.Count(c => c.Role == m.Role.Name);
@@ -92,7 +100,7 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         if (!onPeers) CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList());
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls };
     }
 
     /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>
@@ -138,9 +146,8 @@ public sealed class PlaygroundPlanner(
     /// <summary>The shape a member of this role gets: the document's, else its image's (a template's), else the host's default.</summary>
     public WorkspaceShape Shape(PlaygroundRole role)
     {
-        ImageRow? image = null; // stays null when the image is only on peers: the defaults stand
-        try { image = images.Get(role.Image); }
-        catch (WorkspacesException e) when (e.Status == 404) { }
+        // An image still to be pulled has no shape here yet: the document's, else the host's default, until it comes.
+        var image = images.Exists(role.Reference) ? images.Get(role.Reference) : null;
         return new WorkspaceShape(role.Vcpus ?? image?.StateVcpus ?? options.Value.DefaultVcpus,
             role.MemoryMiB ?? image?.StateMemoryMib ?? options.Value.DefaultMemoryMiB);
     }
@@ -170,11 +177,23 @@ public sealed class PlaygroundPlanner(
         return true;
     }
 
-    private void CheckImage(PlaygroundRole role)
+    /// <summary>
+    /// True when the role's image is here. A pinned image (an exported document's fingerprint) that is
+    /// not here may come from peers; with no peer to ask, the document is refused naming the image.
+    /// </summary>
+    private bool CheckImage(PlaygroundRole role, bool hasPeers)
     {
+        if (role.Fingerprint is { } fingerprint)
+        {
+            if (images.Exists(fingerprint)) return true;
+            if (hasPeers) return false;
+            throw PlaygroundParser.Refuse(role.FingerprintLine, $"roles.{role.Name}.fingerprint",
+                $"no image with fingerprint {fingerprint} (exported as {Names.Quote(role.Image)}) on this host, and no peer to pull it from: import it, or join a peer that has it");
+        }
         try
         {
             images.Get(role.Image);
+            return true;
         }
         catch (WorkspacesException e) when (e.Status == 404)
         {

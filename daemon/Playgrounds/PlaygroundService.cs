@@ -27,6 +27,7 @@ public sealed class PlaygroundService(
     NetworkService networks,
     PlaygroundContext context,
     PlaygroundPeers peers,
+    PlaygroundImagePulls pulls,
     HostIdentity host,
     ILogger<PlaygroundService> logger)
 {
@@ -53,6 +54,7 @@ public sealed class PlaygroundService(
     private async Task CarryOutAsync(PlaygroundChanges changes, Caller caller, CancellationToken ct)
     {
         var doc = changes.Document;
+        await pulls.PullAsync(changes, caller, ct); // before anything is made: a missing image leaves nothing behind
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await using var revert = new Reverter(logger);
         if (changes.NewNetwork)
@@ -89,7 +91,7 @@ public sealed class PlaygroundService(
         foreach (var member in changes.Create)
         {
             var role = member.Role;
-            var create = new CreateWorkspaceRequest(member.Name, role.Image, role.Vcpus, role.MemoryMiB,
+            var create = new CreateWorkspaceRequest(member.Name, role.Reference, role.Vcpus, role.MemoryMiB,
                 Network: doc.Name, UserData: role.UserData, Secrets: role.Secrets.Count > 0 ? new Dictionary<string, string>(role.Secrets) : null);
             if (member.Host is { } peer)
             {
@@ -119,6 +121,9 @@ public sealed class PlaygroundService(
 
     public async Task<IReadOnlyList<PlaygroundInfo>> ListAsync(Caller caller, CancellationToken ct) =>
         await Task.WhenAll(playgrounds.List().Where(p => Visible(p, caller)).Select(p => InfoAsync(p, withDocument: false, ct)));
+
+    /// <summary>Refuses (404) a playground the caller may not see; asks no peer.</summary>
+    public void CheckVisible(string name, Caller caller) => Get(name, caller);
 
     public Task<PlaygroundInfo> ShowAsync(string name, Caller caller, CancellationToken ct) => InfoAsync(Get(name, caller), withDocument: true, ct);
 

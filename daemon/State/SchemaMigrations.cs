@@ -364,6 +364,12 @@ public static class SchemaMigrations
             PRIMARY KEY (playground, name)
         );
         """,
+        // wt-movecopy: each workspace's named guest CPU model (issue #13 item 6). Workspaces made before ran with
+        // QEMU's -cpu max under TCG (the host's CPU under KVM), and keep it: 'max' is what they were booted with.
+        """
+        ALTER TABLE workspaces ADD COLUMN cpu_model TEXT NOT NULL DEFAULT 'max';
+        ALTER TABLE workspaces ADD COLUMN copied_from TEXT;
+        """,
         // #17 (wt-pgpeers): a playground's members on peers, known here by name and host (the workspace is the peer's).
         """
         CREATE TABLE playground_remote_members (

@@ -116,16 +116,17 @@ public sealed class WorkspaceRepository(Database db)
         using var tx = c.BeginTransaction();
         var uid = c.QuerySingleOrDefault<long?>("""
             INSERT INTO workspaces (id, name, owner, image_id, vcpus, memory_mib, cmdline, state, reason, pid, accelerator,
-                                    cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at, guest_uid)
+                                    cpu_quota_percent, cpu_weight, tasks_max, io_weight, created_at, updated_at, guest_uid, cpu_model, copied_from)
             VALUES (@Id, @Name, @Owner, @ImageId, @Vcpus, @MemoryMib, @Cmdline, @State, @Reason, @Pid, @Accelerator,
                     @CpuQuotaPercent, @CpuWeight, @TasksMax, @IoWeight, @CreatedAt, @UpdatedAt,
-                    COALESCE((SELECT MAX(guest_uid) FROM workspaces), @Base - 1) + 1)
+                    COALESCE((SELECT MAX(guest_uid) FROM workspaces), @Base - 1) + 1, @CpuModel, @CopiedFrom)
             ON CONFLICT(owner, name) DO NOTHING
             RETURNING guest_uid
             """, new
         {
             row.Id, row.Name, row.Owner, row.ImageId, row.Vcpus, row.MemoryMib, row.Cmdline, row.State, row.Reason, row.Pid, row.Accelerator,
             row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight, row.CreatedAt, row.UpdatedAt, Base = (long)first,
+            row.CpuModel, row.CopiedFrom,
         }, tx);
         if (uid is null) return false;
         if (uid.Value >= first + (long)GuestUidSlotSize) throw new GuestUidsExhaustedException(first, first + GuestUidSlotSize - 1);

@@ -15,6 +15,10 @@ public sealed class WorkspaceRow
     public string? Reason { get; set; }
     public int? Pid { get; set; }
     public string? Accelerator { get; set; }
+    /// <summary>The named guest CPU model QEMU runs it with (CpuModels); "host" opts out of moves.</summary>
+    public string CpuModel { get; set; } = "qemu64";
+    /// <summary>Provenance of a copy made by `ws move --keep-source`: the peer and workspace it was copied from; null otherwise.</summary>
+    public string? CopiedFrom { get; set; }
     public int? CpuQuotaPercent { get; set; }
     public int? CpuWeight { get; set; }
     public int? TasksMax { get; set; }

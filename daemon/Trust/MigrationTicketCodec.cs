@@ -19,8 +19,8 @@ public static class MigrationTicketCodec
 
     private static readonly string[] Members =
     [
-        "cpu_model", "destination_key", "expires_at", "image_chain", "image_manifest", "image_signatures", "issued_at",
-        "limits", "mac", "machine_type", "memory_mib", "mode", "name", "network", "nonce", "owner", "sealed_disk_key",
+        "copy_as", "cpu_model", "destination_key", "egress", "expires_at", "image_chain", "image_manifest", "image_signatures", "issued_at",
+        "limits", "mac", "machine_type", "memory_mib", "mode", "name", "network", "nonce", "owner", "rate_kbit", "sealed_disk_key",
         "source_key", "vcpus", "version", "workspace_id",
     ];
 
@@ -89,8 +89,10 @@ public static class MigrationTicketCodec
 
     private static void WriteMembers(Utf8JsonWriter json, MigrationTicket t)
     {
+        json.WriteString("copy_as", t.CopyAs);
         json.WriteString("cpu_model", t.CpuModel);
         json.WriteString("destination_key", t.DestinationKey);
+        json.WriteString("egress", t.Egress);
         json.WriteNumber("expires_at", t.ExpiresAt);
         json.WriteStartArray("image_chain");
         foreach (string id in t.ImageChain) json.WriteStringValue(id);
@@ -115,6 +117,8 @@ public static class MigrationTicketCodec
         json.WriteString("network", t.Network);
         json.WriteString("nonce", t.Nonce);
         json.WriteNumber("owner", t.Owner);
+        if (t.RateKbit is { } rate) json.WriteNumber("rate_kbit", rate);
+        else json.WriteNull("rate_kbit");
         json.WriteString("sealed_disk_key", t.SealedDiskKey);
         json.WriteString("source_key", t.SourceKey);
         json.WriteNumber("vcpus", t.Vcpus);
@@ -144,7 +148,9 @@ public static class MigrationTicketCodec
                 .Select(e => new MigrationTicketSignature(e.GetProperty("signer").GetString()!, e.GetProperty("signature").GetString()!)).ToArray(),
             Mac: S("mac"), Network: S("network"), SourceKey: S("source_key"), DestinationKey: S("destination_key"),
             SealedDiskKey: r.GetProperty("sealed_disk_key").GetString(), Nonce: S("nonce"),
-            IssuedAt: r.GetProperty("issued_at").GetInt64(), ExpiresAt: r.GetProperty("expires_at").GetInt64());
+            IssuedAt: r.GetProperty("issued_at").GetInt64(), ExpiresAt: r.GetProperty("expires_at").GetInt64(),
+            CopyAs: r.GetProperty("copy_as").GetString(), Egress: r.GetProperty("egress").GetString(),
+            RateKbit: r.GetProperty("rate_kbit").ValueKind == JsonValueKind.Null ? null : r.GetProperty("rate_kbit").GetInt32());
         byte[] signature = Convert.FromBase64String(S("signature"));
         // Base64 has spare bits in its last character; only the canonical spelling is accepted, so no byte of it is free.
         if (Convert.ToBase64String(signature) != S("signature")) throw new FormatException("the signature is not canonical base64");

@@ -13,7 +13,7 @@ public sealed class GuestSpecs(Images.ImageService images, WorkspaceLayout layou
             image.Kernel is null ? null : images.BlobPath(image.Kernel),
             image.Initrd is null ? null : images.BlobPath(image.Initrd),
             row.Cmdline ?? image.Cmdline,
-            RunAs: row.GuestUid);
+            RunAs: row.GuestUid, CpuModel: row.CpuModel);
 
     /// <summary>Where a workspace's QEMU keeps its pid file and sockets, without reading its image.</summary>
     public GuestPaths Paths(string id) => layout.Guest(id);

@@ -28,6 +28,7 @@ public sealed class WorkspaceDefinitions(
     IResourceController resources,
     Hypervisor.Qemu.GuestAgents agents,
     WorkspaceGuests guestSeeds,
+    Hypervisor.CpuCatalog cpus,
     IOptions<WorkspacesOptions> options,
     ILogger<WorkspaceDefinitions> logger)
 {
@@ -53,10 +54,13 @@ public sealed class WorkspaceDefinitions(
             throw WorkspacesException.BadRequest("an egress allowlist or a rate limit needs a network (--network)");
         if (workspaces.Find(caller.Namespace, request.Name!) is not null) throw WorkspaceAccess.NameTaken(request.Name!, caller.Namespace);
         var guestRequest = WorkspaceGuests.Check(request);
+        string cpuModel = request.CpuModel ?? options.Value.CpuModel;
+        if (cpus.CreateRefusal(cpuModel) is { } cpuRefusal) throw WorkspacesException.BadRequest(cpuRefusal);
 
         var row = NewRow(request.Name!, caller.Namespace, image, "created");
         (row.Vcpus, row.MemoryMib, row.Cmdline) = (shape.Vcpus, shape.MemoryMiB, request.Cmdline);
         (row.CpuQuotaPercent, row.CpuWeight, row.TasksMax, row.IoWeight) = (request.CpuQuotaPercent, request.CpuWeight, request.TasksMax, request.IoWeight);
+        row.CpuModel = cpuModel;
 
         await using var revert = new Reverter(logger);
         Directory.CreateDirectory(layout.Dir(row.Id));

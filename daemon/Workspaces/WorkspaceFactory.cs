@@ -147,7 +147,7 @@ public sealed class WorkspaceFactory(
         admission.AdmitDefinition(new WorkspaceShape(source.Vcpus, source.MemoryMib), acceptOffer: false);
 
         var copy = WorkspaceDefinitions.NewRow(newName, caller.Namespace, image, $"copied from {source.Name}");
-        (copy.Vcpus, copy.MemoryMib, copy.Cmdline) = (source.Vcpus, source.MemoryMib, source.Cmdline);
+        (copy.Vcpus, copy.MemoryMib, copy.Cmdline, copy.CpuModel) = (source.Vcpus, source.MemoryMib, source.Cmdline, source.CpuModel);
         (copy.CpuQuotaPercent, copy.CpuWeight, copy.TasksMax, copy.IoWeight) = (source.CpuQuotaPercent, source.CpuWeight, source.TasksMax, source.IoWeight);
         await using var revert = new Reverter(logger);
         Directory.CreateDirectory(layout.Dir(copy.Id));

@@ -97,6 +97,8 @@ public sealed class WorkspaceTransitions(
         await images.AdmitAsync(image, ct); // the image may have been damaged, or the policy changed, since create
         trace.Step("image check");
         var accelerator = (await kvm.Choice).Accelerator;
+        if (row.CpuModel == CpuModels.HostPassthrough && accelerator != "kvm")
+            throw WorkspacesException.Conflict($"workspace '{row.Name}' runs on the host's own CPU (cpu model 'host'), which needs KVM; this host runs {accelerator}");
         var spec = specs.For(row, image, accelerator);
         if (restore is not null) spec = spec with { Incoming = true, MemoryMiB = restore.MemoryMib, Vcpus = restore.Vcpus };
         var chain = images.DiskChain(image);
@@ -169,8 +171,9 @@ public sealed class WorkspaceTransitions(
         GuestFiles.GiveFile(row.GuestUid, seed);
         await guest.ChangeMediumAsync(QemuCommandLine.SeedDevice, seed, ct);
         trace.Step("seed");
-        // A clone of a template, or a guest whose old address went to another meanwhile, is told who it is once it runs.
-        bool newIdentity = restore is not null && (restore.Template || (nic is not null && nic.Address != restore.Address));
+        // A clone of a template, a copy from a peer (its RAM is its source's), or a guest whose old address went to another
+        // meanwhile, is told who it is once it runs.
+        bool newIdentity = restore is not null && (restore.Template || row.CopiedFrom is not null || (nic is not null && nic.Address != restore.Address));
         var agentConnected = newIdentity ? identities.ConnectEarlyAsync(row, ct) : Task.CompletedTask;
         if (restore is not null)
         {

@@ -5,23 +5,28 @@
 # inside WireGuard), a bridge per host, and one "guest" namespace per host plugged into its bridge
 # by a veth (what a tap is to a QEMU guest). Checks that guest A pings guest B, that a capture on
 # the underlay shows WireGuard UDP and no ICMP, then measures TCP throughput (iperf3, 5 s) guest to
-# guest over the span against host to host over the underlay, and prints the ratio.
+# guest over the span against host to host over the underlay, and prints the ratio. Then each hop on
+# its own, so the cost can be placed: host to host through WireGuard only, through VXLAN inside
+# WireGuard (the bridges' own addresses), guest to guest on one host (the bridge only), guest to
+# guest across with 4 streams (wireguard-go spreads its crypto over cores), and the CPU seconds
+# wireguard-go spent per GB carried across.
 #   tests/bench/span.sh            (root; needs wireguard-go, wg, iperf3, tcpdump: packaging/install-deps.sh)
+#   WG_MTU=1440 tests/bench/span.sh   (the IPv4-underlay MTU: 1500 - 20 IP - 8 UDP - 32 WireGuard)
 set -euo pipefail
 umask 077   # the private keys below
-id=$$; A=pgA$id; B=pgB$id; GA=pgGA$id; GB=pgGB$id
-WG_MTU=1420            # wireguard-go's default: 1500 underlay - 80 (IPv6 outer worst case + WG header)
+id=$$; A=pgA$id; B=pgB$id; GA=pgGA$id; GB=pgGB$id; GA2=pgGC$id
+WG_MTU=${WG_MTU:-1420}  # wireguard-go's default: 1500 underlay - 80 (IPv6 outer worst case + WG header)
 SPAN_MTU=$((WG_MTU - 50))  # VXLAN adds 50 (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14)
 dir=$(mktemp -d)
 cleanup() {
     for ns in $A $B; do
         [[ -f $dir/$ns.pid ]] && kill "$(cat "$dir/$ns.pid")" 2>/dev/null || true
     done
-    for ns in $GA $GB $A $B; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in $GA $GB $GA2 $A $B; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$dir"
 }
 trap cleanup EXIT
-for ns in $A $B $GA $GB; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+for ns in $A $B $GA $GB $GA2; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add u0 netns $A type veth peer name u0 netns $B
 ip -n $A addr add 10.98.0.1/24 dev u0; ip -n $A link set u0 up
 ip -n $B addr add 10.98.0.2/24 dev u0; ip -n $B link set u0 up
@@ -67,17 +72,38 @@ wgudp=$(tcpdump -nr "$dir/u0.pcap" udp port 51820 2>/dev/null | wc -l)
 echo "underlay capture: $wgudp WireGuard UDP packets, $icmp ICMP packets"
 [[ $icmp == 0 && $wgudp -gt 0 ]]
 
-measure() { # client-ns server-ns server-ip -> Mbit/s
+measure() { # client-ns server-ns server-ip [streams] -> Mbit/s
     ip netns exec "$2" iperf3 -s -1 -D -B "$3" >/dev/null
     sleep 0.3   # iperf3 -D has no readiness signal; the client retries below if it is early
     for _ in 1 2 3; do
-        out=$(ip netns exec "$1" iperf3 -c "$3" -t 5 -J 2>/dev/null) && break; sleep 0.5
+        out=$(ip netns exec "$1" iperf3 -c "$3" -t 5 -P "${4:-1}" -J 2>/dev/null) && break; sleep 0.5
     done
     python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$out"
 }
-span=$(measure $GA $GB 10.77.0.12)
+# A second guest on host A (the same bridge), and an address on each bridge, for the hops on their own.
+ip -n $A link add tap1 type veth peer name eth0 netns $GA2
+ip -n $A link set tap1 mtu $SPAN_MTU master wsb42 up
+ip -n $GA2 addr add 10.77.0.13/24 dev eth0; ip -n $GA2 link set eth0 mtu $SPAN_MTU up
+ip -n $A addr add 10.77.0.1/24 dev wsb42; ip -n $B addr add 10.77.0.2/24 dev wsb42
+cpu() { # CPU seconds wireguard-go has used in both hosts so far
+    python3 -c 'import os,sys; t=os.sysconf("SC_CLK_TCK"); print(sum(sum(int(x) for x in open(f"/proc/{p}/stat").read().rsplit(")",1)[1].split()[11:13]) for p in sys.argv[1:])/t)' \
+        "$(cat "$dir/$A.pid")" "$(cat "$dir/$B.pid")"
+}
 under=$(measure $A $B 10.98.0.2)
-printf '%-48s %10s\n' "path" "Mbit/s"
-printf '%-48s %10s\n' "guest ns -> guest ns over bridge+VXLAN+WireGuard" "$span"
-printf '%-48s %10s\n' "host ns -> host ns over the underlay veth" "$under"
+wgonly=$(measure $A $B 172.30.0.2)
+vxlan=$(measure $A $B 10.77.0.2)
+local1=$(measure $GA $GA2 10.77.0.13)
+before=$(cpu); start=$(date +%s.%N)
+span=$(measure $GA $GB 10.77.0.12)
+after=$(cpu); end=$(date +%s.%N)
+span4=$(measure $GA $GB 10.77.0.12 4)
+printf '%-58s %10s %8s\n' "path (WireGuard MTU $WG_MTU, span MTU $SPAN_MTU)" "Mbit/s" "ratio"
+row() { printf '%-58s %10s %8s\n' "$1" "$2" "$(python3 -c "print(f'{$2/$under:.3f}x')")"; }
+row "host ns -> host ns over the underlay veth (baseline)" "$under"
+row "host ns -> host ns through WireGuard only" "$wgonly"
+row "host ns -> host ns through VXLAN inside WireGuard" "$vxlan"
+row "guest ns -> guest ns on one host (bridge only)" "$local1"
+row "guest ns -> guest ns over bridge+VXLAN+WireGuard" "$span"
+row "the same, 4 TCP streams" "$span4"
+python3 -c "s=$end-$start; gb=$span*s/8e3; print(f'wireguard-go: {($after-$before)/s:.2f} CPUs busy during the span run, {($after-$before)/gb:.1f} CPU s per GB carried')"
 python3 -c "print(f'ratio span/underlay: {$span/$under:.3f}x')"

@@ -39,9 +39,28 @@ public static class PlaygroundCommands
         playground.Subcommands.Add(list);
 
         var name = new Argument<string>("name") { Description = "the playground" };
-        var show = new Command("show", "a playground's network and members: role, host, state, address") { name };
-        show.Run(async (client, parse, ct) => Print(await client.GetPlaygroundAsync(parse.GetValue(name)!, ct), parse));
+        var identity = new Option<bool>("--identity") { Description = "print the playground's signed identity document (as members hold it at /etc/playground.json)" };
+        var show = new Command("show", "a playground's network and members: role, host, state, address") { name, identity };
+        show.Run(async (client, parse, ct) =>
+        {
+            if (parse.GetValue(identity)) { Console.Out.WriteLine(await client.GetPlaygroundIdentityAsync(parse.GetValue(name)!, ct)); return; }
+            Print(await client.GetPlaygroundAsync(parse.GetValue(name)!, ct), parse);
+        });
         playground.Subcommands.Add(show);
+
+        var verifyFile = new Argument<string>("file") { Description = "a playground identity document; - reads standard input" };
+        var verify = new Command("verify", "check a playground identity document (exits 1 and says what fails, naming the member): every member's and the playground's signature, against this host's and its peers' keys") { verifyFile };
+        verify.RunWithExitCode(async (client, parse, ct) =>
+        {
+            string path = parse.GetValue(verifyFile)!;
+            string text = path == "-" ? await Console.In.ReadToEndAsync(ct) : await File.ReadAllTextAsync(path, ct);
+            var result = await client.VerifyPlaygroundIdentityAsync(text, ct);
+            if (Output.Json(parse)) Output.WriteJson(result, WorkspacesJson.Default.PlaygroundVerifyResult);
+            else if (result.Valid) Console.Out.WriteLine($"Valid: playground {result.Name}, applied by {result.AppliedBy} at {result.IssuedAt}, members {string.Join(", ", result.Members ?? [])}");
+            else foreach (string problem in result.Problems) Console.Error.WriteLine($"ws: not valid: {problem}");
+            return result.Valid ? 0 : 1;
+        });
+        playground.Subcommands.Add(verify);
 
         foreach (var (action, what) in new[]
         {
@@ -70,13 +89,13 @@ public static class PlaygroundCommands
 
         var exportName = new Argument<string>("name") { Description = "the playground" };
         var exportFile = new Argument<string>("file") { Description = "where to write the document" };
-        var export = new Command("export", "write the document last applied to FILE, to apply it elsewhere") { exportName, exportFile };
+        var export = new Command("export", "write the document last applied to FILE, each role pinned to its members' image by fingerprint, to apply it at another site") { exportName, exportFile };
         export.Run(async (client, parse, ct) =>
         {
-            var info = await client.GetPlaygroundAsync(parse.GetValue(exportName)!, ct);
+            string text = await client.ExportPlaygroundAsync(parse.GetValue(exportName)!, ct);
             string path = parse.GetValue(exportFile)!;
             string temp = path + ".tmp";
-            await File.WriteAllTextAsync(temp, info.Document ?? "", ct);
+            await File.WriteAllTextAsync(temp, text, ct);
             File.Move(temp, path, overwrite: true);
             Console.Out.WriteLine($"Wrote {path}.");
         });

@@ -44,6 +44,7 @@ public static class WorkspaceCommands
         var rate = new Option<int?>("--rate-limit") { Description = "egress rate limit in kbit/s" };
         var userData = new Option<string?>("--user-data") { Description = "cloud-init user-data FILE (#cloud-config or a #! script), run at the guest's first boot" };
         var sshKey = new Option<string[]>("--ssh-key") { Description = "an ssh public key FILE for root's authorized_keys (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var cpu = new Option<string?>("--cpu") { Description = "the guest's named CPU model (default: the host's configured one, qemu64); \"host\" gives KVM's own CPU and makes it unmovable" };
         var secret = new Option<string[]>("--secret") { Description = "NAME=@FILE: a secret for the guest only, at /etc/workspaces/secrets/NAME (repeatable; never shown again)" };
 
         // create and launch take the same shape, IMAGE NAME (as incus init|launch IMAGE NAME). create's old
@@ -52,7 +53,7 @@ public static class WorkspaceCommands
         var createName = new Argument<string?>("name") { Description = "the workspace's name", Arity = ArgumentArity.ZeroOrOne };
         var imageOption = new Option<string?>("--image") { Description = "deprecated: ws create IMAGE NAME", Hidden = true };
         var create = new Command("create", "define a workspace from an image: ws create IMAGE NAME (its disk is a fresh overlay)")
-            { createImage, createName, imageOption, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate, userData, sshKey, secret };
+            { createImage, createName, imageOption, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, network, egress, rate, userData, sshKey, secret, cpu };
         create.Validators.Add(result =>
         {
             bool old = result.GetResult(imageOption) is { Implicit: false };
@@ -77,7 +78,7 @@ public static class WorkspaceCommands
         var on = new Option<string?>("--on") { Description = "launch it on this peer (through the local daemon)" };
         var anywhere = new Option<bool>("--anywhere") { Description = "launch it where `ws place` ranks first (this host or a peer) and say where" };
         var launch = new Command("launch", "create a workspace and start it: ws launch IMAGE NAME")
-            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate, userData, sshKey, secret, on, anywhere };
+            { imageArgument, Name, vcpus, memory, cmdline, CpuQuota, CpuWeight, TasksMax, IoWeight, AcceptOffer, NoWait, network, egress, rate, userData, sshKey, secret, cpu, on, anywhere };
         launch.Run(async (local, parse, ct) =>
         {
             string imageName = parse.GetValue(imageArgument)!;
@@ -110,7 +111,8 @@ public static class WorkspaceCommands
             parse.GetValue(egress), parse.GetValue(rate),
             parse.GetValue(userData) is { } file ? await GuestFiles.ReadTextAsync(file, "--user-data", ct) : null,
             parse.GetValue(sshKey) is { Length: > 0 } keys ? await Task.WhenAll(keys.Select(k => GuestFiles.ReadTextAsync(k, "--ssh-key", ct))) : null,
-            parse.GetValue(secret) is { Length: > 0 } secrets ? await GuestFiles.SecretsAsync(secrets, ct) : null);
+            parse.GetValue(secret) is { Length: > 0 } secrets ? await GuestFiles.SecretsAsync(secrets, ct) : null,
+            parse.GetValue(cpu));
     }
 
     private static void Print(ParseResult parse, WorkspaceInfo w, string message)
@@ -176,7 +178,7 @@ public static class WorkspaceCommands
             Output.Fields([("Name", w.Name), ("Id", w.Id), ("State", w.State), ("Reason", w.Reason), ("Image", $"{w.ImageName} ({Output.Short(w.Image)})"),
                 ("vCPUs", w.Vcpus), ("Memory", $"{w.MemoryMiB} MiB"), ("CPU quota", w.CpuQuotaPercent is { } q ? $"{q}%" : "none"),
                 ("CPU weight", w.CpuWeight), ("Tasks max", w.TasksMax), ("I/O weight", w.IoWeight), ("Limits in", w.Unit),
-                ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("Pid", w.Pid),
+                ("Cmdline", w.Cmdline), ("Accelerator", w.Accelerator), ("CPU model", w.CpuModel), ("Copied from", w.CopiedFrom), ("Pid", w.Pid),
                 ("Owner", w.Owner), ("Created", w.CreatedAt.ToString("u")), ("Updated", w.UpdatedAt.ToString("u")),
                 ("Network", w.Nic is { } n ? $"{n.Network}: {n.Address ?? "no address until it starts"} ({n.Mac}, tap {n.Tap})" : null),
                 ("Egress", w.Nic is { } e ? (e.Egress.Length == 0 ? "anything" : e.Egress) : null),

@@ -14,7 +14,7 @@ public static class QemuCommandLine
             "-name", $"guest={spec.HostName},debug-threads=on",
             "-machine", "q35",
             "-accel", spec.Accelerator,
-            "-cpu", spec.Accelerator == "kvm" ? "host" : "max",
+            "-cpu", CpuModels.ForLaunch(spec.CpuModel, spec.Accelerator),
             "-smp", spec.Vcpus.ToString(),
             "-m", $"{spec.MemoryMiB}M",
             "-nodefaults", "-no-user-config", "-display", "none",

@@ -33,6 +33,7 @@ public sealed class MoveTransferTests : IAsyncLifetime
             new CreateWorkspaceRequest("traveller", "guest", 1, 128, await GuestImages.CmdlineWithMarkAsync("beforemove")));
         await source.Client.ActAndWaitAsync("traveller", "start");
         await source.Daemon.WaitForConsoleAsync("traveller", "WORKSPACE-READY boot=1");
+        await source.Daemon.WaitForConsoleAsync("traveller", "WORKSPACE-COMMANDS"); // its command port listens (raw, no echo) only from here
         await GuestShell.RunAsync(source.Daemon, "traveller", "echo written-before-the-move > /mnt/moved-file && sync");
         await source.Client.ActAndWaitAsync("traveller", "stop");
 
@@ -50,6 +51,7 @@ public sealed class MoveTransferTests : IAsyncLifetime
         Assert.Equal((created.Id, created.Owner, 128), (there.Id, there.Owner, there.MemoryMiB));
         await destination.Client.ActAndWaitAsync("traveller", "start");
         string console = await destination.Daemon.WaitForConsoleAsync("traveller", "WORKSPACE-READY boot=2");
+        await destination.Daemon.WaitForConsoleAsync("traveller", "WORKSPACE-COMMANDS"); // a new console here: its command port listens from here
         Assert.Contains("WORKSPACE-MARKERS beforemove", console);
         Assert.Contains("written-before-the-move", await GuestShell.RunAsync(destination.Daemon, "traveller", "cat /mnt/moved-file"));
 
@@ -69,6 +71,7 @@ public sealed class MoveTransferTests : IAsyncLifetime
         var created = await source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("sleeper", "guest", 1, 128));
         await source.Client.ActAndWaitAsync("sleeper", "start");
         await source.Daemon.WaitForConsoleAsync("sleeper", "WORKSPACE-READY boot=1");
+        await source.Daemon.WaitForConsoleAsync("sleeper", "WORKSPACE-COMMANDS"); // its command port listens (raw, no echo) only from here
         string pid = (await GuestShell.RunAsync(source.Daemon, "sleeper", "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
         double before = Uptime(await GuestShell.RunAsync(source.Daemon, "sleeper", "cat /proc/uptime"));
 

@@ -34,6 +34,15 @@ if (onlyScale)
     report.Print();
     return;
 }
+// Only issue 17's playground apply (PlaygroundBench): 4 members from a cached image against 4 launched by hand.
+if (args.Contains("--only-playground"))
+{
+    Console.Error.WriteLine($"playground: apply a 4-member playground against 4 workspaces by hand, {runs} rounds each");
+    await PlaygroundBench.RunAsync(runs, report);
+    Console.WriteLine();
+    report.Print();
+    return;
+}
 // Only `ws place` with 3 peers (PlaceBench): four daemons in network namespaces, nothing else.
 if (args.Contains("--only-place"))
 {

@@ -231,7 +231,7 @@ public sealed class MigrationTicketTests : IAsyncLifetime
         var begun = _source.Get<MigrationRepository>().Find(hash)!;
         Assert.Equal((MigrationPhase.SourceRole, MigrationPhase.Begin, "dst", workspace.Id), (begun.Role, begun.Phase, begun.Peer, begun.WorkspaceId));
         Assert.Equal([_image.Id], ticket.ImageChain);
-        Assert.Equal("max", ticket.CpuModel); // what QEMU runs under TCG today
+        Assert.Equal(("qemu64", "q35"), (ticket.CpuModel, ticket.MachineType)); // the workspace's recorded model, the default
         var (admitted, admittedHash) = Admission.Admit(document, "src");
         Assert.Equal(hash, admittedHash);
         Assert.Equal((workspace.Name, workspace.Owner, workspace.MemoryMib), (admitted.Name, admitted.Owner, admitted.MemoryMib));
@@ -243,11 +243,24 @@ public sealed class MigrationTicketTests : IAsyncLifetime
     {
         var ticket = Ticket();
         string canonical = Encoding.UTF8.GetString(MigrationTicketCodec.Canonical(ticket));
-        Assert.StartsWith("{\"cpu_model\":\"qemu64\",\"destination_key\":", canonical);
+        Assert.StartsWith("{\"copy_as\":null,\"cpu_model\":\"qemu64\",\"destination_key\":", canonical);
         Assert.EndsWith($"\"version\":1,\"workspace_id\":\"w-0001\"}}", canonical);
         string document = Signed(ticket);
         Assert.Equal(ticket.Nonce, MigrationTicketCodec.Open(document).Nonce);
-        string extra = document.Replace("{\"cpu_model\"", "{\"admin\":true,\"cpu_model\"", StringComparison.Ordinal);
+        string extra = document.Replace("{\"copy_as\"", "{\"admin\":true,\"copy_as\"", StringComparison.Ordinal);
         Assert.Contains("a ticket has exactly", Assert.Throws<MigrationTicketException>(() => MigrationTicketCodec.Open(extra)).Message);
+    }
+
+    [Fact]
+    public void A_copys_name_and_the_nics_own_policy_are_signed_with_the_ticket()
+    {
+        var ticket = Ticket(t => t with { CopyAs = "twin", Egress = "10.0.0.0/8:443", RateKbit = 2000 });
+        var opened = MigrationTicketCodec.Open(Signed(ticket));
+        Assert.Equal(("twin", "10.0.0.0/8:443", (int?)2000), (opened.CopyAs, opened.Egress, opened.RateKbit));
+        Assert.Equal(MigrationTicketCodec.Hash(ticket)[..16], opened.ArrivingId(MigrationTicketCodec.Hash(ticket)));
+        Assert.Equal((ticket.WorkspaceId, ticket.Name), (Ticket().ArrivingId("f".PadRight(64, 'f')), Ticket().ArrivingName()));
+        // Changing the copy's name after signing is an alteration.
+        string renamed = Signed(ticket).Replace("\"copy_as\":\"twin\"", "\"copy_as\":\"evil\"", StringComparison.Ordinal);
+        Assert.Contains("altered", Assert.Throws<MigrationTicketException>(() => MigrationTicketCodec.Open(renamed)).Message);
     }
 }

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text;
+using Workspaces.Client;
+using Workspaces.Testing;
+
+namespace Workspaces.Tests.Integration;
+
+/// <summary>
+/// A workspace on a sealed (LUKS) image moves and runs on the peer (issue #13 item 3), two real daemons in their
+/// own namespaces, TCG. The disk key travels only inside the ticket, resealed by the source to host2's X25519 key;
+/// host2 keeps that seal and starts the workspace with it. A marker written in the guest before the move is found
+/// in a plain workspace's overlay (so the search works) but not in the sealed one's, on either host's disk, nor in
+/// a packet capture of host2's cable taken during the move (which holds more bytes than the whole overlay: the
+/// overlay went through it; the peer channel is TLS, and under it the overlay is LUKS ciphertext anyway).
+/// </summary>
+public sealed class SealedMoveTests : IAsyncLifetime
+{
+    private PeerHosts _peers = null!;
+
+    public async Task InitializeAsync()
+    {
+        _peers = await PeerHosts.StartAsync(2);
+        await _peers.JoinAllAsync();
+        await GuestImages.ImportAsync(_peers[0].Client, "vault", encrypt: true);
+        await GuestImages.ImportAsync(_peers[0].Client, "open");
+    }
+
+    public async Task DisposeAsync() => await _peers.DisposeAsync();
+
+    [Fact]
+    public async Task A_sealed_workspace_moves_and_runs_on_the_peer_and_its_overlay_is_never_plaintext_on_disk_or_wire()
+    {
+        var source = _peers[0];
+        var destination = _peers[1];
+        string marker = "canary-" + Guid.NewGuid().ToString("N");
+        var ids = new Dictionary<string, string>();
+        foreach (var (name, image) in new[] { ("sealed", "vault"), ("plain", "open") })
+        {
+            ids[name] = (await source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, image, 1, 128))).Id;
+            await source.Client.ActAndWaitAsync(name, "start");
+            await source.Daemon.WaitForConsoleAsync(name, "WORKSPACE-READY boot=1");
+            await source.Daemon.WaitForConsoleAsync(name, "WORKSPACE-COMMANDS"); // its command port listens only from here
+            await GuestShell.RunAsync(source.Daemon, name, $"echo {marker}-{name} > /mnt/marker && sync");
+            await source.Client.ActAndWaitAsync(name, "stop");
+        }
+        string sourceOverlay = Overlay(source, ids["sealed"]);
+        Assert.True(Holds(Overlay(source, ids["plain"]), $"{marker}-plain")); // the search finds a marker in a plain overlay
+        Assert.False(Holds(sourceOverlay, $"{marker}-sealed"));
+
+        string capture = Path.Combine(destination.Daemon.Dir, "move.pcap");
+        using (var tcpdump = await CaptureAsync(destination, capture))
+        {
+            var moved = await source.Client.MoveAsync("sealed", new MoveRequest("host2"));
+            Assert.Equal("Confirm", moved.Phase);
+            await StopAsync(tcpdump);
+        }
+        long overlaySize = new FileInfo(Overlay(destination, ids["sealed"])).Length;
+        Assert.True(new FileInfo(capture).Length > overlaySize, $"the capture ({new FileInfo(capture).Length} bytes) is smaller than the overlay ({overlaySize})");
+        Assert.False(Holds(capture, marker));
+        Assert.False(Holds(Overlay(destination, ids["sealed"]), marker));
+
+        // It runs there, with its data: host2 opened the disk with the seal the ticket brought.
+        await destination.Client.ActAndWaitAsync("sealed", "start");
+        await destination.Daemon.WaitForConsoleAsync("sealed", "WORKSPACE-READY boot=2");
+        await destination.Daemon.WaitForConsoleAsync("sealed", "WORKSPACE-COMMANDS"); // its command port listens only from here
+        Assert.Equal($"{marker}-sealed", (await GuestShell.RunAsync(destination.Daemon, "sealed", "cat /mnt/marker")).Trim());
+        await destination.Client.ActAndWaitAsync("sealed", "stop");
+        Assert.False(Holds(Overlay(destination, ids["sealed"]), marker));
+    }
+
+    private static string Overlay(PeerHosts.Host host, string id) => Path.Combine(host.Daemon.StateDir, "workspaces", id, "disk.qcow2");
+
+    private static bool Holds(string file, string text) => File.ReadAllBytes(file).AsSpan().IndexOf(Encoding.ASCII.GetBytes(text)) >= 0;
+
+    /// <summary>tcpdump on the host's cable, whole packets, written as they come; returned once it says it listens.</summary>
+    private static async Task<Process> CaptureAsync(PeerHosts.Host host, string file)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "netns", "exec", host.Namespace.Name, "tcpdump", "-i", host.Interface, "-s", "0", "-U", "-w", file, "tcp" })
+            start.ArgumentList.Add(a);
+        var process = Process.Start(start)!;
+        string? line = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(line?.Contains("listening on") == true, $"tcpdump said: {line}");
+        return process;
+    }
+
+    /// <summary>SIGINT makes tcpdump flush and exit (it is this test's own process).</summary>
+    private static async Task StopAsync(Process tcpdump)
+    {
+        await Processes.RunAsync("kill", ["-INT", tcpdump.Id.ToString()]);
+        await tcpdump.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+}

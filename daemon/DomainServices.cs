@@ -107,6 +107,8 @@ public static class DomainServices
         .AddSingleton(TimeProvider.System)
         .AddSingleton<PeerProxy>()
         .AddSingleton<PlaygroundRepository>() // wt-playground
+        .AddSingleton<Playgrounds.PlaygroundPeers>() // wt-pgpeers
+        .AddSingleton<Playgrounds.PlaygroundHosts>() // wt-pgpeers
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
         .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
         .AddSingleton<Playgrounds.PlaygroundExporter>()

@@ -21,12 +21,12 @@ public static class PlaygroundEndpoints
                 + "(all or nothing) and answer once every new member runs (admins)")
             .Body<ApplyPlaygroundRequest>().Produces<PlaygroundPlan>();
 
-        v1.MapGet("/playgrounds", (HttpContext context, PlaygroundService playgrounds) =>
-            Results.Json(playgrounds.List(context.Caller()).ToArray(), WorkspacesJson.Default.PlaygroundInfoArray))
+        v1.MapGet("/playgrounds", async (HttpContext context, PlaygroundService playgrounds) =>
+            Results.Json((await playgrounds.ListAsync(context.Caller(), context.RequestAborted)).ToArray(), WorkspacesJson.Default.PlaygroundInfoArray))
             .WithSummary("the playgrounds the caller may see, with their members").Produces<PlaygroundInfo[]>();
 
-        v1.MapGet("/playgrounds/{name}", (HttpContext context, string name, PlaygroundService playgrounds) =>
-            Results.Json(playgrounds.Show(name, context.Caller()), WorkspacesJson.Default.PlaygroundInfo))
+        v1.MapGet("/playgrounds/{name}", async (HttpContext context, string name, PlaygroundService playgrounds) =>
+            Results.Json(await playgrounds.ShowAsync(name, context.Caller(), context.RequestAborted), WorkspacesJson.Default.PlaygroundInfo))
             .WithSummary("one playground: its network, its members (host, state, address) and the document last applied").Produces<PlaygroundInfo>();
 
         v1.MapPost("/playgrounds/{name}/{action}", async (HttpContext context, string name, string action, PlaygroundService playgrounds) =>

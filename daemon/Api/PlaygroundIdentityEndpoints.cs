@@ -11,7 +11,7 @@ public static class PlaygroundIdentityEndpoints
         // Whoever may see the playground may read its identity: it names members and addresses, signed, nothing secret.
         v1.MapGet("/playgrounds/{name}/identity", (HttpContext context, string name, PlaygroundService playgrounds, PlaygroundIdentityIssuer identities) =>
         {
-            playgrounds.Show(name, context.Caller()); // refuses a playground the caller may not see
+            playgrounds.CheckVisible(name, context.Caller()); // refuses a playground the caller may not see
             return Results.Text(identities.Issue(name) + "\n", "application/json");
         }).WithSummary("the playground's identity document: canonical JSON, each member signed by its host, the whole by this host (members have it at /etc/playground.json)")
             .Produces(200, contentType: "application/json");
@@ -19,7 +19,7 @@ public static class PlaygroundIdentityEndpoints
         // Whoever may see the playground may export it: the document they could read, with image ids added.
         v1.MapGet("/playgrounds/{name}/export", (HttpContext context, string name, PlaygroundService playgrounds, PlaygroundExporter exporter) =>
         {
-            playgrounds.Show(name, context.Caller()); // refuses a playground the caller may not see
+            playgrounds.CheckVisible(name, context.Caller()); // refuses a playground the caller may not see
             return Results.Text(exporter.Export(name), "application/yaml");
         }).WithSummary("the document last applied, each role pinned to its members' image by fingerprint, to apply at another site (its peers supply missing images by hash)")
             .Produces(200, contentType: "application/yaml");

@@ -5,7 +5,9 @@ namespace Workspaces.Daemon.Playgrounds;
 
 /// <summary>
 /// What applying a document changes: whether its network is new, the members to create and to
-/// remove, the members kept; and the same as steps a person reads (what, where, why).
+/// remove, the members kept; and the same as steps a person reads (what, where, why). A new network
+/// placed on peers spans the peers in Span with VNI Vni (null: the network is this host's alone). Lost
+/// members (their host gone, or without them) are forgotten, and made again as members to create.
 /// </summary>
 public sealed record PlaygroundChanges(
     PlaygroundDocument Document,
@@ -13,13 +15,16 @@ public sealed record PlaygroundChanges(
     bool NewNetwork,
     IReadOnlyList<PlaygroundMember> Create,
     IReadOnlyList<PlaygroundMemberRow> Remove,
-    IReadOnlyList<PlaygroundStep> Steps)
+    IReadOnlyList<PlaygroundStep> Steps,
+    IReadOnlyList<string>? Span = null,
+    int? Vni = null,
+    IReadOnlyList<PlaygroundMemberRow>? Lost = null)
 {
     /// <summary>Roles whose pinned image must be pulled from peers before their new members are made.</summary>
     public IReadOnlyList<PlaygroundRole> Pulls { get; init; } = [];
 
     /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
-    public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0;
+    public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0 && (Lost is null || Lost.Count == 0);
 
     public PlaygroundPlan ToPlan(bool applied) => new(Document.Name, Steps.ToArray(), applied, Unchanged);
 }

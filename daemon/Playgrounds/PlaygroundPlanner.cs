@@ -12,40 +12,69 @@ namespace Workspaces.Daemon.Playgrounds;
 /// <summary>
 /// Turns a document into the changes that bring the host to it, checking what needs the host: the
 /// images exist, the subnet overlaps no other network, the new members fit in what is free (the whole
-/// playground is admitted, or nothing is made). Touches nothing. Members are placed on this host.
+/// playground is admitted, or nothing is made). Touches nothing. Without placement hints members are
+/// placed on this host; with them (spread, on) on this host and its peers by PlaygroundHosts, and the
+/// playground's network spans every candidate host.
 /// </summary>
 public sealed class PlaygroundPlanner(
     PlaygroundRepository playgrounds,
     NetworkService networks,
     ImageService images,
     Admission admission,
-    Federation.PeerDirectory peers,
+    PlaygroundHosts hosts,
+    PlaygroundPeers peers,
+    Federation.PeerDirectory directory,
     IOptions<WorkspacesOptions> options)
 {
     public const string ThisHost = "this host";
 
-    public PlaygroundChanges Plan(string text, Caller caller)
+    /// <summary>This host's name as its peers know it (a spanning network's other ends name it so).</summary>
+    public string Self => hosts.Self;
+
+    public async Task<PlaygroundChanges> PlanAsync(string text, Caller caller, CancellationToken ct)
     {
         var document = PlaygroundParser.Parse(text);
         var existing = playgrounds.Find(document.Name);
         if (existing is not null && existing.Owner != caller.Namespace && !caller.IsAdmin)
             throw WorkspacesException.Conflict($"a playground named '{document.Name}' exists and is not yours");
         var steps = new List<PlaygroundStep>();
-        // Members are placed on this host only, for now: a hint this daemon cannot follow is refused, not ignored.
-        if (document.Placement.Spread || document.Placement.On.Count > 0)
-            throw PlaygroundParser.Refuse(document.Placement.Line, "placement",
-                "placing members on peers (spread, on) is not built yet; leave placement out to place every member on this host");
-
+        bool onPeers = document.Placement.Spread || document.Placement.On.Count > 0;
         bool newNetwork = CheckNetwork(document, existing, steps);
-        bool hasPeers = peers.List().Count > 0;
-        var missing = document.Roles.Where(role => !CheckImage(role, hasPeers)).ToList();
+        bool hasPeers = directory.List().Count > 0;
+        // Placed on peers, an image is looked for on every host by placement; here alone, it must be here or be pulled.
+        var missing = onPeers ? [] : document.Roles.Where(role => !CheckImage(role, hasPeers)).ToList();
 
         var current = existing is null ? [] : playgrounds.Members(document.Name);
+        // A member whose host is gone (or no longer has it) is made again, elsewhere if its host does not answer.
+        var lost = await LostAsync(current, ct);
+        current = current.Where(m => !lost.Any(l => l.Member.Name == m.Name)).ToList();
         var have = current.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var wanted = document.Members().ToList();
         var create = wanted.Where(m => !have.Contains(m.Name)).ToList();
         var wantedNames = wanted.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var remove = current.Where(m => !wantedNames.Contains(m.Name)).ToList();
+
+        var where = new Dictionary<string, string>(StringComparer.Ordinal); // a new member's placement reason
+        IReadOnlyList<string>? span = null;
+        int? vni = null;
+        if (onPeers)
+        {
+            // An existing playground keeps the hosts its network spans; a new one spans every candidate host.
+            var candidates = existing is not null && networks.List().FirstOrDefault(n => n.Name == document.Name) is { } net
+                ? [hosts.Self, .. net.SpanPeers] : hosts.Candidates(document.Placement);
+            var perHost = current.GroupBy(m => m.Host ?? hosts.Self).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var (member, why) in lost) steps.Add(new PlaygroundStep("forget", member.Name, member.Host!, why));
+            var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
+            create = placed.Select(p => p.Member).ToList();
+            foreach (var (member, why) in placed) where[member.Name] = why;
+            var others = candidates.Where(h => h != hosts.Self).ToList();
+            if (newNetwork && others.Count > 0) // no peer to use (none joined, or `on: [self]`): the network is this host's own
+            {
+                span = others;
+                vni = await FreeVniAsync(document.Name, span, ct);
+                steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span), $"VNI {vni}, WireGuard + VXLAN to every candidate host"));
+            }
+        }
 
         // A pinned image this host lacks is pulled from peers by hash, before members are made from it (only if some are).
         var pulls = missing.Where(role => create.Any(m => m.Role.Name == role.Name)).ToList();
@@ -55,20 +84,63 @@ public sealed class PlaygroundPlanner(
         foreach (var m in wanted)
         {
             int had = current.Count(c => c.Role == m.Role.Name);
-            steps.Add(have.Contains(m.Name)
-                ? new PlaygroundStep("keep", m.Name, ThisHost, $"role {m.Role.Name} member {m.Index} of {m.Role.Count} exists")
-                : new PlaygroundStep("create", m.Name, ThisHost,
+            var made = create.FirstOrDefault(c => c.Name == m.Name);
+            var kept = current.FirstOrDefault(c => c.Name == m.Name);
+            steps.Add(kept is not null
+                ? new PlaygroundStep("keep", m.Name, kept.Host ?? ThisHost, $"role {m.Role.Name} member {m.Index} of {m.Role.Count} exists")
+                : new PlaygroundStep("create", m.Name, made?.Host ?? ThisHost,
                     $"role {m.Role.Name} wants {m.Role.Count}, has {had}: {m.Role.Image}, {Shape(m.Role).Vcpus} vCPUs, {Shape(m.Role).MemoryMiB} MiB"
-                    + (m.Role.DiskBytes.Count > 0 ? $", {m.Role.DiskBytes.Count} data disk(s)" : "")));
+                    + (m.Role.DiskBytes.Count > 0 ? $", {m.Role.DiskBytes.Count} data disk(s)" : "")
+                    + (where.TryGetValue(m.Name, out string? why) ? $"; {why}" : "")));
         }
         foreach (var m in remove)
         {
             var role = document.Roles.FirstOrDefault(r => r.Name == m.Role);
-            steps.Add(new PlaygroundStep("remove", m.Name, ThisHost,
+            steps.Add(new PlaygroundStep("remove", m.Name, m.Host ?? ThisHost,
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
-        CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps) { Pulls = pulls };
+        if (!onPeers) CheckRoom(create);
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls };
+    }
+
+    /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>
+    private async Task<List<(PlaygroundMemberRow Member, string Why)>> LostAsync(IReadOnlyList<PlaygroundMemberRow> current, CancellationToken ct)
+    {
+        var asked = await Task.WhenAll(current.Where(m => m.Host is not null).Select(async m =>
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(PlaygroundService.MemberTimeout);
+                return (Member: m, Why: await peers.MemberAsync(m.Host!, m.Name, timeout.Token) is null ? $"host {m.Host} has no workspace {m.Name}: made again" : null);
+            }
+            catch (Exception e) when (e is WorkspacesException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                return (Member: m, Why: (string?)$"host {m.Host} does not answer ({e.Message}): the member is made again, and left there if that host comes back");
+            }
+        }));
+        return asked.Where(a => a.Why is not null).Select(a => (a.Member, a.Why!)).ToList();
+    }
+
+    /// <summary>
+    /// A VNI no network uses here or on the hosts it will span: from one the name picks (so two hosts
+    /// applying different playgrounds rarely start at the same one), on to the next free.
+    /// </summary>
+    private async Task<int> FreeVniAsync(string name, IReadOnlyList<string> span, CancellationToken ct)
+    {
+        var used = networks.List().Where(n => n.Vni is not null).Select(n => n.Vni!.Value).ToHashSet();
+        foreach (string peer in span)
+            foreach (var n in await peers.NetworksAsync(peer, ct))
+                if (n.Vni is { } v) used.Add(v);
+        uint hash = 2166136261;
+        foreach (char c in name) hash = (hash ^ c) * 16777619;
+        int start = (int)(hash % (uint)SpanPath.MaxVni) + 1;
+        for (int i = 0; i < SpanPath.MaxVni; i++)
+        {
+            int vni = (start - 1 + i) % SpanPath.MaxVni + 1;
+            if (!used.Contains(vni)) return vni;
+        }
+        throw WorkspacesException.Conflict("every VNI is in use");
     }
 
     /// <summary>The shape a member of this role gets: the document's, else its image's (a template's), else the host's default.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using Workspaces.Client;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Federation;
 using Workspaces.Daemon.Network;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
@@ -12,7 +13,9 @@ namespace Workspaces.Daemon.Playgrounds;
 /// <summary>
 /// Playgrounds as one unit: apply a document (plan, then make and remove members, all or nothing),
 /// show them, and act on every member at once. Members are ordinary workspaces on the playground's
-/// network; the playground records which workspace is which member.
+/// network; the playground records which workspace is which member. Members placed on peers are made
+/// and acted on through PlaygroundPeers, on the playground's network spanning those peers; an apply
+/// that fails anywhere undoes everything it made, on every host.
 /// </summary>
 public sealed class PlaygroundService(
     PlaygroundRepository playgrounds,
@@ -23,6 +26,7 @@ public sealed class PlaygroundService(
     WorkspaceRepository workspaces,
     NetworkService networks,
     PlaygroundContext context,
+    PlaygroundPeers peers,
     PlaygroundImagePulls pulls,
     HostIdentity host,
     ILogger<PlaygroundService> logger)
@@ -36,7 +40,7 @@ public sealed class PlaygroundService(
         await _gate.WaitAsync(ct);
         try
         {
-            var changes = planner.Plan(text, caller);
+            var changes = await planner.PlanAsync(text, caller, ct);
             if (!yes) return changes.ToPlan(applied: false);
             await CarryOutAsync(changes, caller, ct);
             return changes.ToPlan(applied: true);
@@ -55,7 +59,19 @@ public sealed class PlaygroundService(
         await using var revert = new Reverter(logger);
         if (changes.NewNetwork)
         {
-            await networks.CreateAsync(new CreateNetworkRequest(doc.Name, doc.Network.Subnet, Nat: doc.Network.Egress is not null, Egress: doc.Network.Egress), ct);
+            var request = new CreateNetworkRequest(doc.Name, doc.Network.Subnet, Nat: doc.Network.Egress is not null, Egress: doc.Network.Egress);
+            if (changes.Span is { } span)
+            {
+                // Each host's side names the others: this host and the rest of the span.
+                string self = planner.Self;
+                foreach (string peer in span)
+                {
+                    await peers.CreateNetworkAsync(peer, request with { Vni = changes.Vni, Span = [self, .. span.Where(p => p != peer)] }, ct);
+                    revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
+                }
+                request = request with { Vni = changes.Vni, Span = [.. span] };
+            }
+            await networks.CreateAsync(request, ct);
             revert.Add(() => networks.DeleteAsync(doc.Name, CancellationToken.None));
         }
         bool isNew = playgrounds.Find(doc.Name) is null;
@@ -67,29 +83,61 @@ public sealed class PlaygroundService(
         });
         if (isNew) revert.Add(() => playgrounds.Delete(doc.Name));
 
+        foreach (var member in changes.Lost ?? [])
+        {
+            playgrounds.DeleteRemoteMember(doc.Name, member.Name);
+            revert.Add(() => playgrounds.AddRemoteMember(member));
+        }
         foreach (var member in changes.Create)
         {
             var role = member.Role;
-            var row = await definitions.CreateAsync(new CreateWorkspaceRequest(member.Name, role.Reference, role.Vcpus, role.MemoryMiB,
-                Network: doc.Name, UserData: role.UserData, Secrets: role.Secrets.Count > 0 ? new Dictionary<string, string>(role.Secrets) : null), caller, ct);
+            var create = new CreateWorkspaceRequest(member.Name, role.Reference, role.Vcpus, role.MemoryMiB,
+                Network: doc.Name, UserData: role.UserData, Secrets: role.Secrets.Count > 0 ? new Dictionary<string, string>(role.Secrets) : null);
+            if (member.Host is { } peer)
+            {
+                if (role.DiskBytes.Count > 0) throw PlaygroundParser.Refuse(role.Line, $"roles.{role.Name}.disks", "data disks on a peer's member are not built yet");
+                await peers.CreateMemberAsync(peer, create, ct);
+                revert.Add(() => peers.DeleteMemberAsync(peer, member.Name, CancellationToken.None));
+                playgrounds.AddRemoteMember(new PlaygroundMemberRow { Playground = doc.Name, Name = member.Name, Role = role.Name, Idx = member.Index, Host = peer });
+                revert.Add(() => { playgrounds.DeleteRemoteMember(doc.Name, member.Name); return Task.CompletedTask; });
+                continue;
+            }
+            var row = await definitions.CreateAsync(create, caller, ct);
             revert.Add(() => definitions.DeleteAsync(member.Name, caller, force: true, CancellationToken.None));
             playgrounds.AddMember(new PlaygroundMemberRow { Playground = doc.Name, WorkspaceId = row.Id, Name = member.Name, Role = role.Name, Idx = member.Index });
             for (int i = 0; i < role.DiskBytes.Count; i++)
                 await dataDisks.AddAsync(member.Name, $"data{i + 1}", ByteSize.Format(role.DiskBytes[i]), null, caller, ct);
         }
         // Started together once all are defined: a start that fails undoes the whole apply.
-        await Task.WhenAll(changes.Create.Select(m => transitions.ActAsync(m.Name, WorkspaceAction.Start, caller, new ActionOptions(), ct)));
-        foreach (var member in changes.Remove) await definitions.DeleteAsync(member.Name, caller, force: true, ct);
+        await Task.WhenAll(changes.Create.Select(m => m.Host is { } peer
+            ? peers.ActAsync(peer, m.Name, "start", stateful: false, ct)
+            : transitions.ActAsync(m.Name, WorkspaceAction.Start, caller, new ActionOptions(), ct)));
+        foreach (var member in changes.Remove) await RemoveAsync(member, caller, ct);
         revert.Success();
         // Told after the apply stands: a member's names are a courtesy, not a reason to undo it.
         if (!changes.Unchanged) await context.SpreadAsync(doc.Name, ct);
         PlaygroundLog.Applied(logger, doc.Name, changes.Create.Count, changes.Remove.Count);
     }
 
-    public IReadOnlyList<PlaygroundInfo> List(Caller caller) =>
-        playgrounds.List().Where(p => Visible(p, caller)).Select(p => Info(p, withDocument: false)).ToList();
+    public async Task<IReadOnlyList<PlaygroundInfo>> ListAsync(Caller caller, CancellationToken ct) =>
+        await Task.WhenAll(playgrounds.List().Where(p => Visible(p, caller)).Select(p => InfoAsync(p, withDocument: false, ct)));
 
-    public PlaygroundInfo Show(string name, Caller caller) => Info(Get(name, caller), withDocument: true);
+    /// <summary>Refuses (404) a playground the caller may not see; asks no peer.</summary>
+    public void CheckVisible(string name, Caller caller) => Get(name, caller);
+
+    public Task<PlaygroundInfo> ShowAsync(string name, Caller caller, CancellationToken ct) => InfoAsync(Get(name, caller), withDocument: true, ct);
+
+    /// <summary>A member removed: its workspace here, or on its peer (and its record here).</summary>
+    private async Task RemoveAsync(PlaygroundMemberRow member, Caller caller, CancellationToken ct)
+    {
+        if (member.Host is { } peer)
+        {
+            try { await peers.DeleteMemberAsync(peer, member.Name, ct); }
+            catch (PeerFailure e) { PlaygroundPeersLog.MemberLeft(logger, member.Playground, member.Name, peer, e.Message); }
+            playgrounds.DeleteRemoteMember(member.Playground, member.Name);
+        }
+        else await definitions.DeleteAsync(member.Name, caller, force: true, ct);
+    }
 
     /// <summary>
     /// One action on every member. save pauses all at once (their saved states then belong to one
@@ -100,27 +148,35 @@ public sealed class PlaygroundService(
     {
         var playground = Get(name, caller);
         var members = playgrounds.Members(name);
-        // Read at each step: save pauses, then saves those it paused.
-        IEnumerable<string> In(params string[] states) => members.Where(m => states.Contains(StateOf(m))).Select(m => m.Name).ToList();
-        Task All(IEnumerable<string> names, WorkspaceAction verb, ActionOptions how) =>
-            Task.WhenAll(names.Select(n => transitions.ActAsync(n, verb, caller, how, ct)));
+        // Read at each step: save pauses, then saves those it paused. Remote members' states are asked of their hosts.
+        async Task<List<PlaygroundMemberRow>> InAsync(params string[] states)
+        {
+            var now = await Task.WhenAll(members.Select(async m => (Member: m, State: (await StateOfAsync(m, ct)).State)));
+            return now.Where(x => states.Contains(x.State)).Select(x => x.Member).ToList();
+        }
+        Task One(PlaygroundMemberRow m, WorkspaceAction verb, ActionOptions how) => m.Host is { } peer
+            ? peers.ActAsync(peer, m.Name, verb.ToString().ToLowerInvariant(), how.Stateful, ct)
+            : transitions.ActAsync(m.Name, verb, caller, how, ct);
+        async Task All(Task<List<PlaygroundMemberRow>> which, WorkspaceAction verb, ActionOptions how) =>
+            await Task.WhenAll((await which).Select(m => One(m, verb, how)));
         switch (action)
         {
             case "start":
-                await All(In(WorkspaceStates.Defined, WorkspaceStates.Stopped, WorkspaceStates.Failed), WorkspaceAction.Start, new());
+                await All(InAsync(WorkspaceStates.Defined, WorkspaceStates.Stopped, WorkspaceStates.Failed), WorkspaceAction.Start, new());
                 await context.SpreadAsync(name, ct); // addresses are leased at start
                 break;
-            case "stop": await All(In(WorkspaceStates.Running, WorkspaceStates.Paused), WorkspaceAction.Stop, new()); break;
-            case "pause": await All(In(WorkspaceStates.Running), WorkspaceAction.Pause, new()); break;
-            case "resume": await All(In(WorkspaceStates.Paused), WorkspaceAction.Resume, new()); break;
+            case "stop": await All(InAsync(WorkspaceStates.Running, WorkspaceStates.Paused), WorkspaceAction.Stop, new()); break;
+            case "pause": await All(InAsync(WorkspaceStates.Running), WorkspaceAction.Pause, new()); break;
+            case "resume": await All(InAsync(WorkspaceStates.Paused), WorkspaceAction.Resume, new()); break;
             case "save":
-                await All(In(WorkspaceStates.Running), WorkspaceAction.Pause, new());
-                foreach (var member in In(WorkspaceStates.Paused)) await transitions.ActAsync(member, WorkspaceAction.Stop, caller, new ActionOptions(Stateful: true), ct);
+                // Paused together on every host first: the saved states then belong to one instant.
+                await All(InAsync(WorkspaceStates.Running), WorkspaceAction.Pause, new());
+                await All(InAsync(WorkspaceStates.Paused), WorkspaceAction.Stop, new ActionOptions(Stateful: true));
                 break;
-            case "restore": await All(In(WorkspaceStates.Saved), WorkspaceAction.Start, new()); break;
+            case "restore": await All(InAsync(WorkspaceStates.Saved), WorkspaceAction.Start, new()); break;
             default: throw WorkspacesException.NotFound($"unknown playground action {Names.Quote(action)}; actions are {string.Join(", ", Actions)}");
         }
-        return Info(playground, withDocument: false);
+        return await InfoAsync(playground, withDocument: false, ct);
     }
 
     /// <summary>Removes every member (stopping it), then the network, then the record.</summary>
@@ -130,8 +186,17 @@ public sealed class PlaygroundService(
         try
         {
             Get(name, caller);
-            foreach (var member in playgrounds.Members(name)) await definitions.DeleteAsync(member.Name, caller, force: true, ct);
-            if (networks.List().Any(n => n.Name == name)) await networks.DeleteAsync(name, ct);
+            foreach (var member in playgrounds.Members(name)) await RemoveAsync(member, caller, ct);
+            if (networks.List().FirstOrDefault(n => n.Name == name) is { } network)
+            {
+                // A host that died keeps its side (nothing else uses it); the playground is still removed here.
+                foreach (string peer in network.SpanPeers)
+                {
+                    try { await peers.DeleteNetworkAsync(peer, name, ct); }
+                    catch (PeerFailure e) { PlaygroundPeersLog.NetworkLeft(logger, name, peer, e.Message); }
+                }
+                await networks.DeleteAsync(name, ct);
+            }
             playgrounds.Delete(name);
         }
         finally
@@ -143,16 +208,40 @@ public sealed class PlaygroundService(
     private PlaygroundRow Get(string name, Caller caller) =>
         playgrounds.Find(name) is { } row && Visible(row, caller) ? row : throw WorkspacesException.NotFound($"no playground named {Names.Quote(name)}");
 
-    /// <summary>A member's workspace state; "Lost" if its row went between two reads.</summary>
-    private string StateOf(PlaygroundMemberRow member) => workspaces.FindById(member.WorkspaceId)?.State ?? "Lost";
+    /// <summary>
+    /// A member's state and address. "Lost" if its workspace is gone (here, or on a peer that answered);
+    /// "Unreachable" with the reason if its host did not answer: the member may be lost with its host.
+    /// </summary>
+    private async Task<(string State, string? Address, string? Reason)> StateOfAsync(PlaygroundMemberRow member, CancellationToken ct)
+    {
+        if (member.Host is not { } peer)
+            return (workspaces.FindById(member.WorkspaceId)?.State ?? "Lost", networks.NicOf(member.WorkspaceId)?.Address, null);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(MemberTimeout);
+            var info = await peers.MemberAsync(peer, member.Name, timeout.Token);
+            return info is null ? ("Lost", null, $"host {peer} has no workspace {member.Name}") : (info.State, info.Nic?.Address, null);
+        }
+        catch (Exception e) when (e is WorkspacesException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return ("Unreachable", null, $"lost with host {peer}? it did not answer: {e.Message}");
+        }
+    }
+
+    /// <summary>How long a peer has to say how its member is before show calls the member unreachable.</summary>
+    public static readonly TimeSpan MemberTimeout = TimeSpan.FromSeconds(5);
 
     private static bool Visible(PlaygroundRow row, Caller caller) => caller.IsAdmin || row.Owner == caller.Namespace;
 
-    private PlaygroundInfo Info(PlaygroundRow row, bool withDocument)
+    private async Task<PlaygroundInfo> InfoAsync(PlaygroundRow row, bool withDocument, CancellationToken ct)
     {
         var network = networks.List().FirstOrDefault(n => n.Name == row.Name);
-        var members = playgrounds.Members(row.Name).Select(m => new PlaygroundMemberInfo(m.Name, m.Role, m.Idx, PlaygroundPlanner.ThisHost,
-            StateOf(m), networks.NicOf(m.WorkspaceId)?.Address)).ToArray();
+        var members = await Task.WhenAll(playgrounds.Members(row.Name).Select(async m =>
+        {
+            var (state, address, reason) = await StateOfAsync(m, ct);
+            return new PlaygroundMemberInfo(m.Name, m.Role, m.Idx, m.Host ?? PlaygroundPlanner.ThisHost, state, address, reason);
+        }));
         return new PlaygroundInfo(row.Name, row.Name, network?.Subnet ?? "", DateTimeOffset.FromUnixTimeMilliseconds(row.AppliedAt), members,
             withDocument ? row.Document : null);
     }

@@ -37,7 +37,25 @@ public sealed class PlaygroundRepository(Database db)
     public IReadOnlyList<PlaygroundMemberRow> Members(string playground)
     {
         using var c = db.Open();
-        return c.Query<PlaygroundMemberRow>("SELECT * FROM playground_members WHERE playground = @playground ORDER BY role, idx", new { playground }).AsList();
+        return c.Query<PlaygroundMemberRow>("""
+            SELECT playground, workspace_id, name, role, idx, NULL AS host FROM playground_members WHERE playground = @playground
+            UNION ALL
+            SELECT playground, '' AS workspace_id, name, role, idx, host FROM playground_remote_members WHERE playground = @playground
+            ORDER BY role, idx
+            """, new { playground }).AsList();
+    }
+
+    /// <summary>Records a member made on a peer (its workspace is the peer's; this host knows it by name and host).</summary>
+    public void AddRemoteMember(PlaygroundMemberRow row)
+    {
+        using var c = db.Open();
+        c.Execute("INSERT INTO playground_remote_members (playground, name, role, idx, host) VALUES (@Playground, @Name, @Role, @Idx, @Host)", row);
+    }
+
+    public void DeleteRemoteMember(string playground, string name)
+    {
+        using var c = db.Open();
+        c.Execute("DELETE FROM playground_remote_members WHERE playground = @playground AND name = @name", new { playground, name });
     }
 
     public void AddMember(PlaygroundMemberRow row)

@@ -379,6 +379,17 @@ public static class SchemaMigrations
             perform      TEXT NOT NULL              -- PeerMigrationPerform as JSON (it carries the signed ticket)
         );
         """,
+        // #17 (wt-pgpeers): a playground's members on peers, known here by name and host (the workspace is the peer's).
+        """
+        CREATE TABLE playground_remote_members (
+            playground   TEXT NOT NULL REFERENCES playgrounds(name) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            idx          INTEGER NOT NULL,
+            host         TEXT NOT NULL,             -- the peer's name in this host's directory
+            PRIMARY KEY (playground, name)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

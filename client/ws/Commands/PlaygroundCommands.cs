@@ -108,7 +108,12 @@ public static class PlaygroundCommands
     {
         if (Output.Json(parse)) { Output.WriteJson(info, WorkspacesJson.Default.PlaygroundInfo); return; }
         Console.Out.WriteLine($"{info.Name}: network {info.Network} ({info.Subnet}), applied {Output.Age(info.AppliedAt)}");
-        Output.Table(["member", "role", "index", "host", "state", "address"],
-            info.Members.Select(m => new[] { m.Name, m.Role, m.Index.ToString(), m.Host, m.State, m.Address ?? "-" }));
+        // A lost or unreachable member says why (which host did not answer); the column is there only then.
+        if (info.Members.Any(m => m.Reason is not null))
+            Output.Table(["member", "role", "index", "host", "state", "address", "why"],
+                info.Members.Select(m => new[] { m.Name, m.Role, m.Index.ToString(), m.Host, m.State, m.Address ?? "-", m.Reason ?? "" }));
+        else
+            Output.Table(["member", "role", "index", "host", "state", "address"],
+                info.Members.Select(m => new[] { m.Name, m.Role, m.Index.ToString(), m.Host, m.State, m.Address ?? "-" }));
     }
 }

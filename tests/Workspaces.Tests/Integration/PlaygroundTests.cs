@@ -141,8 +141,8 @@ public sealed class PlaygroundTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal((400, "line 7, roles.node.count: -2 is out of range (0 to 64)"), (negative.Status, negative.Problem.Detail));
         var key = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24") + "\n    colour: red", yes: true));
         Assert.StartsWith("line 9, roles.node.colour: unknown key 'colour'", key.Problem.Detail);
-        var spread = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24") + "\nplacement:\n  spread: true", yes: true));
-        Assert.StartsWith("line 10, placement: placing members on peers (spread, on) is not built yet", spread.Problem.Detail);
+        var on = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(2, "10.78.0.0/24") + "\nplacement:\n  on: [nosuch]", yes: true));
+        Assert.StartsWith("line 10, placement.on: no peer named 'nosuch'", on.Problem.Detail);
 
         // 11 members of 96 MiB need 1056 MiB; the host has 1024: none is made, not ten.
         var big = await Assert.ThrowsAsync<ApiException>(() => client.ApplyPlaygroundAsync(Document(11, "10.78.0.0/24"), yes: true));

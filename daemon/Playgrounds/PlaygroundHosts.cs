@@ -1,0 +1,86 @@
+using Workspaces.Client;
+using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Federation;
+
+namespace Workspaces.Daemon.Playgrounds;
+
+/// <summary>
+/// Places new members on hosts with the federation's placement (`ws place`): each host's admission is
+/// asked about each role's shape, and hosts are ranked by image proximity and room. A host takes a
+/// member only if it admits the shape, holds the whole image (members are made from images in hand),
+/// and still has room once the members already placed on it in this plan are counted. spread puts
+/// each member on the admitting host with the fewest members of the playground (round-robin); without
+/// it, each goes to the best-ranked host with room. One member that fits nowhere refuses the plan.
+/// </summary>
+public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory)
+{
+    /// <summary>The hosts a playground may use, by name (this host's own name for itself): the `on` list, or this host and every peer.</summary>
+    public IReadOnlyList<string> Candidates(PlaygroundPlacement hints)
+    {
+        var peers = directory.List().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        if (hints.On.Count == 0) return [directory.Name, .. peers.Order(StringComparer.Ordinal)];
+        var hosts = new List<string>();
+        foreach (string name in hints.On)
+        {
+            string host = name == "self" ? directory.Name : name;
+            if (host != directory.Name && !peers.Contains(host))
+                throw PlaygroundParser.Refuse(hints.Line, "placement.on", $"no peer named {Core.Names.Quote(name)}; peers are {string.Join(", ", peers.Order(StringComparer.Ordinal))}");
+            if (!hosts.Contains(host)) hosts.Add(host);
+        }
+        return hosts;
+    }
+
+    /// <summary>This host's name as its peers know it.</summary>
+    public string Self => directory.Name;
+
+    /// <summary>
+    /// The host for each new member (null: this host) and why. existing counts the playground's members
+    /// per host (for spread). hosts are the candidates; a host not in it is never used.
+    /// </summary>
+    public async Task<IReadOnlyList<(PlaygroundMember Member, string Why)>> PlaceAsync(IReadOnlyList<PlaygroundMember> create,
+        Func<PlaygroundRole, WorkspaceShape> shapeOf, IReadOnlyList<string> hosts, bool spread, IDictionary<string, int> existing, CancellationToken ct)
+    {
+        var placed = new List<(PlaygroundMember, string)>();
+        var free = new Dictionary<string, (int Vcpus, int MemoryMiB)>(StringComparer.Ordinal);
+        var count = new Dictionary<string, int>(existing, StringComparer.Ordinal);
+        var rankings = new Dictionary<string, PlacementReport>(StringComparer.Ordinal);
+        foreach (var member in create)
+        {
+            var shape = shapeOf(member.Role);
+            if (!rankings.TryGetValue(member.Role.Name, out var report))
+            {
+                try
+                {
+                    report = await placement.RankAsync(member.Role.Reference, shape.Vcpus, shape.MemoryMiB, ct);
+                }
+                catch (WorkspacesException e) when (e.Status == 404)
+                {
+                    throw PlaygroundParser.Refuse(member.Role.ImageLine, $"roles.{member.Role.Name}.image", e.Message);
+                }
+                rankings[member.Role.Name] = report;
+            }
+            var fit = report.Candidates.Where(c => hosts.Contains(c.Host) && c.Admits && c.HeldBytes >= c.ChainBytes && Room(c, shape, free)).ToList();
+            if (fit.Count == 0)
+                throw WorkspacesException.Conflict($"member {member.Name} ({shape.Vcpus} vCPUs, {shape.MemoryMiB} MiB, image {member.Role.Image}) fits on no host: "
+                    + string.Join("; ", report.Candidates.Where(c => hosts.Contains(c.Host)).Select(c => $"{c.Host}: {Refusal(c, shape, free)}"))
+                    + "; nothing was created");
+            var chosen = spread ? fit.OrderBy(c => count.GetValueOrDefault(c.Host)).ThenBy(c => c.Rank).First() : fit[0];
+            var left = free.TryGetValue(chosen.Host, out var f) ? f : (chosen.FreeVcpus ?? 0, chosen.FreeMemoryMiB ?? 0);
+            free[chosen.Host] = (left.Item1 - shape.Vcpus, left.Item2 - shape.MemoryMiB);
+            count[chosen.Host] = count.GetValueOrDefault(chosen.Host) + 1;
+            string why = $"rank {chosen.Rank} of {report.Candidates.Length} for {member.Role.Image}: {chosen.Reason}"
+                + (spread ? $"; spread: {count[chosen.Host] - 1} member(s) there before it" : "");
+            placed.Add((member with { Host = chosen.Local ? null : chosen.Host }, why));
+        }
+        return placed;
+    }
+
+    private static bool Room(PlacementCandidate c, WorkspaceShape shape, Dictionary<string, (int Vcpus, int MemoryMiB)> free) =>
+        !free.TryGetValue(c.Host, out var f) || (f.Vcpus >= shape.Vcpus && f.MemoryMiB >= shape.MemoryMiB);
+
+    private static string Refusal(PlacementCandidate c, WorkspaceShape shape, Dictionary<string, (int Vcpus, int MemoryMiB)> free) =>
+        !c.Admits ? c.Reason
+        : c.HeldBytes < c.ChainBytes ? "does not hold the whole image"
+        : !Room(c, shape, free) ? $"no room left after this plan's other members ({free[c.Host].Vcpus} vCPUs, {free[c.Host].MemoryMiB} MiB)"
+        : c.Reason;
+}

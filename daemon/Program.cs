@@ -14,6 +14,7 @@ using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.Hypervisor.Qemu;
 using Workspaces.Daemon.Operations;
+using Workspaces.Daemon.Playgrounds;
 using Workspaces.Daemon.Resources;
 using Workspaces.Daemon.Systemd;
 using Workspaces.Daemon.Workspaces;
@@ -90,8 +91,8 @@ builder.Services
     .AddSingleton<ImagePull>()
     .AddSingleton<MoveReceiver>() // the destination of a move pulls its image chain
     .AddSingleton<LiveReceiver>() // wt-livemove: so does a live move's
-    .AddSingleton<Playgrounds.PlaygroundImagePulls>() // and an apply of an exported playground
-    .AddSingleton<Playgrounds.PlaygroundService>()
+    .AddSingleton<PlaygroundImagePulls>() // and an apply of an exported playground
+    .AddSingleton<PlaygroundService>()
     .AddSingleton<CallerResolver>()
     .AddSingleton<PeerGate>()
     .AddSingleton<SocketAccess>()

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Workspaces.Client;
 using Workspaces.Daemon.Core;
 using Workspaces.Daemon.Errors;
+using Workspaces.Daemon.Hypervisor;
 using Workspaces.Daemon.State;
 using Workspaces.Daemon.Trust;
 using Workspaces.Daemon.Workspaces;
@@ -32,7 +33,8 @@ public sealed class ColdTransfer(
     TimeProvider clock,
     ILogger<ColdTransfer> logger)
 {
-    public async Task RunAsync(WorkspaceRow workspace, MigrationTicket ticket, string document, string hash, string peer, HttpClient http, CancellationToken ct)
+    public async Task RunAsync(WorkspaceRow workspace, MigrationTicket ticket, string document, string hash, string peer, HttpClient http,
+        IProgress<LiveMigrationProgress>? progress, CancellationToken ct)
     {
         bool stateful = ticket.Mode == MigrationModes.Stateful;
         try
@@ -54,9 +56,14 @@ public sealed class ColdTransfer(
                 await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/perform", new PeerMigrationPerform(document, sha, size, state?.Sha256, state?.Size ?? 0, state?.Format, state?.MemoryMib ?? 0),
                     WorkspacesJson.Default.PeerMigrationPerform, WorkspacesJson.Default.PeerMigrationState, ct);
                 MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Perform, $"sending the overlay ({size} bytes, {sha[..12]}) to {peer}");
+                // Progress counts both files as one transfer: the saved state first, then the overlay.
+                long total = (state?.Size ?? 0) + size;
                 if (state is not null)
-                    await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/state", await savedStates.VerifyAsync(now, state, ct), ct);
-                await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/overlay", overlay, ct);
+                    await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/state", await savedStates.VerifyAsync(now, state, ct),
+                        sent => progress?.Report(new LiveMigrationProgress("state", sent, total, null)), ct);
+                long before = state?.Size ?? 0;
+                await SendFileAsync(http, peer, $"v1/peer/migrations/{hash}/overlay", overlay,
+                    sent => progress?.Report(new LiveMigrationProgress("overlay", before + sent, total, null)), ct);
             }
         }
         catch (Exception e)
@@ -102,12 +109,14 @@ public sealed class ColdTransfer(
         await transitions.ActAsync(workspace.Name, WorkspaceAction.Start, new Caller(workspace.Owner, true), new ActionOptions(), CancellationToken.None);
     }
 
-    private static async Task SendFileAsync(HttpClient http, string peer, string path, string local, CancellationToken ct)
+    private static async Task SendFileAsync(HttpClient http, string peer, string path, string local, Action<long> sent, CancellationToken ct)
     {
-        await using var file = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        var content = new StreamContent(file, 1 << 20);
+        var file = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        long length = file.Length;
+        await using var body = new SentBytes(file, sent);
+        var content = new StreamContent(body, 1 << 20);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        content.Headers.ContentLength = file.Length;
+        content.Headers.ContentLength = length;
         using var response = await PeerCall.SendAsync(http, peer, new HttpRequestMessage(HttpMethod.Put, path) { Content = content }, ct);
     }
 

@@ -51,7 +51,7 @@ public sealed class MoveCoordinator(
             throw new WorkspacesException(502, "Peer error", $"peer '{peer.Name}' admitted ticket {accepted.TicketHash[..12]}, not the one sent ({hash[..12]})");
         if (mode is MigrationModes.Cold or MigrationModes.Stateful)
         {
-            await cold.RunAsync(workspace, ticket, document, hash, peer.Name, http, ct);
+            await cold.RunAsync(workspace, ticket, document, hash, peer.Name, http, progress, ct);
             return new PeerMigrationAccepted(hash, MigrationPhase.Confirm);
         }
         await live.RunAsync(workspace, document, hash, peer, http, progress, ct);

@@ -36,10 +36,15 @@ public sealed class MoveTransferTests : IAsyncLifetime
         await source.Daemon.WaitForConsoleAsync("traveller", "WORKSPACE-COMMANDS"); // its command port listens (raw, no echo) only from here
         await GuestShell.RunAsync(source.Daemon, "traveller", "echo written-before-the-move > /mnt/moved-file && sync");
         await source.Client.ActAndWaitAsync("traveller", "stop");
+        long overlayBytes = new FileInfo(source.Daemon.Layout.Overlay(created.Id)).Length;
 
-        var moved = await source.Daemon.WsAsync("move", "traveller", "host2");
+        var moved = await source.Daemon.WsAsync("move", "traveller", "host2", "--progress");
         Assert.True(moved.ExitCode == 0, moved.Stderr);
         Assert.Matches(@"^moved traveller to host2 \(ticket [0-9a-f]+.*, Confirm\)", moved.Stdout);
+        // The move was an operation whose progress counted the overlay's bytes as they left this host.
+        var operation = (await source.Client.ListOperationsAsync()).Single(o => o.Kind == "move" && o.Target == "traveller");
+        Assert.Equal((OperationStatus.Done, "overlay", overlayBytes, overlayBytes),
+            (operation.Status, operation.Transfer?.Phase, operation.Transfer?.BytesDone, operation.Transfer?.BytesTotal));
 
         // Nothing of it is left on the source: no record, no directory (overlay, sockets), no QEMU.
         Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "traveller");

@@ -192,14 +192,12 @@ public sealed class LiveReceiver(
         await disks.CreateOverlayAsync(ticket.WorkspaceId, image, layout.Overlay(ticket.WorkspaceId), ct);
         var row = WorkspaceDefinitions.NewRow(ticket.Name, ticket.Owner, image, $"arriving live from a peer (ticket {hash[..12]})");
         (row.Id, row.Vcpus, row.MemoryMib) = (ticket.WorkspaceId, ticket.Vcpus, ticket.MemoryMib);
+        row.CpuModel = ticket.CpuModel; // the incoming QEMU must give the guest the CPU it runs on now (admission checked it can)
         if (!workspaces.TryInsert(row))
             throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.Name}' here");
         revert.Add(() => workspaces.Delete(row.Id)); // its NIC and guest rows go with it (ON DELETE CASCADE)
         guestSeeds.Identity(row, image);
-        if (ticket.Network.Length > 0 && !networks.TryInsertNic(new NicRow
-            {
-                WorkspaceId = row.Id, Network = ticket.Network, Mac = ticket.Mac, Tap = "wst" + row.Id[..12],
-            }))
+        if (ticket.Network.Length > 0 && !networks.TryInsertNic(ArrivingNic.For(ticket, row.Id)))
             throw WorkspacesException.Conflict($"MAC {ticket.Mac} is already used on network '{ticket.Network}' here");
         revert.Success();
         return row;

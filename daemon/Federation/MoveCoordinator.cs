@@ -61,7 +61,8 @@ public sealed class MoveCoordinator(
     private string ChooseMode(WorkspaceRow workspace, MoveRequest request)
     {
         bool running = workspace.State is WorkspaceStates.Running or WorkspaceStates.Paused;
-        string mode = request.Mode ?? (running ? MigrationModes.Live : MigrationModes.Cold);
+        // A running copy (--keep-source) defaults to stateful: a live copy is not built.
+        string mode = request.Mode ?? (!running ? MigrationModes.Cold : request.KeepSource ? MigrationModes.Stateful : MigrationModes.Live);
         if (!MigrationModes.All.Contains(mode))
             throw WorkspacesException.BadRequest($"mode {Core.Names.Quote(mode)} is none of {string.Join(", ", MigrationModes.All)}");
         if (mode == MigrationModes.Cold && running)

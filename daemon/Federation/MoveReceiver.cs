@@ -112,12 +112,7 @@ public sealed class MoveReceiver(
             revert.Add(() => workspaces.Delete(moved.Id)); // its NIC, guest and saved-state rows go with it (ON DELETE CASCADE)
             guestSeeds.Identity(moved, image); // its identity is this host's to sign now
             KeepSeal(ticket);
-            if (ticket.Network.Length > 0 && !networks.TryInsertNic(new NicRow
-                {
-                    WorkspaceId = moved.Id, Network = ticket.Network, Mac = ticket.IsCopy() ? Network.MacAddresses.New() : ticket.Mac, Tap = "wst" + moved.Id[..12],
-                    // Its own policy moves with it (checked again here: it is the peer's text); its rules are made from it at start.
-                    Egress = ticket.Egress is null ? null : Network.Egress.Normalize(ticket.Egress), RateKbit = ticket.RateKbit is > 0 ? ticket.RateKbit : null,
-                }))
+            if (ticket.Network.Length > 0 && !networks.TryInsertNic(ArrivingNic.For(ticket, moved.Id)))
                 throw WorkspacesException.Conflict($"MAC {ticket.Mac} is already used on network '{ticket.Network}' here");
             // The restore at its next start checks the file against this record (SavedStates.VerifyAsync).
             if (perform.StateSha256 is { } stateSha)

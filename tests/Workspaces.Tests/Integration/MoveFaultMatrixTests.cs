@@ -8,13 +8,15 @@ using Workspaces.Testing;
 namespace Workspaces.Tests.Integration;
 
 /// <summary>
-/// Issue #13's fault matrix, as a table: for a cold and a stateful move, each side killed (SIGKILL at the
+/// Issue #13's fault matrix, as a table: for a cold, a stateful and a live move, each side killed (SIGKILL at the
 /// crash point) or its link cut at each phase boundary it records. The daemon that faulted is restarted without
 /// the fault and both resolvers settle the move by asking each other; then exactly one host holds the
 /// workspace, the one the table names, never two, none left in MigrationUnknown, and nothing the guest had is
 /// lost: the cold guest boots once more with its file (its boot counter one higher), the stateful one runs
 /// with the same boot, its uptime going on and a process started at the beginning still alive.
-/// Two guests (one per mode) serve every row, wherever the last row left them: each move goes from the
+/// A live guest runs on through every row like the stateful one (the live rows' boundaries are the ones the
+/// live phases record: the source's Finish comes after the switch-over, before the destination runs its copy).
+/// Three guests (one per mode) serve every row, wherever the last row left them: each move goes from the
 /// host that holds the guest to the other one, so a row costs one boot (cold) or one restore (stateful).
 /// </summary>
 public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travellers) : IClassFixture<MoveFaultMatrixTests.Travellers>
@@ -39,6 +41,17 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
                 rows.Add(mode, fault, Destination, MigrationPhase.Finish, Destination);
                 rows.Add(mode, fault, Destination, MigrationPhase.Confirm, Destination);
             }
+        foreach (string fault in new[] { Kill, CutLink })
+        {
+            string live = MigrationModes.Live;
+            rows.Add(live, fault, Source, MigrationPhase.Begin, Source);
+            rows.Add(live, fault, Source, MigrationPhase.Prepare, Source);
+            rows.Add(live, fault, Source, MigrationPhase.Perform, Source);
+            rows.Add(live, fault, Source, MigrationPhase.Finish, Source); // switched over, but the destination never ran its copy
+            rows.Add(live, fault, Source, MigrationPhase.Confirm, Destination);
+            rows.Add(live, fault, Destination, MigrationPhase.Prepare, Source);
+            rows.Add(live, fault, Destination, MigrationPhase.Finish, Destination);
+        }
         return rows;
     }
 
@@ -108,7 +121,7 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
         else
         {
             // A guest saved for the move runs again where it stays: restored by the source, or started by hand on the destination.
-            if (holder == Destination)
+            if (holder == Destination && mode == MigrationModes.Stateful)
             {
                 Assert.Equal(WorkspaceStates.Saved, kept.State);
                 await keeper.Client.ActAndWaitAsync(guest.Name, "start");
@@ -164,11 +177,11 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
     public sealed class Travellers : IAsyncLifetime
     {
         private PeerHosts _peers = null!;
-        private Traveller _cold = null!, _stateful = null!;
+        private Traveller _cold = null!, _stateful = null!, _live = null!;
 
         public List<PeerHosts.Host> Hosts => _peers.Hosts;
 
-        public Traveller Of(string mode) => mode == MigrationModes.Cold ? _cold : _stateful;
+        public Traveller Of(string mode) => mode switch { MigrationModes.Cold => _cold, MigrationModes.Stateful => _stateful, _ => _live };
 
         public async Task InitializeAsync()
         {
@@ -181,6 +194,9 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
             _stateful = await BootAsync(host, "warm-traveller");
             _stateful.Process = (await GuestShell.RunAsync(host.Daemon, _stateful.Name, "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
             _stateful.Uptime = Uptime(await GuestShell.RunAsync(host.Daemon, _stateful.Name, "cat /proc/uptime"));
+            _live = await BootAsync(host, "live-traveller");
+            _live.Process = (await GuestShell.RunAsync(host.Daemon, _live.Name, "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
+            _live.Uptime = Uptime(await GuestShell.RunAsync(host.Daemon, _live.Name, "cat /proc/uptime"));
         }
 
         private static async Task<Traveller> BootAsync(PeerHosts.Host host, string name)

@@ -101,8 +101,6 @@ public sealed class LiveReceiver(
         Expect(hash, caller);
         if (!_incoming.TryGetValue(hash, out var incoming) || !incoming.Listening.Task.IsCompletedSuccessfully)
             throw WorkspacesException.Conflict($"no incoming guest of the live move (ticket {hash[..12]}) waits here (restarted since, or given up)");
-        migrations.SetPhase(hash, MigrationPhase.Finish, Now);
-        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Finish);
         incoming.Finish.TrySetResult();
         try
         {
@@ -112,11 +110,15 @@ public sealed class LiveReceiver(
         {
             // EndWhenStartEndsAsync has killed the copy and recorded the failure.
         }
-        var state = State(hash);
-        if (state.Outcome == MigrationOutcome.Failed)
-            throw new WorkspacesException(409, "Move failed", $"the live move (ticket {hash[..12]}) failed here and its copy is killed: {state.Detail}");
+        if (State(hash).Outcome == MigrationOutcome.Failed)
+            throw new WorkspacesException(409, "Move failed", $"the live move (ticket {hash[..12]}) failed here and its copy is killed: {State(hash).Detail}");
+        // Finish, the commit point both sides decide by, is recorded once the guest runs here: a destination that
+        // dies before holds no running copy (the source, paused with the whole state, goes on), and one that dies
+        // after keeps its guest running (QEMU outlives the daemon and is taken back at its start).
+        migrations.SetPhase(hash, MigrationPhase.Finish, Now);
+        MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Finish);
         MigrationLog.Phase(logger, incoming.Name, hash[..12], MigrationPhase.Finish, "the guest runs here");
-        return state;
+        return State(hash);
     }
 
     /// <summary>The source gives up before Finish (its Perform failed): the incoming guest is killed; true if there was one.</summary>

@@ -20,6 +20,7 @@ public sealed class MoveCoordinator(
     MigrationRepository migrations,
     ColdTransfer cold,
     LiveMove live,
+    ImageRepository imageRows,
     TimeProvider clock)
 {
     public async Task<PeerMigrationAccepted> MoveAsync(WorkspaceRow workspace, MoveRequest request, CancellationToken ct, IProgress<LiveMigrationProgress>? progress = null)
@@ -61,10 +62,14 @@ public sealed class MoveCoordinator(
     private string ChooseMode(WorkspaceRow workspace, MoveRequest request)
     {
         bool running = workspace.State is WorkspaceStates.Running or WorkspaceStates.Paused;
-        // A running copy (--keep-source) defaults to stateful: a live copy is not built.
-        string mode = request.Mode ?? (!running ? MigrationModes.Cold : request.KeepSource ? MigrationModes.Stateful : MigrationModes.Live);
+        bool sealedDisk = imageRows.Find(workspace.ImageId)?.Encrypted == true;
+        // A running copy (--keep-source), or a running workspace on a sealed image, defaults to stateful: neither
+        // a live copy nor a live arrival of a sealed disk (its new overlay needs the key first) is built.
+        string mode = request.Mode ?? (!running ? MigrationModes.Cold : request.KeepSource || sealedDisk ? MigrationModes.Stateful : MigrationModes.Live);
         if (!MigrationModes.All.Contains(mode))
             throw WorkspacesException.BadRequest($"mode {Core.Names.Quote(mode)} is none of {string.Join(", ", MigrationModes.All)}");
+        if (mode == MigrationModes.Live && sealedDisk)
+            throw new WorkspacesException(501, "Not implemented", $"workspace '{workspace.Name}' is on a sealed image: a live move of it is not built; move it stateful (its default) or cold");
         if (mode == MigrationModes.Cold && running)
             throw WorkspacesException.Conflict($"workspace '{workspace.Name}' is {workspace.State}: a cold move needs it stopped (ws stop), or use --mode stateful");
         if (mode != MigrationModes.Cold && !running)

@@ -47,6 +47,11 @@ public sealed class SealedMoveTests : IAsyncLifetime
         Assert.True(Holds(Overlay(source, ids["plain"]), $"{marker}-plain")); // the search finds a marker in a plain overlay
         Assert.False(Holds(sourceOverlay, $"{marker}-sealed"));
 
+        // A live move of it is refused before anything is sent (its arrival would need the key before its overlay).
+        var live = await Assert.ThrowsAsync<ApiException>(() => source.Client.MoveAsync("sealed", new MoveRequest("host2", "live")));
+        Assert.Equal(501, live.Status);
+        Assert.Contains("sealed image", live.Message);
+
         string capture = Path.Combine(destination.Daemon.Dir, "move.pcap");
         using (var tcpdump = await CaptureAsync(destination, capture))
         {

@@ -63,14 +63,14 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(["host1"], (await two.Client.ListNetworksAsync()).Single(n => n.Name == "lab").Span!); // host2's side spans host1
 
         string pcap = Path.Combine(Path.GetTempPath(), $"pgpeers-{one.Namespace.Name}.pcap");
-        await using (var capture = await Capture.StartAsync(one.Namespace.Name, one.Interface, pcap))
+        await using (var capture = await PacketCapture.StartAsync(one.Namespace.Name, one.Interface, pcap))
             await PingAllAsync(hosts, shown);
         try
         {
-            int wireGuard = await CountAsync(pcap, "udp port 51820");
-            output.WriteLine($"underlay capture: {wireGuard} WireGuard packets, {await CountAsync(pcap, "")} in all; members {string.Join(", ", shown.Members.Select(m => $"{m.Name}@{m.Host}={m.Address}"))}");
+            int wireGuard = await PacketCapture.CountAsync(pcap, "udp port 51820");
+            output.WriteLine($"underlay capture: {wireGuard} WireGuard packets, {await PacketCapture.CountAsync(pcap, "")} in all; members {string.Join(", ", shown.Members.Select(m => $"{m.Name}@{m.Host}={m.Address}"))}");
             Assert.True(wireGuard >= 8, $"members' pings crossed the underlay as WireGuard ({wireGuard} packets)");
-            Assert.Equal(0, await CountAsync(pcap, "icmp"));
+            Assert.Equal(0, await PacketCapture.CountAsync(pcap, "icmp"));
         }
         finally
         {
@@ -251,43 +251,5 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         foreach (var m in playground.Members)
             foreach (var other in playground.Members.Where(o => o.Name != m.Name))
                 await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name, $"ping -c 1 -W 5 {other.Name}", TimeSpan.FromSeconds(60));
-    }
-
-    private static async Task<int> CountAsync(string pcap, string filter)
-    {
-        var read = await Processes.RunAsync("tcpdump", ["-nr", pcap, filter]);
-        Assert.True(read.ExitCode == 0, read.Stderr);
-        return read.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
-    }
-
-    /// <summary>
-    /// tcpdump on one interface of a namespace, writing a pcap; ready once it says it listens, flushed and ended at dispose.
-    /// Immediate mode: else packets wait in the kernel's ring for a block to fill, and a capture ended soon after the
-    /// traffic loses them (seen here: an empty pcap after pings that crossed).
-    /// </summary>
-    private sealed class Capture : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private Capture(Process process) => _process = process;
-
-        public static async Task<Capture> StartAsync(string ns, string iface, string pcap)
-        {
-            var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "netns", "exec", ns, "tcpdump", "--immediate-mode", "-U", "-ni", iface, "-w", pcap }) start.ArgumentList.Add(arg);
-            var process = Process.Start(start)!;
-            var capture = new Capture(process);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
-                if (line.Contains("listening on")) return capture;
-            await capture.DisposeAsync();
-            throw new InvalidOperationException("tcpdump ended before it listened");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Processes.RunAsync("kill", ["-INT", _process.Id.ToString()]);
-            await _process.WaitForExitAsync();
-            _process.Dispose();
-        }
     }
 }

@@ -42,7 +42,7 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal("1370", (await GuestShell.RunAsync(one.Daemon, "a", "cat /sys/class/net/eth0/mtu")).Trim());
 
         string pcap = Path.Combine(Path.GetTempPath(), $"span-{one.Namespace.Name}.pcap");
-        await using (var capture = await Capture.StartAsync(one.Namespace.Name, one.Interface, pcap))
+        await using (var capture = await PacketCapture.StartAsync(one.Namespace.Name, one.Interface, pcap))
         {
             await GuestShell.RunAsync(one.Daemon, "a", $"ping -c 3 -W 5 {b}");
             // A full-size frame crosses too: 1370 bytes of IP, the most the guest sends.
@@ -51,9 +51,9 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         }
         try
         {
-            Assert.True(await CountAsync(pcap, "udp port 51820") >= 14, "the pings crossed the underlay as WireGuard"); // 7 echoes and 7 replies at least
-            Assert.Equal(0, await CountAsync(pcap, "icmp"));
-            Assert.Equal(0, await CountAsync(pcap, "udp port 4789")); // no bare VXLAN either
+            Assert.True(await PacketCapture.CountAsync(pcap, "udp port 51820") >= 14, "the pings crossed the underlay as WireGuard"); // 7 echoes and 7 replies at least
+            Assert.Equal(0, await PacketCapture.CountAsync(pcap, "icmp"));
+            Assert.Equal(0, await PacketCapture.CountAsync(pcap, "udp port 4789")); // no bare VXLAN either
         }
         finally
         {
@@ -153,39 +153,4 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
 
     private static async Task<bool> LinkExistsAsync(PeerHosts.Host host, string link) =>
         (await Processes.RunAsync("ip", ["-n", host.Namespace.Name, "link", "show", link])).ExitCode == 0;
-
-    private static async Task<int> CountAsync(string pcap, string filter)
-    {
-        var read = await Processes.RunAsync("tcpdump", ["-nr", pcap, filter]);
-        Assert.True(read.ExitCode == 0, read.Stderr);
-        return read.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
-    }
-
-    /// <summary>tcpdump on one interface of a namespace, writing a pcap; ready once it says it listens, flushed and ended at dispose.</summary>
-    private sealed class Capture : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private Capture(Process process) => _process = process;
-
-        public static async Task<Capture> StartAsync(string ns, string iface, string pcap)
-        {
-            var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "netns", "exec", ns, "tcpdump", "-U", "-ni", iface, "-w", pcap }) start.ArgumentList.Add(arg);
-            var process = Process.Start(start)!;
-            var capture = new Capture(process);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
-                if (line.Contains("listening on")) return capture;
-            await capture.DisposeAsync();
-            throw new InvalidOperationException("tcpdump ended before it listened");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            // SIGINT (not SIGKILL): tcpdump flushes its file and exits; `ip netns exec` execs it, so the pid is tcpdump's.
-            await Processes.RunAsync("kill", ["-INT", _process.Id.ToString()]);
-            await _process.WaitForExitAsync();
-            _process.Dispose();
-        }
-    }
 }

@@ -166,6 +166,36 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.DoesNotContain(destination.Daemon.QemuPids(), pid => CmdlineOf(pid).Contains(created.Id));
     }
 
+    [Fact]
+    public async Task The_sources_QEMU_killed_during_Perform_fails_the_move_and_leaves_one_copy_on_the_source_with_its_disk()
+    {
+        var (source, destination) = (_peers[0], _peers[1]);
+        var created = await BootAsync(source, "casualty");
+        await source.Daemon.WaitForConsoleAsync("casualty", "WORKSPACE-COMMANDS");
+        await GuestShell.RunAsync(source.Daemon, "casualty", "echo kept-through-the-crash > /mnt/kept && sync");
+        int qemu = source.Daemon.QemuPids().Single(pid => CmdlineOf(pid).Contains(created.Id));
+
+        var moving = source.Daemon.WsAsync("move", "casualty", "host2");
+        string exportSocket = Path.Combine(destination.Daemon.Layout.Dir(created.Id), "live-nbd.sock");
+        await Wait.UntilAsync(() => File.Exists(exportSocket) || moving.IsCompleted, TimeSpan.FromMinutes(2), "the destination's NBD export");
+        System.Diagnostics.Process.GetProcessById(qemu).Kill();
+
+        var moved = await moving;
+        output.WriteLine(moved.Stderr);
+        Assert.NotEqual(0, moved.ExitCode);
+
+        // Nothing runs anywhere; the peer keeps nothing of it; the source keeps its record and a disk that boots with its file.
+        await Wait.UntilAsync(async () => !(await destination.Client.ListWorkspacesAsync()).Any(w => w.Name == "casualty"),
+            TimeSpan.FromMinutes(1), "the destination dropping its copy's record");
+        Assert.DoesNotContain(destination.Daemon.QemuPids(), pid => CmdlineOf(pid).Contains(created.Id));
+        await Wait.UntilAsync(async () => (await source.Client.GetWorkspaceAsync("casualty")).State is "Stopped" or "Failed",
+            TimeSpan.FromMinutes(1), "the source recording its guest's death");
+        await source.Client.ActAndWaitAsync("casualty", "start");
+        await source.Daemon.WaitForConsoleAsync("casualty", "WORKSPACE-READY boot=2");
+        await source.Daemon.WaitForConsoleAsync("casualty", "WORKSPACE-COMMANDS");
+        Assert.Contains("kept-through-the-crash", await GuestShell.RunAsync(source.Daemon, "casualty", "cat /mnt/kept"));
+    }
+
     private static async Task<WorkspaceInfo> BootAsync(PeerHosts.Host host, string name)
     {
         var created = await host.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest(name, "guest", 1, 128, Network: "lan"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Workspaces.Client;
 using Workspaces.Daemon;
+using Workspaces.Daemon.State;
 using Workspaces.Daemon.Workspaces;
 using Workspaces.Testing;
 using Xunit.Abstractions;
@@ -145,9 +146,8 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
         var created = await BootAsync(source, "survivor");
 
         var moving = source.Daemon.WsAsync("move", "survivor", "host2");
-        // The destination's incoming QEMU exports its disk once Prepare is done; the source's Perform follows at once.
-        string exportSocket = Path.Combine(destination.Daemon.Layout.Dir(created.Id), "live-nbd.sock");
-        await Wait.UntilAsync(() => File.Exists(exportSocket) || moving.IsCompleted, TimeSpan.FromMinutes(2), "the destination's NBD export");
+        // Killed once the source recorded Perform: Prepare has answered, so the failure is the transfer's, not Prepare's.
+        await Wait.UntilAsync(() => PhaseOf(source, created.Id) == MigrationPhase.Perform || moving.IsCompleted, TimeSpan.FromMinutes(2), "the source's Perform");
         int incoming = destination.Daemon.QemuPids().Single(pid => CmdlineOf(pid).Contains(created.Id));
         System.Diagnostics.Process.GetProcessById(incoming).Kill();
 
@@ -195,6 +195,9 @@ public sealed class LiveMoveTests(ITestOutputHelper output) : IAsyncLifetime
         await source.Daemon.WaitForConsoleAsync("casualty", "WORKSPACE-COMMANDS");
         Assert.Contains("kept-through-the-crash", await GuestShell.RunAsync(source.Daemon, "casualty", "cat /mnt/kept"));
     }
+
+    private static string? PhaseOf(PeerHosts.Host host, string workspaceId) =>
+        new MigrationRepository(new Database(Path.Combine(host.Daemon.StateDir, "workspaces.db"))).List().LastOrDefault(m => m.WorkspaceId == workspaceId)?.Phase;
 
     private static async Task<WorkspaceInfo> BootAsync(PeerHosts.Host host, string name)
     {

@@ -91,9 +91,7 @@ public sealed class MoveRecovery(
             if (move.Copy)
             {
                 // A copy (--keep-source) leaves the source as it was, whatever the peer holds: it only goes on where it stood.
-                if (answer.Outcome is null)
-                    await PeerCall.PostAsync(http!, move.Peer, $"v1/peer/migrations/{move.TicketHash}/confirm", new PeerMigrationState(move.TicketHash, MigrationPhase.Confirm, null, null),
-                        WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
+                if (answer.Outcome is null) await ConfirmAsync(http!, move, ct);
                 await KeepSourceAsync(move, $"peer '{move.Peer}' finished the copy; this host keeps its workspace", ct, MigrationOutcome.Succeeded);
                 return;
             }
@@ -201,9 +199,7 @@ public sealed class MoveRecovery(
             recorder.SetState(mine, WorkspaceStates.Stopped, $"moved to '{move.Peer}': deleting this copy", null, mine.Accelerator);
             await definitions.DeleteAsync(mine.Name, new Caller(mine.Owner, true), force: true, ct);
         }
-        if (answer.Outcome is null)
-            await PeerCall.PostAsync(http, move.Peer, $"v1/peer/migrations/{move.TicketHash}/confirm", new PeerMigrationState(move.TicketHash, MigrationPhase.Confirm, null, null),
-                WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
+        if (answer.Outcome is null) await ConfirmAsync(http, move, ct);
         Settle(move, MigrationOutcome.Succeeded, $"peer '{move.Peer}' finished the move: this host's copy is deleted");
     }
 
@@ -226,6 +222,11 @@ public sealed class MoveRecovery(
         if (move.Mode == MigrationModes.Stateful && saved && mine.State == WorkspaceStates.Saved)
             await transitions.ActAsync(mine.Name, WorkspaceAction.Start, new Caller(mine.Owner, true), new ActionOptions(), ct);
     }
+
+    /// <summary>Tells the destination its copy is the one (or, for a copy, that the source is done with the move).</summary>
+    private static Task ConfirmAsync(HttpClient http, MigrationRow move, CancellationToken ct) =>
+        PeerCall.PostAsync(http, move.Peer, $"v1/peer/migrations/{move.TicketHash}/confirm", new PeerMigrationState(move.TicketHash, MigrationPhase.Confirm, null, null),
+            WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, ct);
 
     private void Settle(MigrationRow move, string outcome, string why)
     {

@@ -9,7 +9,7 @@ namespace Workspaces.Tests.Integration;
 /// A corpus of hostile requests (long, malformed, truncated, stalled, garbled HTTP, admin-only calls)
 /// replayed over the socket as root and as an admitted ordinary user, four rounds each, while another
 /// client keeps asking for /v1/host. No 5xx, the other client always answered, the daemon's RSS back
-/// within 10%, and the state dir as it was. tests/hostile/run.sh runs it alone.
+/// within 10% and 4 MiB, and the state dir as it was. tests/hostile/run.sh runs it alone.
 /// </summary>
 public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -136,8 +136,12 @@ public sealed class HostileReplayTests(Xunit.Abstractions.ITestOutputHelper outp
             // Memory the daemon holds is its anonymous RSS (heap, stacks, pools). File-backed RSS is the binary's code
             // and libraries paged in on first use of a path (error paths late): clean pages the kernel drops at will.
             // The daemon trims 2 s after the last large body and again a minute later (MemoryTrim): after that, measure.
+            // The allowance is 10% plus 4 MiB: one more thread-pool thread (seen in CI: 14 -> 15 threads, +2.7 MiB)
+            // brings its own C-heap arena and GC allocation region. What this is for is a request that keeps its body:
+            // each round sends a 4 MiB and a 900 KB body from each caller, so that leak would be 29 MiB after three rounds.
             await Wait.UntilAsync(() => MinuteTrims() >= 2, TimeSpan.FromSeconds(90), "the daemon's trim a minute after the last round");
-            Assert.True(Rss(daemon.Pid) <= rssBefore * 1.1, $"the daemon's anonymous RSS is not back within 10% of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
+            long allowed = rssBefore + rssBefore / 10 + (4 << 10);
+            Assert.True(Rss(daemon.Pid) <= allowed, $"the daemon's anonymous RSS is not back within 10% + 4 MiB of {rssBefore} KiB (now {Rss(daemon.Pid)} KiB)");
             output.WriteLine($"after the daemon's trims: anonymous RSS {Rss(daemon.Pid)} KiB ({(double)Rss(daemon.Pid) / rssBefore:0.00}x the baseline)");
             Assert.Equal(footprint, Footprint(daemon));
             Assert.Empty(await daemon.Client.ListWorkspacesAsync());

@@ -41,7 +41,7 @@ public static class MoveEndpoints
                 catch (Exception e)
                 {
                     // A move that ended without an outcome (a cut link, a peer gone mid-call) is settled in the background.
-                    if (recovery.OpenMoveOf(workspace.Name) is { Role: MigrationPhase.SourceRole } open) resolver.Track(open);
+                    if (recovery.OpenMoveFrom(workspace.Id) is { } open) resolver.Track(open);
                     result.TrySetException(e);
                     throw;
                 }

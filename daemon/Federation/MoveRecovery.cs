@@ -38,6 +38,10 @@ public sealed class MoveRecovery(
     public MigrationRow? OpenMoveOf(string name) =>
         migrations.Unresolved().LastOrDefault(m => m.Name == name);
 
+    /// <summary>The open move this host started of the workspace with that id (a name may also be on a copy arriving here).</summary>
+    public MigrationRow? OpenMoveFrom(string workspaceId) =>
+        migrations.Unresolved().LastOrDefault(m => m.Role == MigrationPhase.SourceRole && m.WorkspaceId == workspaceId);
+
     /// <summary>Marks the source's copy of an open move as not to be run or deleted until the move is settled.</summary>
     public void HoldSource(MigrationRow move, string why)
     {

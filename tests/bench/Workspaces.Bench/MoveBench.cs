@@ -62,6 +62,48 @@ public static partial class MoveBench
         }
         double s = Measure.Median(stateful), c = Measure.Median(cold);
         report.Add("ws stop --stateful + ws start, 256 MiB", $"{s:0} ms", $"{c:0} ms", $"{s / c:0.00}x", "< cold boot", s < c);
+
+        await ColdAsync(peers, image, runs, report);
+    }
+
+    /// <summary>
+    /// A cold move of a stopped workspace whose overlay holds 256 MiB the guest wrote (random, so nothing
+    /// compresses it away), back and forth, against socat copying that overlay file over the same cable.
+    /// </summary>
+    private static async Task ColdAsync(PeerHosts peers, TestGuest image, int runs, Report report)
+    {
+        // The test guest's disk is 64 MiB: a copy of it grown to 320 MiB gives the guest room past its filesystem.
+        string dir = Directory.CreateTempSubdirectory("ws-bench-cold-").FullName;
+        string disk = Path.Combine(dir, "disk320.raw");
+        File.Copy(image.Disk, disk);
+        await using (var grown = File.OpenWrite(disk)) grown.SetLength(320L << 20);
+        await peers[0].Client.ImportLocalImageAsync(new ImageUpload("guest320", disk, image.Kernel, image.Initrd, image.Cmdline, false));
+        await peers[0].Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("cold", "guest320", 1, 256));
+        await peers[0].Client.ActAndWaitAsync("cold", "start");
+        await peers[0].Daemon.WaitForConsoleAsync("cold", "WORKSPACE-READY boot=1");
+        await GuestShell.RunAsync(peers[0].Daemon, "cold", "dd if=/dev/urandom of=/dev/vda bs=1M seek=64 count=256 conv=fsync 2>/dev/null; echo written",
+            TimeSpan.FromMinutes(5));
+        await peers[0].Client.ActAndWaitAsync("cold", "stop");
+        string id = (await peers[0].Client.GetWorkspaceAsync("cold")).Id;
+
+        List<double> moves = [], copies = [];
+        long overlayBytes = 0;
+        for (int i = 0; i < runs; i++)
+        {
+            var (from, to) = (peers[i % 2], peers[(i + 1) % 2]);
+            string overlay = from.Daemon.Layout.Overlay(id);
+            overlayBytes = new FileInfo(overlay).Length;
+            var copy = await SocatCopy.RunAsync(from, to, overlay, Path.Combine(dir, "copy.qcow2"), 9600 + i);
+            File.Delete(Path.Combine(dir, "copy.qcow2"));
+            copies.Add(copy.Seconds * 1000);
+            var clock = Stopwatch.StartNew();
+            await from.Client.MoveAsync("cold", new MoveRequest(to.Name, "cold"));
+            moves.Add(clock.Elapsed.TotalMilliseconds);
+            Console.Error.WriteLine($"  round {i + 1}: ws move --mode cold {from.Name}->{to.Name} {moves[^1]:0} ms; socat of the {overlayBytes >> 20} MiB overlay {copies[^1]:0} ms");
+        }
+        Directory.Delete(dir, recursive: true);
+        double m = Measure.Median(moves), t = Measure.Median(copies);
+        report.Add($"ws move --mode cold, {overlayBytes >> 20} MiB overlay", $"{m:0} ms", $"socat TCP + sync {t:0} ms", $"{m / t:0.00}x", "", null);
     }
 
     [GeneratedRegex(@"downtime (\d+) ms")]

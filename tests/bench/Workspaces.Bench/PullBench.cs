@@ -17,8 +17,6 @@ public static class PullBench
 {
     private const long GiB = 1L << 30;
     private const string Image = "gib";
-    // socat's default 8 KiB buffer costs it a third of its rate here; 128 KiB makes the baseline the stronger one.
-    private const string SocatBuffer = "131072";
 
     /// <summary>profile: one more pull under `perf record` of both daemons, summed by library and by symbol (stderr).</summary>
     public static async Task RunAsync(int runs, string senderRate, bool profile, Report report)
@@ -67,18 +65,18 @@ public static class PullBench
         string tls = await TlsCertificateAsync(Path.GetDirectoryName(source)!);
         // One round first, untimed, as Measure.InterleavedMediansAsync does: page cache, the JIT, and the sender's
         // piece list, which a host computes once per blob and keeps.
-        await SocatAsync(a, b, source, target, 9399);
+        await SocatCopy.RunAsync(a, b, source, target, 9399);
         File.Delete(target);
         await PullAsync(b, from: a.Name, [a]);
         await b.Client.DeleteImageAsync(Image);
-        var socat = new List<Transfer>();
-        var socatTls = new List<Transfer>();
+        var socat = new List<SocatCopy.Transfer>();
+        var socatTls = new List<SocatCopy.Transfer>();
         var pulls = new List<Pull>();
         for (int i = 0; i < runs; i++)
         {
-            socat.Add(await SocatAsync(a, b, source, target, 9400 + i));
+            socat.Add(await SocatCopy.RunAsync(a, b, source, target, 9400 + i));
             File.Delete(target);
-            socatTls.Add(await SocatAsync(a, b, source, target, 9500 + i, tls));
+            socatTls.Add(await SocatCopy.RunAsync(a, b, source, target, 9500 + i, tls));
             File.Delete(target);
             var pull = await PullAsync(b, from: a.Name, [a]);
             pulls.Add(pull);
@@ -87,7 +85,7 @@ public static class PullBench
         }
         double baseline = Rate(Measure.Median(socat.Select(s => s.Seconds).ToList()));
         double ours = Rate(Measure.Median(pulls.Select(p => p.Seconds).ToList()));
-        report.Add($"pull 1 GiB, one peer (median of {runs})", $"{ours:0} MiB/s", $"socat -b {SocatBuffer} + fsync {baseline:0} MiB/s",
+        report.Add($"pull 1 GiB, one peer (median of {runs})", $"{ours:0} MiB/s", $"socat -b {SocatCopy.Buffer} + fsync {baseline:0} MiB/s",
             $"{ours / baseline:0.00}x", ">= 0.8x", ours / baseline >= 0.8);
         double ceiling = Rate(Measure.Median(socatTls.Select(s => s.Seconds).ToList()));
         report.Add("  for reference: raw TLS 1.3 copy, same path", $"socat openssl {ceiling:0} MiB/s", $"socat {baseline:0} MiB/s", $"{ceiling / baseline:0.00}x", "", null);
@@ -160,7 +158,6 @@ public static class PullBench
         }
     }
 
-    private sealed record Transfer(double Seconds, string Cpu);
 
     private sealed record Pull(double Seconds, string Cpu, string Split, string Served);
 
@@ -169,29 +166,6 @@ public static class PullBench
     /// until the receiver has written the whole file and fsynced it (`sync FILE`: fsync(2) of that file only,
     /// as the daemon fsyncs its blob; `sync -f` would flush everyone's dirty pages on the filesystem).
     /// </summary>
-    private static async Task<Transfer> SocatAsync(PeerHosts.Host from, PeerHosts.Host to, string source, string target, int port, string? tlsPem = null)
-    {
-        string listen = tlsPem is null ? $"TCP-LISTEN:{port},reuseaddr" : $"OPENSSL-LISTEN:{port},reuseaddr,cert={tlsPem},verify=0,openssl-min-proto-version=TLS1.3";
-        string connect = tlsPem is null ? $"TCP:{to.Address}:{port}" : $"OPENSSL:{to.Address}:{port},verify=0";
-        const string format = "cpu %U %S";
-        var listener = to.Namespace.Start("/usr/bin/time", "-f", format, "socat", "-u", "-b", SocatBuffer,
-            listen, $"OPEN:{target},creat,trunc");
-        var stderr = listener.StandardError.ReadToEndAsync();
-        for (var wait = Stopwatch.StartNew(); (await to.Namespace.RunAsync("ss", "-Hltn", $"sport = :{port}")).Stdout.Trim().Length == 0;)
-        {
-            if (wait.Elapsed > TimeSpan.FromSeconds(10) || listener.HasExited) throw new InvalidOperationException($"socat did not listen on {port}: {await stderr}");
-            await Task.Delay(20);
-        }
-        var clock = Stopwatch.StartNew();
-        var sent = await from.Namespace.RunAsync("/usr/bin/time", "-f", format, "socat", "-u", "-b", SocatBuffer, $"OPEN:{source}", connect);
-        using (var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2))) await listener.WaitForExitAsync(limit.Token);
-        await Measure.MustAsync("sync", target);
-        double seconds = clock.Elapsed.TotalSeconds;
-        if (listener.ExitCode != 0 || new FileInfo(target).Length != new FileInfo(source).Length)
-            throw new InvalidOperationException($"socat's copy is incomplete ({listener.ExitCode}): {await stderr}");
-        return new Transfer(seconds, $"send {CpuOf(sent.Stderr):0.00}, recv {CpuOf(await stderr):0.00}");
-    }
-
     /// <summary>A throwaway ECDSA P-256 certificate and key in one PEM, as socat's OPENSSL-LISTEN wants them.</summary>
     private static async Task<string> TlsCertificateAsync(string dir)
     {
@@ -201,9 +175,6 @@ public static class PullBench
         await File.WriteAllTextAsync(pem, await File.ReadAllTextAsync(key) + await File.ReadAllTextAsync(cert));
         return pem;
     }
-
-    private static double CpuOf(string timeOutput) =>
-        timeOutput.Split('\n').Last(l => l.StartsWith("cpu ")).Split(' ')[1..].Sum(double.Parse);
 
     /// <summary>
     /// A pull on the receiver (POST /v1/images/pull, as `ws image pull gib [--from PEER]`), timed from the

@@ -20,26 +20,70 @@ public static class GuestShell
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
-        string marker = $"END-{Guid.NewGuid():N}";
-        // The marker is split in the command so only its output, not an echo, can match.
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"{command} 2>&1; echo \"{marker[..4]}\"\"{marker[4..]} $?\"\n"));
-        var output = new StringBuilder();
-        var buffer = new byte[4096];
         using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        var output = new StringBuilder();
+        try
+        {
+            await SyncAsync(socket, output, limit.Token);
+            output.Clear();
+            string marker = NewMarker();
+            await SendAsync(socket, $"{command} 2>&1; {EchoSplit(marker)} $?");
+            string text = await ReadPastAsync(socket, output, marker, limit.Token);
+            int at = text.IndexOf(marker, StringComparison.Ordinal);
+            int code = int.Parse(text[(at + marker.Length + 1)..text.IndexOf('\n', at)].Trim());
+            return code == 0 ? text[..at] : throw new GuestCommandException(command, code, text[..at]);
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            throw new TimeoutException($"'{command}' in {workspace} did not finish; so far:\n{output}");
+        }
+        catch (EndOfStreamException)
+        {
+            throw new IOException($"{workspace}'s command port closed; so far:\n{output}");
+        }
+    }
+
+    /// <summary>
+    /// The first bytes sent to a guest just booted or just restored can be lost (its loop opens the port and sets it
+    /// raw only after WORKSPACE-READY, and a restored UART drops what arrives first: "cat" was seen arriving as "at").
+    /// A probe whose echo must come back whole shows the line is clean; one not answered in two seconds is sent
+    /// again, and only the latest counts (the guest answers in order, so its echo comes after every earlier one).
+    /// </summary>
+    private static async Task SyncAsync(Socket socket, StringBuilder output, CancellationToken ct)
+    {
         while (true)
         {
-            int n;
-            try { n = await socket.ReceiveAsync(buffer, limit.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"'{command}' in {workspace} did not finish; so far:\n{output}"); }
-            if (n == 0) throw new IOException($"{workspace}'s command port closed; so far:\n{output}");
-            output.Append(Encoding.ASCII.GetString(buffer, 0, n));
-            string text = output.ToString();
-            int at = text.IndexOf(marker, StringComparison.Ordinal);
-            if (at >= 0 && text.IndexOf('\n', at) is var end and > 0)
+            string probe = NewMarker();
+            await SendAsync(socket, EchoSplit(probe));
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            patience.CancelAfter(TimeSpan.FromSeconds(2));
+            try
             {
-                int code = int.Parse(text[(at + marker.Length + 1)..end].Trim());
-                return code == 0 ? text[..at] : throw new GuestCommandException(command, code, text[..at]);
+                await ReadPastAsync(socket, output, probe, patience.Token);
+                return;
             }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+        }
+    }
+
+    private static string NewMarker() => $"END-{Guid.NewGuid():N}";
+
+    /// <summary>Echoes the marker split in two quoted halves, so only the echo's output, never the guest echoing the line back, can match.</summary>
+    private static string EchoSplit(string marker) => $"echo \"{marker[..4]}\"\"{marker[4..]}\"";
+
+    private static async Task SendAsync(Socket socket, string line) => await socket.SendAsync(Encoding.ASCII.GetBytes(line + "\n"));
+
+    /// <summary>Reads into output until the marker and the end of its line have arrived; the text so far.</summary>
+    private static async Task<string> ReadPastAsync(Socket socket, StringBuilder output, string marker, CancellationToken ct)
+    {
+        var buffer = new byte[4096];
+        while (true)
+        {
+            string text = output.ToString();
+            if (text.IndexOf(marker, StringComparison.Ordinal) is var at and >= 0 && text.IndexOf('\n', at) > 0) return text;
+            int n = await socket.ReceiveAsync(buffer, ct);
+            if (n == 0) throw new EndOfStreamException();
+            output.Append(Encoding.ASCII.GetString(buffer, 0, n));
         }
     }
 }

@@ -140,8 +140,8 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
     }
 
     /// <summary>
-    /// The guest's command port answers a harmless command: the first line sent to a guest just booted or
-    /// restored can lose its first byte (seen here: "cat" arriving as "at"), so the checks wait for an answer first.
+    /// The guest's command port answers a harmless command: a guest just restored on a host that was killed
+    /// and started again may take a while to come back, so the checks wait for an answer first.
     /// </summary>
     private static Task ShellReadyAsync(PeerHosts.Host host, string name) =>
         Wait.UntilAsync(async () => await Record.ExceptionAsync(() => GuestShell.RunAsync(host.Daemon, name, "true", TimeSpan.FromSeconds(10))) is null,

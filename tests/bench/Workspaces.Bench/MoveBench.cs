@@ -74,17 +74,19 @@ public static partial class MoveBench
     {
         // The test guest's disk is 64 MiB: a copy of it grown to 320 MiB gives the guest room past its filesystem.
         string dir = Directory.CreateTempSubdirectory("ws-bench-cold-").FullName;
-        string disk = Path.Combine(dir, "disk320.raw");
+        string disk = Path.Combine(dir, "disk320.qcow2");
         File.Copy(image.Disk, disk);
-        await using (var grown = File.OpenWrite(disk)) grown.SetLength(320L << 20);
+        await Measure.MustAsync("qemu-img", "resize", "-f", "qcow2", disk, "320M");
         await peers[0].Client.ImportLocalImageAsync(new ImageUpload("guest320", disk, image.Kernel, image.Initrd, image.Cmdline, false));
         await peers[0].Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("cold", "guest320", 1, 256));
         await peers[0].Client.ActAndWaitAsync("cold", "start");
         await peers[0].Daemon.WaitForConsoleAsync("cold", "WORKSPACE-READY boot=1");
-        await GuestShell.RunAsync(peers[0].Daemon, "cold", "dd if=/dev/urandom of=/dev/vda bs=1M seek=64 count=256 conv=fsync 2>/dev/null; echo written",
+        await GuestShell.RunAsync(peers[0].Daemon, "cold", "dd if=/dev/urandom of=/dev/vda bs=1048576 seek=64 count=256 && sync",
             TimeSpan.FromMinutes(5));
         await peers[0].Client.ActAndWaitAsync("cold", "stop");
         string id = (await peers[0].Client.GetWorkspaceAsync("cold")).Id;
+        if (new FileInfo(peers[0].Daemon.Layout.Overlay(id)).Length < 256L << 20)
+            throw new InvalidOperationException($"the guest's 256 MiB did not reach its overlay ({new FileInfo(peers[0].Daemon.Layout.Overlay(id)).Length} bytes)");
 
         List<double> moves = [], copies = [];
         long overlayBytes = 0;

@@ -70,8 +70,8 @@ public sealed class LiveCopyTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"inet {twin.Nic.Address}/", await GuestShell.RunAsync(destination.Daemon, "twin", "ip -4 addr show eth0"));
 
         // Each answers from its own address with its own MAC, through its host's anti-spoofing rules.
-        await AnswersAsync(source, "runner", "10.72.1.1", original.Nic.Address!, original.Nic.Mac);
-        await AnswersAsync(destination, "twin", "10.72.2.1", twin.Nic.Address!, twin.Nic.Mac);
+        await NetworkedGuest.AssertAnswersAsync(source.Daemon, source.Namespace, "runner", "10.72.1.1", original.Nic.Address!, original.Nic.Mac);
+        await NetworkedGuest.AssertAnswersAsync(destination.Daemon, destination.Namespace, "twin", "10.72.2.1", twin.Nic.Address!, twin.Nic.Mac);
 
         // Two machines now: the copy's VM generation id is not its source's.
         string sourceGuid = GenerationId(source.Daemon, original.Id);
@@ -86,14 +86,6 @@ public sealed class LiveCopyTests(ITestOutputHelper output) : IAsyncLifetime
 
         await destination.Client.ActAndWaitAsync("twin", "stop");
         await source.Client.ActAndWaitAsync("runner", "stop");
-    }
-
-    /// <summary>The guest pings its gateway; the gateway's neighbour entry for the guest's address holds the MAC that answered.</summary>
-    private static async Task AnswersAsync(PeerHosts.Host host, string name, string gateway, string address, string mac)
-    {
-        await GuestShell.RunAsync(host.Daemon, name, $"ping -c 2 -W 3 {gateway}");
-        var neighbour = await host.Namespace.RunAsync("ip", "neigh", "show", address);
-        Assert.Contains($"lladdr {mac.ToLowerInvariant()}", neighbour.Stdout);
     }
 
     /// <summary>The vmgenid GUID the workspace's QEMU was launched with.</summary>

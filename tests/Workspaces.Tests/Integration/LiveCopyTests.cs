@@ -1,4 +1,6 @@
 using Workspaces.Client;
+using Workspaces.Daemon;
+using Workspaces.Daemon.Workspaces;
 using Workspaces.Testing;
 using Xunit.Abstractions;
 
@@ -86,6 +88,41 @@ public sealed class LiveCopyTests(ITestOutputHelper output) : IAsyncLifetime
 
         await destination.Client.ActAndWaitAsync("twin", "stop");
         await source.Client.ActAndWaitAsync("runner", "stop");
+    }
+
+    [Fact]
+    public async Task A_live_copy_cut_after_the_switch_over_leaves_the_source_running_and_no_copy_on_the_peer()
+    {
+        var (source, destination) = (_peers[0], _peers[1]);
+        // The cut: host1's call asking host2 to run its copy (Finish), after the switch-over completed, fails as a dead link would.
+        source.Daemon.Environment["WORKSPACES_FAULT_DROP_LINK_AT"] = MigrationFaults.Point(MigrationPhase.SourceRole, MigrationPhase.Finish);
+        await source.Daemon.KillAsync();
+        await source.Daemon.StartAsync();
+        try
+        {
+            await NetworkedGuest.LaunchAsync(source.Daemon, new CreateWorkspaceRequest("keeper", "guest", 1, 128, Network: "lan"));
+            var original = await source.Client.GetWorkspaceAsync("keeper");
+            double uptimeBefore = Uptime(await GuestShell.RunAsync(source.Daemon, "keeper", "cat /proc/uptime"));
+
+            var copied = await source.Daemon.WsAsync("move", "keeper", "host2", "--keep-source", "--name", "lost");
+            Assert.NotEqual(0, copied.ExitCode);
+            Assert.Contains("live copy of 'keeper' to 'host2' failed", copied.Stderr);
+
+            // A copy never makes the source wait on the peer: it runs on, the same boot, the same QEMU, never MigrationUnknown.
+            var kept = await source.Client.GetWorkspaceAsync("keeper");
+            Assert.Equal(("Running", original.Pid), (kept.State, kept.Pid));
+            Assert.True(Uptime(await GuestShell.RunAsync(source.Daemon, "keeper", "cat /proc/uptime")) > uptimeBefore, "the source rebooted");
+            // The peer never ran its copy (no Finish reached it): it was told to drop it, and nothing of it is left there.
+            Assert.DoesNotContain(await destination.Client.ListWorkspacesAsync(), w => w.Name == "lost");
+            await Wait.UntilAsync(() => !destination.Daemon.QemuPids().Any(), TimeSpan.FromSeconds(60), "the peer's incoming QEMU gone");
+            await source.Client.ActAndWaitAsync("keeper", "stop");
+        }
+        finally
+        {
+            source.Daemon.Environment.Remove("WORKSPACES_FAULT_DROP_LINK_AT"); // the other tests run without the fault
+            await source.Daemon.KillAsync();
+            await source.Daemon.StartAsync();
+        }
     }
 
     /// <summary>The vmgenid GUID the workspace's QEMU was launched with.</summary>

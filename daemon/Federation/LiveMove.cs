@@ -17,8 +17,10 @@ namespace Workspaces.Daemon.Federation;
 /// copy and the move is Failed. After it, the guest stays paused here: if the destination says it killed
 /// its copy, this one runs again (Failed); if it cannot say, the move is Unknown and the workspace
 /// MigrationUnknown: zero running copies, never two, until `ws move --recover` settles it.
+/// A live copy (--keep-source) runs the same Prepare and Perform, then goes on in LiveMove.Copy.cs: the source
+/// continues instead of being deleted.
 /// </summary>
-public sealed class LiveMove(
+public sealed partial class LiveMove(
     MigrationRepository migrations,
     WorkspaceRepository workspaces,
     WorkspaceLocks locks,
@@ -30,7 +32,7 @@ public sealed class LiveMove(
     TimeProvider clock,
     ILogger<LiveMove> logger)
 {
-    public async Task RunAsync(WorkspaceRow workspace, string document, string hash, PeerRow peer, HttpClient http,
+    public async Task RunAsync(WorkspaceRow workspace, MigrationTicket ticket, string document, string hash, PeerRow peer, HttpClient http,
         IProgress<LiveMigrationProgress>? progress, CancellationToken ct)
     {
         using (await locks.TakeAsync(workspace.Id, ct))
@@ -39,6 +41,7 @@ public sealed class LiveMove(
             if (row is null || !WorkspaceStateMachine.IsActive(row.State) || !guests.TryGet(row.Id, out var guest))
                 throw Failed(hash, WorkspacesException.Conflict($"workspace '{workspace.Name}' is {row?.State ?? "gone"}: a live move needs it running or paused"));
 
+            bool wasRunning = row.State == WorkspaceStates.Running;
             PeerLiveStreams streams;
             try
             {
@@ -61,6 +64,10 @@ public sealed class LiveMove(
                 stats = await live.PerformAsync(guest, layout.Overlay(row.Id), layout.Guest(row.Id).Dir, peer.Address, peer.TlsFingerprint,
                     new LiveStreams(streams.NbdStream, streams.StateStream), progress, ct, socket => GuestFiles.GiveFile(row.GuestUid, socket));
             }
+            catch (MigrationSwitchoverException e) when (ticket.IsCopy())
+            {
+                throw await CopyFailedAfterSwitchoverAsync(row, guest, hash, peer, http, wasRunning, e.Message);
+            }
             catch (MigrationSwitchoverException e)
             {
                 // The destination may or may not have everything: it decides, or nobody can yet.
@@ -76,6 +83,11 @@ public sealed class LiveMove(
                     $"the live move of '{row.Name}' to '{peer.Name}' failed before the switch-over ({e.Message}); it runs on here"));
             }
             LiveMoveLog.Migrated(logger, row.Name, peer.Name, hash[..12], stats.DowntimeMs, stats.TotalTimeMs, stats.RamTransferred >> 20);
+            if (ticket.IsCopy())
+            {
+                await FinishCopyAsync(row, guest, ticket, hash, peer, http, wasRunning, ct);
+                return;
+            }
 
             try
             {

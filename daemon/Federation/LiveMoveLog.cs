@@ -19,4 +19,7 @@ internal static partial class LiveMoveLog
 
     [LoggerMessage(EventId = 9705, Level = LogLevel.Warning, Message = "Live move of {Name} to {Peer} (ticket {Ticket}): the peer killed its copy after the switch-over; the guest runs on here")]
     public static partial void ResumedHere(ILogger logger, string name, string peer, string ticket);
+
+    [LoggerMessage(EventId = 9950, Level = LogLevel.Warning, Message = "Live copy of {Name} to {Peer} (ticket {Ticket}) failed after the switch-over; the source runs on and the peer drops its copy: {Why}")]
+    public static partial void CopyFailed(ILogger logger, string name, string peer, string ticket, string why);
 }

@@ -12,14 +12,17 @@ using Workspaces.Daemon.Workspaces;
 namespace Workspaces.Daemon.Federation;
 
 /// <summary>
-/// The destination's side of a live move. Prepare: the image chain is pulled from the source by hash, the
-/// workspace's record (the source's id, name, owner, shape, MAC on the same-named network) and a new
-/// overlay on the chain are made, and the workspace is started as an incoming guest: the start's own path
+/// The destination's side of a live move or copy. Prepare: the image chain is pulled from the source by hash, the
+/// workspace's record (the source's id, name, owner, shape, MAC on the same-named network; a copy's own id, name
+/// and MAC) and a new overlay on the chain are made (on a sealed chain, sealed with the key the ticket brought), and the workspace is started as an incoming guest: the start's own path
 /// (admission, lease, rules, tap, limits, seed) launches QEMU with -incoming defer, and LiveTransfer
 /// exports the overlay and listens for the state; the stream ids go back to the source. Finish: the state
 /// is complete, the export ends and the start runs the guest (Running). Until Finish the guest never runs
 /// here: a failure, an abort, the incoming QEMU dying or the source never finishing kill it and remove the
 /// record, and only then is the move recorded Failed here, so a source that sees Failed may resume.
+/// A copy wakes with its source's RAM (virtio-net's migrated state even brings the source's MAC back into QEMU):
+/// the start tells it its own identity once it runs (CloneIdentity: MAC, address, hostname, instance id), and its
+/// QEMU's vmgenid GUID, derived from its own id, is not its source's, so the guest sees it was copied.
 /// </summary>
 public sealed class LiveReceiver(
     MigrationRepository migrations,
@@ -33,6 +36,8 @@ public sealed class LiveReceiver(
     WorkspaceGuests guestSeeds,
     WorkspaceTransitions transitions,
     LiveTransfer live,
+    ImageRepository imageRows,
+    HostIdentity host,
     TimeProvider clock,
     ILogger<LiveReceiver> logger)
 {
@@ -60,8 +65,8 @@ public sealed class LiveReceiver(
             throw new MigrationTicketException($"the ticket sent with Prepare is not the one admitted as {hash[..12]}");
         if (ticket.Mode != MigrationModes.Live)
             throw WorkspacesException.BadRequest($"ticket {hash[..12]} is for a {ticket.Mode} move, not a live one");
-        if (workspaces.FindById(ticket.WorkspaceId) is not null)
-            throw WorkspacesException.Conflict($"workspace id {ticket.WorkspaceId} already exists here");
+        if (workspaces.FindById(ticket.ArrivingId(hash)) is not null)
+            throw WorkspacesException.Conflict($"workspace id {ticket.ArrivingId(hash)} already exists here");
         var source = peers.Find(caller) ?? throw WorkspacesException.Forbidden($"peer '{caller}' is not pinned here");
         var incoming = new Incoming(row.Name);
         if (!_incoming.TryAdd(hash, incoming))
@@ -69,7 +74,7 @@ public sealed class LiveReceiver(
         try
         {
             await PullChainAsync(ticket, caller, ct);
-            var moved = await DefineAsync(ticket, hash, ct);
+            var moved = await DefineAsync(ticket, hash, caller, ct);
             MigrationFaults.Reach(MigrationPhase.DestinationRole, MigrationPhase.Prepare);
             // The start runs on its own (not the request's token): it lasts until Finish, or until it is given up.
             incoming.Started = Task.Run(() => transitions.ActAsync(moved.Name, WorkspaceAction.Start, new Caller(moved.Owner, true),
@@ -87,7 +92,7 @@ public sealed class LiveReceiver(
             await incoming.Started.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (_incoming.TryRemove(new KeyValuePair<string, Incoming>(hash, incoming)))
             {
-                Remove(ticket.WorkspaceId);
+                Remove(ticket.ArrivingId(hash));
                 Fail(hash, row.Name, e.Message);
                 incoming.Ended.TrySetResult();
             }
@@ -182,21 +187,29 @@ public sealed class LiveReceiver(
             throw new WorkspacesException(502, "Pull failed", $"pulling the image chain from '{caller}' failed: {op.Error}");
     }
 
-    /// <summary>The workspace's record (Defined until the guest runs), its NIC with the source's MAC, and a new overlay on the chain.</summary>
-    private async Task<WorkspaceRow> DefineAsync(MigrationTicket ticket, string hash, CancellationToken ct)
+    /// <summary>
+    /// The workspace's record (Defined until the guest runs), its NIC (the source's MAC; a copy's new one), and a new
+    /// overlay on the chain: on a sealed chain the ticket's seal of the key is kept first, so the overlay is sealed
+    /// with it and the incoming QEMU opens it decrypted (its export serves the mirror plaintext only inside the TLS tunnel).
+    /// </summary>
+    private async Task<WorkspaceRow> DefineAsync(MigrationTicket ticket, string hash, string caller, CancellationToken ct)
     {
         var image = images.Get(ticket.ImageChain[0]);
         if (image.Disk is null) throw WorkspacesException.BadRequest($"image {image.Name} has no disk: nothing to move live");
-        string dir = layout.Dir(ticket.WorkspaceId);
+        string id = ticket.ArrivingId(hash);
+        string dir = layout.Dir(id);
         await using var revert = new Reverter(logger);
         Directory.CreateDirectory(dir);
         revert.Add(() => Directory.Delete(dir, recursive: true));
-        await disks.CreateOverlayAsync(ticket.WorkspaceId, image, layout.Overlay(ticket.WorkspaceId), ct);
-        var row = WorkspaceDefinitions.NewRow(ticket.Name, ticket.Owner, image, $"arriving live from a peer (ticket {hash[..12]})");
-        (row.Id, row.Vcpus, row.MemoryMib) = (ticket.WorkspaceId, ticket.Vcpus, ticket.MemoryMib);
+        ArrivingSeal.Keep(ticket, imageRows, host.SealingPublicKey);
+        await disks.CreateOverlayAsync(id, image, layout.Overlay(id), ct);
+        var row = WorkspaceDefinitions.NewRow(ticket.ArrivingName(), ticket.Owner, image,
+            $"arriving live from a peer{(ticket.IsCopy() ? " as a copy" : "")} (ticket {hash[..12]})");
+        (row.Id, row.Vcpus, row.MemoryMib) = (id, ticket.Vcpus, ticket.MemoryMib);
+        if (ticket.IsCopy()) row.CopiedFrom = $"peer '{caller}', workspace '{ticket.Name}' ({ticket.WorkspaceId})";
         row.CpuModel = ticket.CpuModel; // the incoming QEMU must give the guest the CPU it runs on now (admission checked it can)
         if (!workspaces.TryInsert(row))
-            throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.Name}' here");
+            throw WorkspacesException.Conflict($"owner {ticket.Owner} already has a workspace named '{ticket.ArrivingName()}' here");
         revert.Add(() => workspaces.Delete(row.Id)); // its NIC and guest rows go with it (ON DELETE CASCADE)
         guestSeeds.Identity(row, image);
         if (ticket.Network.Length > 0 && !networks.TryInsertNic(ArrivingNic.For(ticket, row.Id)))

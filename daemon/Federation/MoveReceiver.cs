@@ -45,7 +45,7 @@ public sealed class MoveReceiver(
         if (MigrationTicketCodec.Hash(ticket) != hash)
             throw new MigrationTicketException($"the ticket sent with Perform is not the one admitted as {hash[..12]}");
         if (ticket.Mode is not (MigrationModes.Cold or MigrationModes.Stateful))
-            throw new WorkspacesException(501, "Not implemented", $"{ticket.Mode} moves are not received by this host yet");
+            throw WorkspacesException.BadRequest($"ticket {hash[..12]} is for a {ticket.Mode} move: it is performed through /live and /finish, not /perform");
         if ((ticket.Mode == MigrationModes.Stateful) != (perform.StateSha256 is not null)
             || perform.StateSha256 is { } stateSha && (stateSha.Length != 64 || !stateSha.All(char.IsAsciiHexDigit) || perform.StateFormat != SavedStates.Format))
             throw WorkspacesException.BadRequest($"a stateful move, and only one, announces its saved state by SHA-256 in format {SavedStates.Format}");
@@ -111,7 +111,7 @@ public sealed class MoveReceiver(
             var moved = Record(ticket, hash, caller, image, perform.StateSha256 is null ? WorkspaceStates.Defined : WorkspaceStates.Saved);
             revert.Add(() => workspaces.Delete(moved.Id)); // its NIC, guest and saved-state rows go with it (ON DELETE CASCADE)
             guestSeeds.Identity(moved, image); // its identity is this host's to sign now
-            KeepSeal(ticket);
+            ArrivingSeal.Keep(ticket, imageRows, host.SealingPublicKey);
             if (ticket.Network.Length > 0 && !networks.TryInsertNic(ArrivingNic.For(ticket, moved.Id)))
                 throw WorkspacesException.Conflict($"MAC {ticket.Mac} is already used on network '{ticket.Network}' here");
             // The restore at its next start checks the file against this record (SavedStates.VerifyAsync).
@@ -135,19 +135,6 @@ public sealed class MoveReceiver(
         {
             throw Fail(hash, e);
         }
-    }
-
-    /// <summary>
-    /// A sealed lineage's disk key arrives only in the ticket, sealed by the source to this host's X25519 key
-    /// (admission opened it once, to check it): it is kept as this host's seal of every sealed image of the chain,
-    /// so the workspace starts here. The key itself is never stored in clear.
-    /// </summary>
-    private void KeepSeal(MigrationTicket ticket)
-    {
-        if (ticket.SealedDiskKey is null) return;
-        string sealedKey = Convert.ToBase64String(Convert.FromHexString(ticket.SealedDiskKey));
-        foreach (string id in ticket.ImageChain.Where(id => imageRows.Keys(id).Count > 0))
-            imageRows.AddKey(new ImageKeyRow(id, host.SealingPublicKey, sealedKey));
     }
 
     private (MigrationTicket Ticket, PeerMigrationPerform Perform)? Announced(string hash)

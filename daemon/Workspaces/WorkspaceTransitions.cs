@@ -174,9 +174,9 @@ public sealed class WorkspaceTransitions(
         trace.Step("seed");
         // A clone of a template, a copy from a peer (its RAM is its source's), or a guest whose old address went to another
         // meanwhile, is told who it is once it runs. A guest received live kept the address it had on its last host: told
-        // the one leased here, as a stateful move's is.
+        // the one leased here, as a stateful move's is; a live copy is told its own name and id even without a NIC.
         bool newIdentity = restore is not null && (restore.Template || row.CopiedFrom is not null || (nic is not null && nic.Address != restore.Address))
-                           || how.Incoming is not null && nic is not null;
+                           || how.Incoming is not null && (nic is not null || row.CopiedFrom is not null);
         var agentConnected = newIdentity ? identities.ConnectEarlyAsync(row, ct) : Task.CompletedTask;
         if (how.Incoming is { } receive)
         {

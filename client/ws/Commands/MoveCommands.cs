@@ -7,7 +7,8 @@ namespace Workspaces.Cli.Commands;
 /// ws move NAME PEER: move a workspace to a peer under a signed ticket the peer checks before anything
 /// moves; a refusal says why (with a counter-offer when the peer made one). While the move runs, a progress
 /// line on stderr (on a terminal, or with --progress) shows its phase, bytes, rate, dirty pages and expected downtime.
-/// --keep-source [--name NEW] makes a copy with a new identity on the peer instead; the source stays.
+/// --keep-source [--name NEW] makes a copy with a new identity on the peer instead; the source stays (live, the default for a
+/// running workspace: it keeps running). Sealed workspaces move and copy every way too: the key goes only inside the ticket.
 /// </summary>
 public static class MoveCommands
 {
@@ -17,10 +18,14 @@ public static class MoveCommands
         var peer = new Argument<string>("peer") { Description = "the peer to move it to (see ws peer list)" };
         var mode = new Option<string?>("--mode")
         {
-            Description = "cold (stopped), stateful (RAM saved, moved, restored) or live; default: cold when stopped, live when running or paused",
+            Description = "cold (stopped), stateful (RAM saved, moved, restored) or live (runs on until the switch-over); "
+                          + "default: cold when stopped, live when running or paused (a copy too, sealed or not)",
         };
         mode.AcceptOnlyFromAmong("cold", "stateful", "live");
-        var keepSource = new Option<bool>("--keep-source") { Description = "make a copy with a new identity on the peer instead" };
+        var keepSource = new Option<bool>("--keep-source")
+        {
+            Description = "make a copy with a new identity (id, name, MAC, address, VM generation id) on the peer instead; the source stays, and a live copy's keeps running",
+        };
         var copyName = new Option<string?>("--name") { Description = "with --keep-source: the copy's name on the peer (default: the same, if the peer has none)" };
         var recover = new Option<bool>("--recover") { Description = "settle a half-done move of NAME now by asking the peer (MigrationUnknown)" };
         var keepHere = new Option<bool>("--keep-here")

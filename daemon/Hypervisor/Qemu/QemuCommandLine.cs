@@ -31,6 +31,8 @@ public static class QemuCommandLine
             "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
             "-pidfile", spec.PidFile,
             "-device", "virtio-balloon-pci,id=balloon0", // so memory can be renegotiated while it runs
+            // Not a PCI device: the other devices keep their addresses. Its GUID tells a copy from its source (VmGenerationId).
+            "-device", $"vmgenid,guid={VmGenerationId.For(spec.HostName)}",
             "-daemonize",
             // QEMU's own seccomp filter. Not elevateprivileges=deny nor spawn=deny: QEMU 7.2 installs the
             // filter before it daemonizes, and those forbid the setsid() and fork() that -daemonize needs

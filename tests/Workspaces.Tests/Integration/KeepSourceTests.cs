@@ -5,7 +5,7 @@ namespace Workspaces.Tests.Integration;
 
 /// <summary>
 /// `ws move NAME PEER --keep-source` (issue #13, the paper's copying operation), between two real daemons in
-/// their own namespaces, TCG. Each host has a network named "lan" (different subnets). A cold copy boots on
+/// their own namespaces, TCG (a live copy, the default for a running workspace: LiveCopyTests). Each host has a network named "lan" (different subnets). A cold copy boots on
 /// the peer from the source's disk (its boot counter goes on, a file written before is there) under a new id;
 /// the source keeps its workspace, stopped. A stateful copy of a running guest continues on the peer (a process
 /// started before runs there too) but under its own identity: new id, name and MAC, an address from the
@@ -77,7 +77,7 @@ public sealed class KeepSourceTests : IAsyncLifetime
         var original = await source.Client.GetWorkspaceAsync("runner");
         string pid = (await GuestShell.RunAsync(source.Daemon, "runner", "sleep 100000 >/dev/null 2>&1 & echo $!")).Trim();
 
-        var copied = await source.Daemon.WsAsync("move", "runner", "host2", "--keep-source", "--name", "twin");
+        var copied = await source.Daemon.WsAsync("move", "runner", "host2", "--keep-source", "--name", "twin", "--mode", "stateful"); // live is the default (LiveCopyTests)
         Assert.True(copied.ExitCode == 0, copied.Stderr);
 
         // The source runs on from where it was saved: same id, same MAC, the process still there.
@@ -101,6 +101,9 @@ public sealed class KeepSourceTests : IAsyncLifetime
         Assert.Equal(twin.Id, (await GuestShell.RunAsync(destination.Daemon, "twin", "cat /run/workspace/instance-id")).Trim());
         Assert.Equal(twin.Nic.Mac, (await GuestShell.RunAsync(destination.Daemon, "twin", "cat /sys/class/net/eth0/address")).Trim());
         Assert.Contains($"inet {twin.Nic.Address}/", await GuestShell.RunAsync(destination.Daemon, "twin", "ip -4 addr show eth0"));
+        // On the wire too: the copy answers with its own MAC (QEMU's NIC followed the guest's change; the rules let it through), the source with its own.
+        await NetworkedGuest.AssertAnswersAsync(destination.Daemon, destination.Namespace, "twin", "10.71.2.1", twin.Nic.Address!, twin.Nic.Mac);
+        await NetworkedGuest.AssertAnswersAsync(source.Daemon, source.Namespace, "runner", "10.71.1.1", kept.Nic.Address!, kept.Nic.Mac);
 
         await destination.Client.ActAndWaitAsync("twin", "stop");
         await source.Client.ActAndWaitAsync("runner", "stop");

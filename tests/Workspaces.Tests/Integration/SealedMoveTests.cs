@@ -12,6 +12,9 @@ namespace Workspaces.Tests.Integration;
 /// in a plain workspace's overlay (so the search works) but not in the sealed one's, on either host's disk, nor in
 /// a packet capture of host2's cable taken during the move (which holds more bytes than the whole overlay: the
 /// overlay went through it; the peer channel is TLS, and under it the overlay is LUKS ciphertext anyway).
+/// A running sealed workspace moves live by default: host2's new overlay is sealed with the key the ticket brought,
+/// its incoming QEMU opens it and serves the decrypted node to the mirror over NBD inside the TLS tunnel; the marker
+/// is on neither the cable nor host2's disk, and the guest goes on there without rebooting.
 /// </summary>
 public sealed class SealedMoveTests : IAsyncLifetime
 {
@@ -47,11 +50,6 @@ public sealed class SealedMoveTests : IAsyncLifetime
         Assert.True(Holds(Overlay(source, ids["plain"]), $"{marker}-plain")); // the search finds a marker in a plain overlay
         Assert.False(Holds(sourceOverlay, $"{marker}-sealed"));
 
-        // A live move of it is refused before anything is sent (its arrival would need the key before its overlay).
-        var live = await Assert.ThrowsAsync<ApiException>(() => source.Client.MoveAsync("sealed", new MoveRequest("host2", "live")));
-        Assert.Equal(501, live.Status);
-        Assert.Contains("sealed image", live.Message);
-
         string capture = Path.Combine(destination.Daemon.Dir, "move.pcap");
         using (var tcpdump = await CaptureAsync(destination, capture))
         {
@@ -72,6 +70,48 @@ public sealed class SealedMoveTests : IAsyncLifetime
         await destination.Client.ActAndWaitAsync("sealed", "stop");
         Assert.False(Holds(Overlay(destination, ids["sealed"]), marker));
     }
+
+    [Fact]
+    public async Task A_running_sealed_workspace_moves_live_and_its_overlay_is_never_plaintext_on_the_wire_or_the_peers_disk()
+    {
+        var source = _peers[0];
+        var destination = _peers[1];
+        string marker = "canary-" + Guid.NewGuid().ToString("N");
+        string id = (await source.Client.CreateWorkspaceAsync(new CreateWorkspaceRequest("sealedlive", "vault", 1, 128))).Id;
+        await source.Client.ActAndWaitAsync("sealedlive", "start");
+        await source.Daemon.WaitForConsoleAsync("sealedlive", "WORKSPACE-READY boot=1");
+        await source.Daemon.WaitForConsoleAsync("sealedlive", "WORKSPACE-COMMANDS"); // its command port listens only from here
+        await GuestShell.RunAsync(source.Daemon, "sealedlive", $"echo {marker} > /mnt/marker && sync");
+        double uptimeBefore = Uptime(await GuestShell.RunAsync(source.Daemon, "sealedlive", "cat /proc/uptime"));
+
+        string capture = Path.Combine(destination.Daemon.Dir, "live-move.pcap");
+        using (var tcpdump = await CaptureAsync(destination, capture))
+        {
+            var moved = await source.Daemon.WsAsync("move", "sealedlive", "host2", "--progress");
+            Assert.True(moved.ExitCode == 0, moved.Stderr);
+            Assert.Matches(@"(?m)^\s*\d+% (disk|ram|switchover) \d+/\d+ MiB", moved.Stderr); // live is its default, sealed or not
+            await StopAsync(tcpdump);
+        }
+
+        // It runs on host2, the same boot (not rebooted), with its data, from an overlay sealed there too.
+        var there = await destination.Client.GetWorkspaceAsync("sealedlive");
+        Assert.Equal(("Running", id), (there.State, there.Id));
+        Assert.True(Uptime(await GuestShell.RunAsync(destination.Daemon, "sealedlive", "cat /proc/uptime")) > uptimeBefore, "the guest rebooted");
+        Assert.Equal(marker, (await GuestShell.RunAsync(destination.Daemon, "sealedlive", "cat /mnt/marker")).Trim());
+        Assert.DoesNotContain(await source.Client.ListWorkspacesAsync(), w => w.Name == "sealedlive");
+        var info = await Processes.RunAsync("qemu-img", ["info", "--output=json", "-U", Overlay(destination, id)]);
+        Assert.Contains("\"encrypted\": true", info.Stdout);
+
+        // The mirror's bytes (the disk's, more than the overlay holds, with the RAM) crossed host2's cable as TLS only.
+        long overlaySize = new FileInfo(Overlay(destination, id)).Length;
+        Assert.True(new FileInfo(capture).Length > overlaySize, $"the capture ({new FileInfo(capture).Length} bytes) is smaller than the overlay ({overlaySize})");
+        Assert.False(Holds(capture, marker));
+        await destination.Client.ActAndWaitAsync("sealedlive", "stop");
+        Assert.False(Holds(Overlay(destination, id), marker));
+    }
+
+    private static double Uptime(string procUptime) =>
+        double.Parse(procUptime.Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Overlay(PeerHosts.Host host, string id) => Path.Combine(host.Daemon.StateDir, "workspaces", id, "disk.qcow2");
 

@@ -64,12 +64,28 @@ public sealed class PlaygroundPeers(PeerProxy proxy)
     public async Task ActAsync(string peer, string name, string action, bool stateful, CancellationToken ct)
     {
         string path = $"/v1/workspaces/{Uri.EscapeDataString(name)}/{action}" + (stateful ? "?stateful=true" : "");
-        using var started = await SendAsync(peer, HttpMethod.Post, path, null, ct);
-        var op = await started.Content.ReadFromJsonAsync(Json.OperationInfo, ct)
-                 ?? throw new WorkspacesException(502, "Peer error", $"peer '{peer}' answered {action} of {name} with no operation");
-        var done = await ReadAsync(peer, $"/v1/operations/{op.Id}/wait", Json.OperationInfo, ct);
+        var done = await OperationAsync(peer, path, null, $"{action} of {name}", ct);
         if (done.Status != OperationStatus.Done)
             throw WorkspacesException.Conflict($"{action} of member {Core.Names.Quote(name)} on peer '{peer}' {done.Status}: {done.Error}");
+    }
+
+    /// <summary>
+    /// The peer pulls an image by fingerprint from its own peers (the federation's pull there, its trust
+    /// policy applying), waited for to its end; the finished operation says whether it came.
+    /// </summary>
+    public Task<OperationInfo> PullAsync(string peer, string fingerprint, CancellationToken ct) =>
+        OperationAsync(peer, "/v1/images/pull", JsonContent.Create(new PullImageRequest(fingerprint), Json.PullImageRequest), $"pull of {fingerprint[..12]}", ct);
+
+    /// <summary>A blank data disk on the peer's member (its own data disk API), attached at its next start.</summary>
+    public Task AddDiskAsync(string peer, string name, string disk, string size, CancellationToken ct) =>
+        DoAsync(peer, HttpMethod.Post, $"/v1/workspaces/{Uri.EscapeDataString(name)}/disks", JsonContent.Create(new AddDiskRequest(disk, size), Json.AddDiskRequest), ct);
+
+    private async Task<OperationInfo> OperationAsync(string peer, string path, HttpContent? body, string what, CancellationToken ct)
+    {
+        using var started = await SendAsync(peer, HttpMethod.Post, path, body, ct);
+        var op = await started.Content.ReadFromJsonAsync(Json.OperationInfo, ct)
+                 ?? throw new WorkspacesException(502, "Peer error", $"peer '{peer}' answered {what} with no operation");
+        return await ReadAsync(peer, $"/v1/operations/{op.Id}/wait", Json.OperationInfo, ct);
     }
 
     /// <summary>Writes a file in a running member through its host's guest agent.</summary>

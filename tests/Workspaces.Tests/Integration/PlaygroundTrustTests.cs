@@ -79,9 +79,11 @@ public sealed class PlaygroundTrustTests(Xunit.Abstractions.ITestOutputHelper ou
         string twoKey = (await one.Client.ListPeersAsync()).Single(p => p.Name == "host2").SigningKey!;
         string oneKey = (await two.Client.ListPeersAsync()).Single(p => p.Name == "host1").SigningKey!;
         Assert.NotEqual(oneKey, twoKey);
-        Assert.Contains($"{{\"address\":\"{address}\",\"host\":\"host2\",\"host_key\":\"{twoKey}\",\"index\":{remote.Index},\"mac\":\"{mac}\",\"name\":\"{remote.Name}\"", document);
-        Assert.Contains($"\"host\":\"host1\",\"host_key\":\"{oneKey}\",\"index\":{local.Index}", document);
-        output.WriteLine(document);
+        output.WriteLine($"{remote.Name} on host2: {mac} {address}; host2's key {twoKey}; the document: {document}");
+        // Keys as the canonical JSON spells them (System.Text.Json escapes '+').
+        string Json(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+        Assert.Contains($"{{\"address\":\"{address}\",\"host\":\"host2\",\"host_key\":{Json(twoKey)},\"index\":{remote.Index},\"mac\":\"{mac}\",\"name\":\"{remote.Name}\"", document);
+        Assert.Contains($"\"host\":\"host1\",\"host_key\":{Json(oneKey)},\"index\":{local.Index}", document);
         foreach (var verifier in new[] { one, two }) // each pins the other: both accept it
         {
             var check = await verifier.Client.VerifyPlaygroundIdentityAsync(document);

@@ -51,7 +51,7 @@ public sealed class PlaygroundPeerEntries(PeerDirectory directory, PeerChannel c
         return byHost.SelectMany(e => e).ToList();
     }
 
-    private static PlaygroundIdentityMember Check(string playground, PlaygroundMemberRow member, PeerRow peer, PeerPlaygroundEntry[] entries)
+    internal static PlaygroundIdentityMember Check(string playground, PlaygroundMemberRow member, PeerRow peer, PeerPlaygroundEntry[] entries)
     {
         string who = $"member {member.Name} of playground {playground} on host {peer.Name}";
         var found = entries.Where(e => e.Name == member.Name).ToList();

@@ -10,8 +10,9 @@ namespace Workspaces.Daemon.Playgrounds;
 /// <summary>
 /// A playground's members and network on a peer, made and acted on through the peer proxy (pinned
 /// mTLS; the peer runs each request against its own API as its admins, as `ws --peer` does). The
-/// peer's own API does the work (admission, anti-spoofing, the spanning network), so a remote member
-/// is an ordinary workspace there: `ws list` on that host shows it. Actions wait for their operation:
+/// peer's own API does the work (admission, anti-spoofing, the spanning network, image pulls, data
+/// disks), so a remote member is an ordinary workspace there: `ws list` on that host shows it (and the
+/// peer records it as the playground's through PlaygroundPeerEntries). Actions wait for their operation:
 /// a playground's action answers when every member, on every host, is done.
 /// </summary>
 public sealed class PlaygroundPeers(PeerProxy proxy)

@@ -14,8 +14,10 @@ namespace Workspaces.Daemon.Playgrounds;
 /// Playgrounds as one unit: apply a document (plan, then make and remove members, all or nothing),
 /// show them, and act on every member at once. Members are ordinary workspaces on the playground's
 /// network; the playground records which workspace is which member. Members placed on peers are made
-/// and acted on through PlaygroundPeers, on the playground's network spanning those peers; an apply
-/// that fails anywhere undoes everything it made, on every host.
+/// and acted on through PlaygroundPeers, on the playground's network spanning those peers, and named
+/// to their hosts, which record them (PlaygroundHostedMembers) and sign their identity entries; an
+/// apply that fails anywhere undoes everything it made, on every host. On a peer, list and show also
+/// give the playgrounds other hosts applied, with the members this host runs for them.
 /// </summary>
 public sealed class PlaygroundService(
     PlaygroundRepository playgrounds,

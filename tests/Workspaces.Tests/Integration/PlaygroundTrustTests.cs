@@ -144,6 +144,28 @@ public sealed class PlaygroundTrustTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Empty(await two.Client.ListImagesAsync());
     }
 
+    [Fact]
+    public async Task The_applying_host_that_lacks_the_image_pulls_it_from_the_peer_for_its_own_member()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("wireguard-go", "wg");
+        await using var hosts = await PeerHosts.StartAsync(2, Policy);
+        var (one, two) = (hosts[0], hosts[1]);
+        await PeerHosts.JoinAsync(one, two);
+        var image = await GuestImages.ImportAsync(two.Client); // only the peer has it
+
+        var plan = await one.Client.ApplyPlaygroundAsync(Document, yes: false);
+        Assert.Contains(plan.Steps, s => s.Action == "pull" && s.Target == "image guest" && s.Host == "this host");
+        Assert.Empty(await one.Client.ListImagesAsync());
+        Assert.True((await one.Client.ApplyPlaygroundAsync(Document, yes: true)).Applied);
+        var local = Assert.Single((await one.Client.GetPlaygroundAsync("lab")).Members, m => m.Host == "this host");
+        Assert.Equal(image.Id, (await one.Client.GetWorkspaceAsync(local.Name)).Image);
+        Assert.Equal(WorkspaceStates.Running, local.State);
+        await one.Client.DeletePlaygroundAsync("lab");
+        Assert.Empty(await one.Client.ListWorkspacesAsync());
+        Assert.Empty(await two.Client.ListWorkspacesAsync());
+    }
+
     /// <summary>The MAC and IPv4 address the guest's eth0 has, once it has one.</summary>
     private static async Task<(string Mac, string Address)> NicAsync(DaemonProcess daemon, string member)
     {

@@ -111,6 +111,9 @@ public static class DomainServices
         .AddSingleton<Playgrounds.PlaygroundHosts>() // wt-pgpeers
         .AddSingleton<Playgrounds.PlaygroundPlanner>()
         .AddSingleton<Playgrounds.PlaygroundIdentityIssuer>()
+        .AddSingleton<PlaygroundHostedRepository>() // wt-pgtrust
+        .AddSingleton<Playgrounds.PlaygroundHostedMembers>() // wt-pgtrust
+        .AddSingleton<Playgrounds.PlaygroundPeerEntries>() // wt-pgtrust
         .AddSingleton<Playgrounds.PlaygroundExporter>()
         .AddSingleton<Playgrounds.PlaygroundContext>();
 }

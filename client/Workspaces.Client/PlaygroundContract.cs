@@ -15,5 +15,9 @@ public sealed record PlaygroundPlan(string Name, PlaygroundStep[] Steps, bool Ap
 /// <summary>A member: its workspace, role and index, where it runs, its state and its address on the playground's network.</summary>
 public sealed record PlaygroundMemberInfo(string Name, string Role, int Index, string Host, string State, string? Address, string? Reason = null);
 
-/// <summary>A playground: its network and its members; the document it was applied from (when shown alone).</summary>
-public sealed record PlaygroundInfo(string Name, string Network, string Subnet, DateTimeOffset AppliedAt, PlaygroundMemberInfo[] Members, string? Document = null);
+/// <summary>
+/// A playground: its network and its members; the document it was applied from (when shown alone).
+/// AppliedBy names the peer that applied it when this host only hosts some of its members (null: applied here).
+/// </summary>
+public sealed record PlaygroundInfo(string Name, string Network, string Subnet, DateTimeOffset AppliedAt, PlaygroundMemberInfo[] Members, string? Document = null,
+    string? AppliedBy = null);

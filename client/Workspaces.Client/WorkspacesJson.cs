@@ -78,6 +78,8 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(PlaygroundInfo[]))]
 [JsonSerializable(typeof(PlaygroundVerifyRequest))]
 [JsonSerializable(typeof(PlaygroundVerifyResult))]
+[JsonSerializable(typeof(PeerPlaygroundMember))]
+[JsonSerializable(typeof(PeerPlaygroundEntry[]))]
 [JsonSerializable(typeof(PeerAdmissionAnswer))]
 [JsonSerializable(typeof(PeerImageChain))]
 [JsonSerializable(typeof(HeldBlobsRequest))]

@@ -27,5 +27,6 @@ public static class PeerApiEndpoints
         peer.MapPeerImageEndpoints();
         peer.MapPeerStreamEndpoints();
         peer.MapPeerMigrationEndpoints();
+        peer.MapPeerPlaygroundEndpoints(); // wt-pgtrust
     }
 }

@@ -9,10 +9,10 @@ public static class PlaygroundIdentityEndpoints
     public static void MapPlaygroundIdentityEndpoints(this RouteGroupBuilder v1)
     {
         // Whoever may see the playground may read its identity: it names members and addresses, signed, nothing secret.
-        v1.MapGet("/playgrounds/{name}/identity", (HttpContext context, string name, PlaygroundService playgrounds, PlaygroundIdentityIssuer identities) =>
+        v1.MapGet("/playgrounds/{name}/identity", async (HttpContext context, string name, PlaygroundService playgrounds, PlaygroundIdentityIssuer identities) =>
         {
             playgrounds.CheckVisible(name, context.Caller()); // refuses a playground the caller may not see
-            return Results.Text(identities.Issue(name) + "\n", "application/json");
+            return Results.Text(await identities.IssueAsync(name, context.RequestAborted) + "\n", "application/json");
         }).WithSummary("the playground's identity document: canonical JSON, each member signed by its host, the whole by this host (members have it at /etc/playground.json)")
             .Produces(200, contentType: "application/json");
 

@@ -41,7 +41,17 @@ public sealed class PlaygroundContext(
         var row = playgrounds.Find(playground);
         byte[]? privateKey = row is null ? null : KeySeal.Open(Convert.FromBase64String(row.SshSealed), host.SealingKey);
         // Issued once for all: every member holds the same signed document, naming every member's address.
-        var files = new List<(string Path, string Text)> { ("/etc/hosts", hosts), ("/etc/playground.json", identities.Issue(playground) + "\n") };
+        // Members on peers are signed by their hosts; one that cannot be (its host is down, or its entry
+        // is refused) leaves the document unwritten this time rather than written without it.
+        var files = new List<(string Path, string Text)> { ("/etc/hosts", hosts) };
+        try
+        {
+            files.Add(("/etc/playground.json", await identities.IssueAsync(playground, ct) + "\n"));
+        }
+        catch (Exception e) when (e is Errors.WorkspacesException or HttpRequestException)
+        {
+            PlaygroundTrustLog.NotIssued(logger, playground, e.Message);
+        }
         if (row is not null && privateKey is not null)
             files.AddRange([("/root/.ssh/id_ed25519", Encoding.UTF8.GetString(privateKey)), ("/root/.ssh/id_ed25519.pub", row.SshPublic + "\n"),
                 ("/root/.ssh/authorized_keys", row.SshPublic + "\n")]);
@@ -88,7 +98,7 @@ public sealed class PlaygroundContext(
                 await tick.WaitForNextTickAsync(wait.Token);
             }
             foreach (var (path, text) in files) await peers.WriteFileAsync(peer, member.Name, path, text, ct);
-            await peers.ExecAsync(peer, member.Name, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground"], ct);
+            await peers.ExecAsync(peer, member.Name, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground; chmod 644 /etc/playground.json 2>/dev/null || true"], ct);
         }
         catch (Exception e) when (e is Errors.WorkspacesException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
@@ -126,7 +136,7 @@ public sealed class PlaygroundContext(
             await RunAsync(agent, ["/bin/sh", "-c", "umask 077; mkdir -p /root/.ssh; chmod 700 /root/.ssh"], ct);
             foreach (var (path, text) in files)
                 await GuestFileTransfer.CopyInAsync(agent, path, new MemoryStream(Encoding.UTF8.GetBytes(text)), ct);
-            await RunAsync(agent, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground /etc/playground.json"], ct);
+            await RunAsync(agent, ["/bin/sh", "-c", "chmod 600 /root/.ssh/id_ed25519 /root/.ssh/authorized_keys; chmod 644 /etc/hosts /etc/playground; chmod 644 /etc/playground.json 2>/dev/null || true"], ct);
         }
         catch (Exception e) when (e is GuestAgentUnavailableException or GuestAgentException)
         {

@@ -7,8 +7,9 @@ namespace Workspaces.Daemon.Playgrounds;
 /// <summary>
 /// Places new members on hosts with the federation's placement (`ws place`): each host's admission is
 /// asked about each role's shape, and hosts are ranked by image proximity and room. A host takes a
-/// member only if it admits the shape, holds the whole image (members are made from images in hand),
-/// and still has room once the members already placed on it in this plan are counted. spread puts
+/// member only if it admits the shape and still has room once the members already placed on it in
+/// this plan are counted; a host that lacks (part of) the image may take it, and is to pull the image
+/// by its fingerprint before the member is made (the member's Pull). spread puts
 /// each member on the admitting host with the fewest members of the playground (round-robin); without
 /// it, each goes to the best-ranked host with room. One member that fits nowhere refuses the plan.
 /// </summary>
@@ -59,7 +60,7 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
                 }
                 rankings[member.Role.Name] = report;
             }
-            var fit = report.Candidates.Where(c => hosts.Contains(c.Host) && c.Admits && c.HeldBytes >= c.ChainBytes && Room(c, shape, free)).ToList();
+            var fit = report.Candidates.Where(c => hosts.Contains(c.Host) && c.Admits && Room(c, shape, free)).ToList();
             if (fit.Count == 0)
                 throw WorkspacesException.Conflict($"member {member.Name} ({shape.Vcpus} vCPUs, {shape.MemoryMiB} MiB, image {member.Role.Image}) fits on no host: "
                     + string.Join("; ", report.Candidates.Where(c => hosts.Contains(c.Host)).Select(c => $"{c.Host}: {Refusal(c, shape, free)}"))
@@ -68,9 +69,11 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
             var left = free.TryGetValue(chosen.Host, out var f) ? f : (chosen.FreeVcpus ?? 0, chosen.FreeMemoryMiB ?? 0);
             free[chosen.Host] = (left.Item1 - shape.Vcpus, left.Item2 - shape.MemoryMiB);
             count[chosen.Host] = count.GetValueOrDefault(chosen.Host) + 1;
+            bool lacks = chosen.HeldBytes < chosen.ChainBytes;
             string why = $"rank {chosen.Rank} of {report.Candidates.Length} for {member.Role.Image}: {chosen.Reason}"
-                + (spread ? $"; spread: {count[chosen.Host] - 1} member(s) there before it" : "");
-            placed.Add((member with { Host = chosen.Local ? null : chosen.Host }, why));
+                + (spread ? $"; spread: {count[chosen.Host] - 1} member(s) there before it" : "")
+                + (lacks ? $"; it lacks the image: pulls {report.Image[..12]} first" : "");
+            placed.Add((member with { Host = chosen.Local ? null : chosen.Host, Pull = lacks ? report.Image : null }, why));
         }
         return placed;
     }
@@ -80,7 +83,6 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
 
     private static string Refusal(PlacementCandidate c, WorkspaceShape shape, Dictionary<string, (int Vcpus, int MemoryMiB)> free) =>
         !c.Admits ? c.Reason
-        : c.HeldBytes < c.ChainBytes ? "does not hold the whole image"
         : !Room(c, shape, free) ? $"no room left after this plan's other members ({free[c.Host].Vcpus} vCPUs, {free[c.Host].MemoryMiB} MiB)"
         : c.Reason;
 }

@@ -22,7 +22,7 @@ public static class PlaygroundIdentityCodec
 
     public static byte[] Canonical(PlaygroundIdentity p) => Write(json => WriteDocument(json, p, signed: false));
 
-    /// <summary>The member signed by its host (the host that runs it signs it; here, this host).</summary>
+    /// <summary>The member signed by its host (the host that runs it signs it, applying host or peer).</summary>
     public static PlaygroundIdentityMember SignMember(PlaygroundIdentityMember member, HostIdentity host)
     {
         if (member.HostKey != host.SigningPublicKey) throw new InvalidOperationException("a member is signed by the host it names");
@@ -38,11 +38,11 @@ public static class PlaygroundIdentityCodec
     }
 
     /// <summary>
-    /// Checks a document: its form, that every signer is a pinned key (this host's or a known peer's),
-    /// every member's signature and the playground's. Every problem is reported, naming the member or
-    /// the playground it is about.
+    /// Checks a document: its form, that every signer is the host it names with the key pinned for that
+    /// name (pinnedKeys: host name to signing key, this host's and each known peer's), every member's
+    /// signature and the playground's. Every problem is reported, naming the member or the playground it is about.
     /// </summary>
-    public static PlaygroundIdentityCheck Verify(string document, IReadOnlyCollection<string> pinnedKeys)
+    public static PlaygroundIdentityCheck Verify(string document, IReadOnlyDictionary<string, string> pinnedKeys)
     {
         PlaygroundIdentity identity;
         try
@@ -59,13 +59,26 @@ public static class PlaygroundIdentityCodec
             string who = $"member {member.Name} (host {member.Host})";
             if (member.Playground != identity.Name)
                 problems.Add($"{who} is signed as a member of playground {member.Playground}, not {identity.Name}");
-            problems.AddRange(Check(who, member.HostKey, CanonicalMember(member), member.Signature, pinnedKeys));
+            problems.AddRange(Check(who, member.Host, member.HostKey, CanonicalMember(member), member.Signature, pinnedKeys));
         }
-        problems.AddRange(Check($"the playground {identity.Name} (applied by host {identity.HostName})", identity.HostKey, Canonical(identity), identity.Signature, pinnedKeys));
+        problems.AddRange(Check($"the playground {identity.Name} (applied by host {identity.HostName})", identity.HostName, identity.HostKey, Canonical(identity), identity.Signature, pinnedKeys));
         return new PlaygroundIdentityCheck(problems.Count == 0, problems, identity);
     }
 
-    private static IEnumerable<string> Check(string who, string keyText, byte[] content, string signature, IReadOnlyCollection<string> pinnedKeys)
+    /// <summary>Whether a member's signature holds under the key it names (who that key belongs to is the caller's check).</summary>
+    public static bool MemberSignatureHolds(PlaygroundIdentityMember member)
+    {
+        try
+        {
+            return SignatureAlgorithm.Ed25519.Verify(KeyText.ParseSigning(member.HostKey), CanonicalMember(member), Convert.FromBase64String(member.Signature));
+        }
+        catch (Exception e) when (e is Errors.WorkspacesException or FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static IEnumerable<string> Check(string who, string hostName, string keyText, byte[] content, string signature, IReadOnlyDictionary<string, string> pinnedKeys)
     {
         PublicKey key;
         try
@@ -77,8 +90,11 @@ public static class PlaygroundIdentityCodec
             return [$"{who}: its host key is unreadable: {e.Message}"];
         }
         var problems = new List<string>();
-        if (!pinnedKeys.Contains(KeyText.Format(key)))
-            problems.Add($"{who}: signed by host key {keyText} ({KeyText.Fingerprint(keyText)}), which is neither this host's nor a known peer's");
+        string text = KeyText.Format(key);
+        if (!pinnedKeys.TryGetValue(hostName, out string? pinned))
+            problems.Add($"{who}: host {hostName} is neither this host nor a known peer (signed by host key {keyText}, {KeyText.Fingerprint(keyText)})");
+        else if (pinned != text)
+            problems.Add($"{who}: signed by host key {KeyText.Fingerprint(keyText)}, but the key pinned for host {hostName} is {KeyText.Fingerprint(pinned)}");
         if (!SignatureAlgorithm.Ed25519.Verify(key, content, Convert.FromBase64String(signature)))
             problems.Add($"{who}: the signature does not match its content under host key {KeyText.Fingerprint(keyText)}: it was altered or signed by another host");
         return problems;

@@ -10,8 +10,9 @@ namespace Workspaces.Daemon.Playgrounds;
 /// <summary>
 /// A playground's members and network on a peer, made and acted on through the peer proxy (pinned
 /// mTLS; the peer runs each request against its own API as its admins, as `ws --peer` does). The
-/// peer's own API does the work (admission, anti-spoofing, the spanning network), so a remote member
-/// is an ordinary workspace there: `ws list` on that host shows it. Actions wait for their operation:
+/// peer's own API does the work (admission, anti-spoofing, the spanning network, image pulls, data
+/// disks), so a remote member is an ordinary workspace there: `ws list` on that host shows it (and the
+/// peer records it as the playground's through PlaygroundPeerEntries). Actions wait for their operation:
 /// a playground's action answers when every member, on every host, is done.
 /// </summary>
 public sealed class PlaygroundPeers(PeerProxy proxy)
@@ -64,12 +65,28 @@ public sealed class PlaygroundPeers(PeerProxy proxy)
     public async Task ActAsync(string peer, string name, string action, bool stateful, CancellationToken ct)
     {
         string path = $"/v1/workspaces/{Uri.EscapeDataString(name)}/{action}" + (stateful ? "?stateful=true" : "");
-        using var started = await SendAsync(peer, HttpMethod.Post, path, null, ct);
-        var op = await started.Content.ReadFromJsonAsync(Json.OperationInfo, ct)
-                 ?? throw new WorkspacesException(502, "Peer error", $"peer '{peer}' answered {action} of {name} with no operation");
-        var done = await ReadAsync(peer, $"/v1/operations/{op.Id}/wait", Json.OperationInfo, ct);
+        var done = await OperationAsync(peer, path, null, $"{action} of {name}", ct);
         if (done.Status != OperationStatus.Done)
             throw WorkspacesException.Conflict($"{action} of member {Core.Names.Quote(name)} on peer '{peer}' {done.Status}: {done.Error}");
+    }
+
+    /// <summary>
+    /// The peer pulls an image by fingerprint from its own peers (the federation's pull there, its trust
+    /// policy applying), waited for to its end; the finished operation says whether it came.
+    /// </summary>
+    public Task<OperationInfo> PullAsync(string peer, string fingerprint, CancellationToken ct) =>
+        OperationAsync(peer, "/v1/images/pull", JsonContent.Create(new PullImageRequest(fingerprint), Json.PullImageRequest), $"pull of {fingerprint[..12]}", ct);
+
+    /// <summary>A blank data disk on the peer's member (its own data disk API), attached at its next start.</summary>
+    public Task AddDiskAsync(string peer, string name, string disk, string size, CancellationToken ct) =>
+        DoAsync(peer, HttpMethod.Post, $"/v1/workspaces/{Uri.EscapeDataString(name)}/disks", JsonContent.Create(new AddDiskRequest(disk, size), Json.AddDiskRequest), ct);
+
+    private async Task<OperationInfo> OperationAsync(string peer, string path, HttpContent? body, string what, CancellationToken ct)
+    {
+        using var started = await SendAsync(peer, HttpMethod.Post, path, body, ct);
+        var op = await started.Content.ReadFromJsonAsync(Json.OperationInfo, ct)
+                 ?? throw new WorkspacesException(502, "Peer error", $"peer '{peer}' answered {what} with no operation");
+        return await ReadAsync(peer, $"/v1/operations/{op.Id}/wait", Json.OperationInfo, ct);
     }
 
     /// <summary>Writes a file in a running member through its host's guest agent.</summary>

@@ -67,6 +67,9 @@ public sealed class PlaygroundPlanner(
             var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
+            foreach (var lacking in create.Where(m => m.Pull is not null).GroupBy(m => (m.Host, m.Pull)))
+                steps.Add(new PlaygroundStep("pull", $"image {lacking.First().Role.Image}", lacking.Key.Host ?? ThisHost,
+                    $"it lacks image {lacking.Key.Pull![..12]}: pulled there by fingerprint from its peers before {string.Join(", ", lacking.Select(m => m.Name))} is made"));
             var others = candidates.Where(h => h != hosts.Self).ToList();
             if (newNetwork && others.Count > 0) // no peer to use (none joined, or `on: [self]`): the network is this host's own
             {

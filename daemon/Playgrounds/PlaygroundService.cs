@@ -14,8 +14,10 @@ namespace Workspaces.Daemon.Playgrounds;
 /// Playgrounds as one unit: apply a document (plan, then make and remove members, all or nothing),
 /// show them, and act on every member at once. Members are ordinary workspaces on the playground's
 /// network; the playground records which workspace is which member. Members placed on peers are made
-/// and acted on through PlaygroundPeers, on the playground's network spanning those peers; an apply
-/// that fails anywhere undoes everything it made, on every host.
+/// and acted on through PlaygroundPeers, on the playground's network spanning those peers, and named
+/// to their hosts, which record them (PlaygroundHostedMembers) and sign their identity entries; an
+/// apply that fails anywhere undoes everything it made, on every host. On a peer, list and show also
+/// give the playgrounds other hosts applied, with the members this host runs for them.
 /// </summary>
 public sealed class PlaygroundService(
     PlaygroundRepository playgrounds,
@@ -28,6 +30,8 @@ public sealed class PlaygroundService(
     PlaygroundContext context,
     PlaygroundPeers peers,
     PlaygroundImagePulls pulls,
+    PlaygroundPeerEntries entries,
+    PlaygroundHostedMembers hosted,
     HostIdentity host,
     ILogger<PlaygroundService> logger)
 {
@@ -91,13 +95,15 @@ public sealed class PlaygroundService(
         foreach (var member in changes.Create)
         {
             var role = member.Role;
-            var create = new CreateWorkspaceRequest(member.Name, role.Reference, role.Vcpus, role.MemoryMiB,
+            var create = new CreateWorkspaceRequest(member.Name, member.Reference, role.Vcpus, role.MemoryMiB,
                 Network: doc.Name, UserData: role.UserData, Secrets: role.Secrets.Count > 0 ? new Dictionary<string, string>(role.Secrets) : null);
             if (member.Host is { } peer)
             {
-                if (role.DiskBytes.Count > 0) throw PlaygroundParser.Refuse(role.Line, $"roles.{role.Name}.disks", "data disks on a peer's member are not built yet");
                 await peers.CreateMemberAsync(peer, create, ct);
-                revert.Add(() => peers.DeleteMemberAsync(peer, member.Name, CancellationToken.None));
+                revert.Add(() => peers.DeleteMemberAsync(peer, member.Name, CancellationToken.None)); // its disks and its record there go with it
+                await entries.RecordAsync(peer, doc.Name, member, ct); // the peer's own record: it signs and lists only these
+                for (int i = 0; i < role.DiskBytes.Count; i++)
+                    await peers.AddDiskAsync(peer, member.Name, $"data{i + 1}", ByteSize.Format(role.DiskBytes[i]), ct);
                 playgrounds.AddRemoteMember(new PlaygroundMemberRow { Playground = doc.Name, Name = member.Name, Role = role.Name, Idx = member.Index, Host = peer });
                 revert.Add(() => { playgrounds.DeleteRemoteMember(doc.Name, member.Name); return Task.CompletedTask; });
                 continue;
@@ -119,13 +125,39 @@ public sealed class PlaygroundService(
         PlaygroundLog.Applied(logger, doc.Name, changes.Create.Count, changes.Remove.Count);
     }
 
-    public async Task<IReadOnlyList<PlaygroundInfo>> ListAsync(Caller caller, CancellationToken ct) =>
-        await Task.WhenAll(playgrounds.List().Where(p => Visible(p, caller)).Select(p => InfoAsync(p, withDocument: false, ct)));
+    /// <summary>The playgrounds applied here, then those peers applied that this host holds members of (AppliedBy names the peer).</summary>
+    public async Task<IReadOnlyList<PlaygroundInfo>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        var own = playgrounds.List();
+        var applied = await Task.WhenAll(own.Where(p => Visible(p, caller)).Select(p => InfoAsync(p, withDocument: false, ct)));
+        var held = hosted.Groups().Where(g => own.All(p => p.Name != g.Key.Playground))
+            .Select(g => HostedInfo(g.Key.Playground, g.Key.AppliedBy, g.Where(m => hosted.Visible(m, caller)).ToList()))
+            .Where(i => i.Members.Length > 0);
+        return [.. applied, .. held];
+    }
 
     /// <summary>Refuses (404) a playground the caller may not see; asks no peer.</summary>
     public void CheckVisible(string name, Caller caller) => Get(name, caller);
 
-    public Task<PlaygroundInfo> ShowAsync(string name, Caller caller, CancellationToken ct) => InfoAsync(Get(name, caller), withDocument: true, ct);
+    public Task<PlaygroundInfo> ShowAsync(string name, Caller caller, CancellationToken ct)
+    {
+        if (playgrounds.Find(name) is null && Hosted(name, caller) is { } held) return Task.FromResult(held);
+        return InfoAsync(Get(name, caller), withDocument: true, ct);
+    }
+
+    /// <summary>A playground a peer applied, as far as this host holds its members (null: it holds none the caller may see).</summary>
+    private PlaygroundInfo? Hosted(string name, Caller caller) =>
+        hosted.Groups().Where(g => g.Key.Playground == name).Select(g => HostedInfo(name, g.Key.AppliedBy, g.Where(m => hosted.Visible(m, caller)).ToList()))
+            .FirstOrDefault(i => i.Members.Length > 0);
+
+    private PlaygroundInfo HostedInfo(string name, string appliedBy, IReadOnlyList<PlaygroundHostedMemberRow> members)
+    {
+        var network = networks.List().FirstOrDefault(n => n.Name == name);
+        var infos = members.Select(m => new PlaygroundMemberInfo(m.Name, m.Role, m.Idx, PlaygroundPlanner.ThisHost,
+            workspaces.FindById(m.WorkspaceId)?.State ?? "Lost", networks.NicOf(m.WorkspaceId)?.Address)).ToArray();
+        long at = members.Count > 0 ? members.Max(m => m.RecordedAt) : 0;
+        return new PlaygroundInfo(name, name, network?.Subnet ?? "", DateTimeOffset.FromUnixTimeMilliseconds(at), infos, AppliedBy: appliedBy);
+    }
 
     /// <summary>A member removed: its workspace here, or on its peer (and its record here).</summary>
     private async Task RemoveAsync(PlaygroundMemberRow member, Caller caller, CancellationToken ct)
@@ -205,8 +237,14 @@ public sealed class PlaygroundService(
         }
     }
 
-    private PlaygroundRow Get(string name, Caller caller) =>
-        playgrounds.Find(name) is { } row && Visible(row, caller) ? row : throw WorkspacesException.NotFound($"no playground named {Names.Quote(name)}");
+    /// <summary>A playground applied here; one a peer applied is acted on there (this host only holds some of its members).</summary>
+    private PlaygroundRow Get(string name, Caller caller)
+    {
+        if (playgrounds.Find(name) is { } row && Visible(row, caller)) return row;
+        if (Hosted(name, caller) is { AppliedBy: { } by })
+            throw WorkspacesException.Conflict($"playground {Names.Quote(name)} was applied by host {by}; this host only runs some of its members: act on it, or remove it, there");
+        throw WorkspacesException.NotFound($"no playground named {Names.Quote(name)}");
+    }
 
     /// <summary>
     /// A member's state and address. "Lost" if its workspace is gone (here, or on a peer that answered);

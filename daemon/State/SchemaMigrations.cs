@@ -390,6 +390,19 @@ public static class SchemaMigrations
             PRIMARY KEY (playground, name)
         );
         """,
+        // #17 (wt-pgtrust): on a peer, the members it hosts for playgrounds other hosts applied: which playground,
+        // role and index, and the applying host, so it signs (and lists) only those. Goes with its workspace.
+        """
+        CREATE TABLE playground_hosted_members (
+            workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+            playground   TEXT NOT NULL,
+            applied_by   TEXT NOT NULL,             -- the applying peer's name in this host's directory
+            name         TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            idx          INTEGER NOT NULL,
+            recorded_at  INTEGER NOT NULL           -- unix ms, when the applying host named it
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -30,9 +30,10 @@ public static class PlaygroundCommands
         {
             var all = await client.ListPlaygroundsAsync(ct);
             if (Output.Json(parse)) { Output.WriteJson(all, WorkspacesJson.Default.PlaygroundInfoArray); return; }
-            Output.Table(["name", "subnet", "members", "states"], all.Select(p => new[]
+            // A playground a peer applied lists the members this host runs for it, and says which host applied it.
+            Output.Table(["name", "subnet", "members", "applied by", "states"], all.Select(p => new[]
             {
-                p.Name, p.Subnet, p.Members.Length.ToString(),
+                p.Name, p.Subnet, p.Members.Length.ToString(), p.AppliedBy ?? "this host",
                 string.Join(", ", p.Members.GroupBy(m => m.State).Select(g => $"{g.Count()} {g.Key}")),
             }));
         });
@@ -107,7 +108,9 @@ public static class PlaygroundCommands
     private static void Print(PlaygroundInfo info, ParseResult parse)
     {
         if (Output.Json(parse)) { Output.WriteJson(info, WorkspacesJson.Default.PlaygroundInfo); return; }
-        Console.Out.WriteLine($"{info.Name}: network {info.Network} ({info.Subnet}), applied {Output.Age(info.AppliedAt)}");
+        Console.Out.WriteLine(info.AppliedBy is { } by
+            ? $"{info.Name}: network {info.Network} ({info.Subnet}), applied by host {by}; the members this host runs for it (named {Output.Age(info.AppliedAt)}):"
+            : $"{info.Name}: network {info.Network} ({info.Subnet}), applied {Output.Age(info.AppliedAt)}");
         // A lost or unreachable member says why (which host did not answer); the column is there only then.
         if (info.Members.Any(m => m.Reason is not null))
             Output.Table(["member", "role", "index", "host", "state", "address", "why"],

@@ -36,7 +36,7 @@ public sealed class PlaygroundIdentityCodecTests : IDisposable
     private string Document(params PlaygroundIdentityMember[] extra) => PlaygroundIdentityCodec.Sign(new PlaygroundIdentity("lab", "10.77.0.0/24",
         "2026-11-27T01:00:00Z", "alpha", _a.SigningPublicKey, [Member(_a, "alpha", 1), Member(_a, "alpha", 2), Member(_b, "beta", 3), .. extra]), _a);
 
-    private string[] Both => [_a.SigningPublicKey, _b.SigningPublicKey];
+    private Dictionary<string, string> Both => new() { ["alpha"] = _a.SigningPublicKey, ["beta"] = _b.SigningPublicKey };
 
     [Fact]
     public void A_document_signed_by_pinned_hosts_verifies_and_says_what_it_names()
@@ -77,11 +77,23 @@ public sealed class PlaygroundIdentityCodecTests : IDisposable
     [Fact]
     public void A_signer_that_is_not_pinned_is_named()
     {
-        var check = PlaygroundIdentityCodec.Verify(Document(), [_a.SigningPublicKey]);
+        var check = PlaygroundIdentityCodec.Verify(Document(), new Dictionary<string, string> { ["alpha"] = _a.SigningPublicKey });
         Assert.False(check.Valid);
         var problem = Assert.Single(check.Problems);
-        Assert.StartsWith("member lab-node-3 (host beta): signed by host key " + _b.SigningPublicKey, problem);
-        Assert.Contains("neither this host's nor a known peer's", problem);
+        Assert.StartsWith("member lab-node-3 (host beta): host beta is neither this host nor a known peer (signed by host key " + _b.SigningPublicKey, problem);
+    }
+
+    [Fact]
+    public void A_member_signed_by_a_pinned_key_that_is_not_its_hosts_is_refused()
+    {
+        // alpha signs, validly, an entry that says host beta runs the member: beta's pinned key did not sign it.
+        var claimed = Member(_a, "beta", 3);
+        string document = PlaygroundIdentityCodec.Sign(new PlaygroundIdentity("lab", "10.77.0.0/24", "2026-11-27T01:00:00Z", "alpha",
+            _a.SigningPublicKey, [Member(_a, "alpha", 1), claimed]), _a);
+        var check = PlaygroundIdentityCodec.Verify(document, Both);
+        Assert.False(check.Valid);
+        Assert.Equal($"member lab-node-3 (host beta): signed by host key {KeyText.Fingerprint(_a.SigningPublicKey)}, but the key pinned for host beta is {KeyText.Fingerprint(_b.SigningPublicKey)}",
+            Assert.Single(check.Problems));
     }
 
     [Fact]

@@ -45,5 +45,5 @@ public static class NetworkEndpoints
 
     private static NetworkInfo ToInfo(NetworkRow n) => new(
         n.Name, n.Bridge, n.Subnet, n.Gateway, n.Nat, n.Isolated, n.IsolateOwners, n.Egress, DateTimeOffset.FromUnixTimeMilliseconds(n.CreatedAt),
-        Vni: n.Vni, Span: n.Spanning ? [.. n.SpanPeers] : null);
+        Vni: n.Vni, Span: n.Spanning ? [.. n.SpanPeers] : null, Mtu: n.Spanning ? n.SpanMtu : null);
 }

@@ -19,9 +19,9 @@ public sealed partial class NetworkService
 {
     private readonly ConcurrentDictionary<string, (long From, long To)> _slices = new(StringComparer.Ordinal);
 
-    private static void CheckSpan(CreateNetworkRequest request, NetworkRow row)
+    private async Task CheckSpanAsync(CreateNetworkRequest request, NetworkRow row, CancellationToken ct)
     {
-        if (request.Vni is null && request.Span is null) return;
+        if (request.Vni is null && request.Span is null && request.Mtu is null) return;
         if (request.Vni is not { } vni || vni < 1 || vni > SpanPath.MaxVni)
             throw WorkspacesException.BadRequest($"a spanning network needs a VNI from 1 to {SpanPath.MaxVni} (--vni), the same on every member host");
         if (request.Span is not { Length: > 0 } span)
@@ -29,10 +29,41 @@ public sealed partial class NetworkService
         foreach (var peer in span) Names.CheckPeer(peer);
         row.Vni = vni;
         row.Span = string.Join(',', span.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        // One L2 segment has one MTU: the one asked for (the host that made the span decided it for every
+        // host), else what this host finds. A host whose underlay cannot carry it refuses: its guests'
+        // full-size frames would vanish in its tunnel.
+        int fits = await SpanMtuAsync(span, ct);
+        if (request.Mtu is { } mtu && (mtu < SpanPath.MinMtu || mtu > SpanPath.SpanMtu(SpanPath.MaxUnderlayMtu)))
+            throw WorkspacesException.BadRequest($"a spanning network's MTU is from {SpanPath.MinMtu} to {SpanPath.SpanMtu(SpanPath.MaxUnderlayMtu)}");
+        if (request.Mtu > fits)
+            throw WorkspacesException.Conflict($"the spanning network's MTU is {request.Mtu}, but this host's underlay toward {string.Join(", ", span)} carries at most {fits} inside WireGuard and VXLAN (underlay less {SpanPath.WireGuardOverhead + SpanPath.VxlanOverhead}); raise this host's underlay MTU, or make the span over hosts that all carry it");
+        if (fits < SpanPath.MinMtu)
+            throw WorkspacesException.Conflict($"this host's underlay toward {string.Join(", ", span)} leaves {fits} bytes inside WireGuard and VXLAN, below IPv6's {SpanPath.MinMtu}");
+        row.Mtu = request.Mtu ?? fits;
+    }
+
+    /// <summary>
+    /// The MTU a span over this host and these peers can have: the smallest underlay among this host's
+    /// routes to each peer and what each peer says it has toward this host, less WireGuard's and VXLAN's headers.
+    /// </summary>
+    public async Task<int> SpanMtuAsync(IReadOnlyCollection<string> peers, CancellationToken ct)
+    {
+        var members = await spanPeers.ResolveAsync(peers, ct);
+        int underlay = await LocalUnderlayAsync(members, ct);
+        foreach (var peer in members.Peers.Values) underlay = Math.Min(underlay, peer.UnderlayMtu ?? SpanPath.DefaultUnderlayMtu);
+        return SpanPath.SpanMtu(underlay);
+    }
+
+    /// <summary>The smallest MTU of this host's routes to the peers' underlay addresses.</summary>
+    private async Task<int> LocalUnderlayAsync(SpanMembers members, CancellationToken ct)
+    {
+        int underlay = SpanPath.MaxUnderlayMtu;
+        foreach (var peer in members.Peers.Values) underlay = Math.Min(underlay, await underlayPaths.MtuTowardAsync(peer.Endpoint, ct));
+        return members.Peers.Count == 0 ? SpanPath.DefaultUnderlayMtu : underlay;
     }
 
     /// <summary>The MTU a NIC on this network gets (and its guest is told), or null for the host's usual 1500.</summary>
-    public int? MtuOf(string network) => Get(network).Spanning ? SpanPath.Mtu : null;
+    public int? MtuOf(string network) => Get(network) is { Spanning: true } row ? row.SpanMtu : null;
 
     /// <summary>
     /// The tunnel has every spanning network's peers, each bridge its VXLAN to its members, and each
@@ -44,11 +75,16 @@ public sealed partial class NetworkService
         var spanning = networks.List().Where(n => n.Spanning).ToList();
         if (spanning.Count == 0) return;
         var members = await spanPeers.ResolveAsync(spanning.SelectMany(n => n.SpanPeers).ToList(), ct);
-        await tunnel.EnsureAsync(policy.CurrentValue.Peers.WireGuardInterface, members.PrivateKey, members.LocalTunnel, [.. members.Peers.Values], ct);
+        // The tunnel's MTU follows this host's underlay; each span's recorded MTU must fit inside it.
+        int wireGuardMtu = SpanPath.WireGuardMtu(await LocalUnderlayAsync(members, ct));
+        foreach (var tooLarge in spanning.Where(n => n.SpanMtu + SpanPath.VxlanOverhead > wireGuardMtu))
+            SpanLog.UnderlayShrank(logger, tooLarge.Name, tooLarge.SpanMtu, wireGuardMtu);
+        await tunnel.EnsureAsync(policy.CurrentValue.Peers.WireGuardInterface, members.PrivateKey, members.LocalTunnel, [.. members.Peers.Values],
+            wireGuardMtu, ct);
         foreach (var network in spanning)
         {
             var remotes = network.SpanPeers.Select(p => members.Peers[p].TunnelAddress).ToList();
-            await spanLinks.EnsureAsync(network.Bridge, network.Vni!.Value, members.LocalTunnel, remotes, ct);
+            await spanLinks.EnsureAsync(network.Bridge, network.Vni!.Value, members.LocalTunnel, remotes, network.SpanMtu, ct);
             _slices[network.Name] = Slice(Subnet.Parse(network.Subnet), members.LocalTunnel, remotes);
         }
     }

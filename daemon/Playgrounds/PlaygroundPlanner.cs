@@ -57,6 +57,7 @@ public sealed class PlaygroundPlanner(
         var where = new Dictionary<string, string>(StringComparer.Ordinal); // a new member's placement reason
         IReadOnlyList<string>? span = null;
         int? vni = null;
+        int? mtu = null;
         if (onPeers)
         {
             // An existing playground keeps the hosts its network spans; a new one spans every candidate host.
@@ -72,7 +73,10 @@ public sealed class PlaygroundPlanner(
             {
                 span = others;
                 vni = await FreeVniAsync(document.Name, span, ct);
-                steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span), $"VNI {vni}, WireGuard + VXLAN to every candidate host"));
+                // One MTU for the one segment: the smallest underlay among the hosts, less WireGuard's and VXLAN's headers.
+                mtu = await networks.SpanMtuAsync(span, ct);
+                steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span),
+                    $"VNI {vni}, WireGuard + VXLAN to every candidate host, MTU {mtu} (the smallest underlay among them less {SpanPath.WireGuardOverhead + SpanPath.VxlanOverhead})"));
             }
         }
 
@@ -100,7 +104,7 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         if (!onPeers) CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls };
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls, Mtu = mtu };
     }
 
     /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>

@@ -66,10 +66,10 @@ public sealed class PlaygroundService(
                 string self = planner.Self;
                 foreach (string peer in span)
                 {
-                    await peers.CreateNetworkAsync(peer, request with { Vni = changes.Vni, Span = [self, .. span.Where(p => p != peer)] }, ct);
+                    await peers.CreateNetworkAsync(peer, request with { Vni = changes.Vni, Span = [self, .. span.Where(p => p != peer)], Mtu = changes.Mtu }, ct);
                     revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
                 }
-                request = request with { Vni = changes.Vni, Span = [.. span] };
+                request = request with { Vni = changes.Vni, Span = [.. span], Mtu = changes.Mtu };
             }
             await networks.CreateAsync(request, ct);
             revert.Add(() => networks.DeleteAsync(doc.Name, CancellationToken.None));

@@ -390,6 +390,10 @@ public static class SchemaMigrations
             PRIMARY KEY (playground, name)
         );
         """,
+        // A spanning network's one MTU, decided from its hosts' underlay when it is made (NULL: made at the fixed 1370).
+        """
+        ALTER TABLE networks ADD COLUMN mtu INTEGER;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -38,7 +38,7 @@ public sealed class PlaygroundPlanner(
         if (existing is not null && existing.Owner != caller.Namespace && !caller.IsAdmin)
             throw WorkspacesException.Conflict($"a playground named '{document.Name}' exists and is not yours");
         var steps = new List<PlaygroundStep>();
-        bool onPeers = document.Placement.Spread || document.Placement.On.Count > 0;
+        bool onPeers = document.Placement.OnPeers;
         bool newNetwork = CheckNetwork(document, existing, steps);
         bool hasPeers = directory.List().Count > 0;
         // Placed on peers, an image is looked for on every host by placement; here alone, it must be here or be pulled.
@@ -65,7 +65,7 @@ public sealed class PlaygroundPlanner(
                 ? [hosts.Self, .. net.SpanPeers] : hosts.Candidates(document.Placement);
             var perHost = current.GroupBy(m => m.Host ?? hosts.Self).ToDictionary(g => g.Key, g => g.Count());
             foreach (var (member, why) in lost) steps.Add(new PlaygroundStep("forget", member.Name, member.Host!, why));
-            var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
+            var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
             var others = candidates.Where(h => h != hosts.Self).ToList();

@@ -208,6 +208,14 @@ public sealed record DataDiskInfo(
 public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null,
     int? Vni = null, string[]? Span = null, int? Mtu = null);
 
+/// <summary>
+/// PUT /v1/networks/{name}/span: a spanning network now reaches exactly these peers (a host joined it
+/// later, or the same list again: idempotent). Its VNI, subnet and MTU stay. Each host's address slice is
+/// cut again for the new count; a host refuses (409) when an address it has leased would fall outside its new slice.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SpanNetworkRequest(string[] Span);
+
 /// <summary>A network: its bridge and subnet, its policy, and (when shown alone) its NICs, leases and rules.</summary>
 public sealed record NetworkInfo(
     string Name, string Bridge, string Subnet, string Gateway, bool Nat, bool Isolated, bool IsolateOwners, string Egress,

@@ -89,6 +89,51 @@ public sealed partial class NetworkService
         }
     }
 
+    /// <summary>
+    /// A spanning network now reaches exactly these peers (it grows to a host that joins it later): the
+    /// tunnel gets the new host as a peer, the VXLAN floods to it too, and this host's address slice is
+    /// cut again for the new count of hosts. Slices are disjoint, so if every host's leased addresses lie
+    /// in its own new slice no two hosts ever lease the same one; a host whose leases would not refuses,
+    /// and nothing changes here.
+    /// </summary>
+    public async Task<NetworkRow> SetSpanAsync(string name, IReadOnlyList<string>? span, CancellationToken ct)
+    {
+        var network = Get(name);
+        if (!network.Spanning) throw WorkspacesException.Conflict($"network '{name}' is this host's own, not a spanning network: it cannot be spanned later");
+        if (span is not { Count: > 0 }) throw WorkspacesException.BadRequest("a spanning network names the peers it spans");
+        foreach (var peer in span) Names.CheckPeer(peer);
+        string joined = string.Join(',', span.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        if (joined == network.Span) return network;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var members = await spanPeers.ResolveAsync(span, ct);
+            var remotes = span.Distinct(StringComparer.Ordinal).Select(p => members.Peers[p].TunnelAddress).ToList();
+            var subnet = Subnet.Parse(network.Subnet);
+            var (from, to) = Slice(subnet, members.LocalTunnel, remotes);
+            var outside = networks.AddressesIn(name).Where(a => subnet.OffsetOf(a) is var o && (o < from || o > to)).ToList();
+            if (outside.Count > 0)
+                throw WorkspacesException.Conflict($"network '{name}' cannot span {span.Count + 1} hosts now: this host's running workspaces hold {string.Join(", ", outside)}, outside its new share of the subnet, which another host could then lease; stop them first, or span it when they are stopped");
+            string old = network.Span;
+            networks.SetSpan(name, joined);
+            try
+            {
+                await SpanAllAsync(ct);
+            }
+            catch
+            {
+                networks.SetSpan(name, old);
+                throw;
+            }
+            SpanLog.Grown(logger, name, joined);
+            return Get(name);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>The peer monitor's tick: spanning networks stay up; a failure is logged, and tried again next tick.</summary>
     public async Task SuperviseAsync(CancellationToken ct)
     {

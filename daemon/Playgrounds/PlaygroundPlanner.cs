@@ -58,16 +58,28 @@ public sealed class PlaygroundPlanner(
         IReadOnlyList<string>? span = null;
         int? vni = null;
         int? mtu = null;
+        IReadOnlyList<string> joining = [];
         if (onPeers)
         {
-            // An existing playground keeps the hosts its network spans; a new one spans every candidate host.
-            var candidates = existing is not null && networks.List().FirstOrDefault(n => n.Name == document.Name) is { } net
-                ? [hosts.Self, .. net.SpanPeers] : hosts.Candidates(document.Placement);
+            // A new playground spans every candidate host. An existing one may use the hosts its network
+            // spans and any candidate that joined since (its span then grows to it); a network that is
+            // this host's own stays so: its members stay here.
+            var net = existing is null ? null : networks.List().FirstOrDefault(n => n.Name == document.Name);
+            var candidates = net is null ? hosts.Candidates(document.Placement)
+                : !net.Spanning ? [hosts.Self]
+                : [.. hosts.Candidates(document.Placement).Union([hosts.Self, .. net.SpanPeers])];
             var perHost = current.GroupBy(m => m.Host ?? hosts.Self).ToDictionary(g => g.Key, g => g.Count());
             foreach (var (member, why) in lost) steps.Add(new PlaygroundStep("forget", member.Name, member.Host!, why));
             var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
+            if (net is { Spanning: true })
+            {
+                joining = placed.Select(p => p.Member.Host).OfType<string>().Distinct().Where(h => !net.SpanPeers.Contains(h)).Order(StringComparer.Ordinal).ToList();
+                if (joining.Count > 0)
+                    steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", joining),
+                        $"grown to new member hosts: VNI {net.Vni}, MTU {net.SpanMtu}; every host's WireGuard peers and VXLAN learn them"));
+            }
             var others = candidates.Where(h => h != hosts.Self).ToList();
             if (newNetwork && others.Count > 0) // no peer to use (none joined, or `on: [self]`): the network is this host's own
             {
@@ -104,7 +116,7 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         if (!onPeers) CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls, Mtu = mtu };
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls, Mtu = mtu, Joining = joining };
     }
 
     /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>

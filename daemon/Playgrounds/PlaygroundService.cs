@@ -74,6 +74,7 @@ public sealed class PlaygroundService(
             await networks.CreateAsync(request, ct);
             revert.Add(() => networks.DeleteAsync(doc.Name, CancellationToken.None));
         }
+        if (changes.Joining.Count > 0) await GrowSpanAsync(doc, changes.Joining, revert, ct);
         bool isNew = playgrounds.Find(doc.Name) is null;
         var keys = ClusterKeyPair.Create($"playground-{doc.Name}"); // kept only when the playground is new
         playgrounds.Save(new PlaygroundRow
@@ -117,6 +118,34 @@ public sealed class PlaygroundService(
         // Told after the apply stands: a member's names are a courtesy, not a reason to undo it.
         if (!changes.Unchanged) await context.SpreadAsync(doc.Name, ct);
         PlaygroundLog.Applied(logger, doc.Name, changes.Create.Count, changes.Remove.Count);
+    }
+
+    /// <summary>
+    /// The playground's span grows to hosts that joined later: the hosts already in it are told first
+    /// (each may refuse: its leases must fit its new share of the subnet), then the network is made on
+    /// each new host with the span's VNI and its one MTU (a host whose underlay cannot carry it refuses).
+    /// Each host's side names all the others. Undone in reverse on failure.
+    /// </summary>
+    private async Task GrowSpanAsync(PlaygroundDocument doc, IReadOnlyList<string> joining, Reverter revert, CancellationToken ct)
+    {
+        var network = networks.Get(doc.Name);
+        string self = planner.Self;
+        var old = network.SpanPeers.ToList();
+        List<string> all = [self, .. old, .. joining];
+        string[] Others(IEnumerable<string> hosts, string of) => hosts.Where(h => h != of).ToArray();
+        await networks.SetSpanAsync(doc.Name, Others(all, self), ct);
+        revert.Add(async () => await networks.SetSpanAsync(doc.Name, old, CancellationToken.None));
+        foreach (string peer in old)
+        {
+            await peers.SpanNetworkAsync(peer, doc.Name, Others(all, peer), ct);
+            revert.Add(() => peers.SpanNetworkAsync(peer, doc.Name, Others([self, .. old], peer), CancellationToken.None));
+        }
+        foreach (string peer in joining)
+        {
+            await peers.CreateNetworkAsync(peer, new CreateNetworkRequest(doc.Name, network.Subnet, Nat: network.Nat, Egress: doc.Network.Egress,
+                Vni: network.Vni, Span: Others(all, peer), Mtu: network.SpanMtu), ct);
+            revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
+        }
     }
 
     public async Task<IReadOnlyList<PlaygroundInfo>> ListAsync(Caller caller, CancellationToken ct) =>

@@ -39,7 +39,7 @@ public static class NetworkEndpoints
         {
             context.RequireAdmin("change whom a network spans");
             var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SpanNetworkRequest);
-            return Results.Json(ToInfo(await networks.SetSpanAsync(name, request.Span, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo);
+            return Results.Json(ToInfo(await networks.SetSpanAsync(name, request.Span, request.Slice, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo);
         }).WithSummary("a spanning network reaches exactly these peers: grown to a host that joins it later (admins)").Body<SpanNetworkRequest>().Produces<NetworkInfo>();
 
         v1.MapDelete("/networks/{name}", async (HttpContext context, string name, NetworkService networks) =>

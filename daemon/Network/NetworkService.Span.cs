@@ -40,7 +40,21 @@ public sealed partial class NetworkService
         if (fits < SpanPath.MinMtu)
             throw WorkspacesException.Conflict($"this host's underlay toward {string.Join(", ", span)} leaves {fits} bytes inside WireGuard and VXLAN, below IPv6's {SpanPath.MinMtu}");
         row.Mtu = request.Mtu ?? fits;
+        // This host's share of the addresses: the one ceded to it by the host growing the span, else cut from the tunnel-address order.
+        var subnet = Subnet.Parse(row.Subnet);
+        var (from, to) = request.Slice is { } given ? CheckSlice(given, subnet) : await CutSliceAsync(subnet, span, ct);
+        (row.SliceFrom, row.SliceTo) = (from, to);
     }
+
+    private async Task<(long From, long To)> CutSliceAsync(Subnet subnet, IReadOnlyCollection<string> span, CancellationToken ct)
+    {
+        var members = await spanPeers.ResolveAsync(span, ct);
+        return Slice(subnet, members.LocalTunnel, span.Distinct(StringComparer.Ordinal).Select(p => members.Peers[p].TunnelAddress).ToList());
+    }
+
+    private static (long From, long To) CheckSlice(int[] slice, Subnet subnet) => slice is [var from, var to] && from >= 2 && from <= to && to <= subnet.Size + 1
+        ? (from, to)
+        : throw WorkspacesException.BadRequest($"a slice is [first, last] host offsets from 2 to {subnet.Size + 1} of subnet {subnet}");
 
     /// <summary>
     /// The MTU a span over this host and these peers can have: the smallest underlay among this host's
@@ -85,7 +99,8 @@ public sealed partial class NetworkService
         {
             var remotes = network.SpanPeers.Select(p => members.Peers[p].TunnelAddress).ToList();
             await spanLinks.EnsureAsync(network.Bridge, network.Vni!.Value, members.LocalTunnel, remotes, network.SpanMtu, ct);
-            _slices[network.Name] = Slice(Subnet.Parse(network.Subnet), members.LocalTunnel, remotes);
+            // Recorded shares stay; a span recorded before shares were has its cut again.
+            if (network.SliceFrom is null) _slices[network.Name] = Slice(Subnet.Parse(network.Subnet), members.LocalTunnel, remotes);
         }
     }
 
@@ -96,33 +111,33 @@ public sealed partial class NetworkService
     /// in its own new slice no two hosts ever lease the same one; a host whose leases would not refuses,
     /// and nothing changes here.
     /// </summary>
-    public async Task<NetworkRow> SetSpanAsync(string name, IReadOnlyList<string>? span, CancellationToken ct)
+    public async Task<NetworkRow> SetSpanAsync(string name, IReadOnlyList<string>? span, int[]? slice, CancellationToken ct)
     {
         var network = Get(name);
         if (!network.Spanning) throw WorkspacesException.Conflict($"network '{name}' is this host's own, not a spanning network: it cannot be spanned later");
         if (span is not { Count: > 0 }) throw WorkspacesException.BadRequest("a spanning network names the peers it spans");
         foreach (var peer in span) Names.CheckPeer(peer);
         string joined = string.Join(',', span.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
-        if (joined == network.Span) return network;
+        var subnet = Subnet.Parse(network.Subnet);
+        var share = SliceOf(network, subnet);
+        var (from, to) = slice is null ? share : CheckSlice(slice, subnet);
+        if (joined == network.Span && (from, to) == share) return network;
         await _gate.WaitAsync(ct);
         try
         {
-            var members = await spanPeers.ResolveAsync(span, ct);
-            var remotes = span.Distinct(StringComparer.Ordinal).Select(p => members.Peers[p].TunnelAddress).ToList();
-            var subnet = Subnet.Parse(network.Subnet);
-            var (from, to) = Slice(subnet, members.LocalTunnel, remotes);
+            // A share ceded to new hosts must still hold every address this host leased: the others may lease what it gave up.
             var outside = networks.AddressesIn(name).Where(a => subnet.OffsetOf(a) is var o && (o < from || o > to)).ToList();
             if (outside.Count > 0)
-                throw WorkspacesException.Conflict($"network '{name}' cannot span {span.Count + 1} hosts now: this host's running workspaces hold {string.Join(", ", outside)}, outside its new share of the subnet, which another host could then lease; stop them first, or span it when they are stopped");
-            string old = network.Span;
-            networks.SetSpan(name, joined);
+                throw WorkspacesException.Conflict($"network '{name}' cannot cede that part of this host's share of its addresses: this host's running workspaces hold {string.Join(", ", outside)} there; stop them first");
+            var (oldSpan, oldFrom, oldTo) = (network.Span, network.SliceFrom, network.SliceTo);
+            networks.SetSpan(name, joined, from, to);
             try
             {
                 await SpanAllAsync(ct);
             }
             catch
             {
-                networks.SetSpan(name, old);
+                networks.SetSpan(name, oldSpan, oldFrom, oldTo);
                 throw;
             }
             SpanLog.Grown(logger, name, joined);
@@ -158,8 +173,30 @@ public sealed partial class NetworkService
     private (long From, long To) SliceOf(NetworkRow network, Subnet subnet)
     {
         if (!network.Spanning) return (2, subnet.Size + 1);
+        if (network.SliceFrom is { } first && network.SliceTo is { } last) return (first, last);
         return _slices.TryGetValue(network.Name, out var slice) ? slice
             : throw WorkspacesException.Conflict($"network '{network.Name}' spans {network.Span} but is not connected to them yet (see the daemon's log); try again");
+    }
+
+    /// <summary>This host's share of a spanning network's addresses (host offsets, first and last).</summary>
+    public (long From, long To) ShareOf(string name)
+    {
+        var network = Get(name);
+        return SliceOf(network, Subnet.Parse(network.Subnet));
+    }
+
+    /// <summary>
+    /// A share cut for this host and the hosts joining: this host keeps the first part, each joining host
+    /// gets one of the rest, in order (equal parts; this host keeps what does not divide).
+    /// </summary>
+    public static IReadOnlyList<(long From, long To)> Cede((long From, long To) share, int joining)
+    {
+        long per = (share.To - share.From + 1) / (joining + 1);
+        if (per < 1) throw WorkspacesException.Conflict($"this host's share of the subnet ({share.To - share.From + 1} addresses) is too small to cede any to {joining} more host(s)");
+        long keep = share.To - share.From + 1 - per * joining;
+        var parts = new List<(long, long)> { (share.From, share.From + keep - 1) };
+        for (int i = 0; i < joining; i++) parts.Add((share.From + keep + i * per, share.From + keep + (i + 1) * per - 1));
+        return parts;
     }
 
     /// <summary>Host offsets 2..Size+1 cut into as many equal parts as member hosts; this host's part is its tunnel address's rank.</summary>

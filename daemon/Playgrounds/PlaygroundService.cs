@@ -121,10 +121,11 @@ public sealed class PlaygroundService(
     }
 
     /// <summary>
-    /// The playground's span grows to hosts that joined later: the hosts already in it are told first
-    /// (each may refuse: its leases must fit its new share of the subnet), then the network is made on
-    /// each new host with the span's VNI and its one MTU (a host whose underlay cannot carry it refuses).
-    /// Each host's side names all the others. Undone in reverse on failure.
+    /// The playground's span grows to hosts that joined later. This host cedes the upper parts of its
+    /// share of the addresses to them (it keeps the first part, where its leases are: it refuses if one is
+    /// not), so no host's leases move; the hosts already in the span learn the new ones; then the network
+    /// is made on each new host with the span's VNI, its one MTU (a host whose underlay cannot carry it
+    /// refuses) and its ceded share. Each host's side names all the others. Undone in reverse on failure.
     /// </summary>
     private async Task GrowSpanAsync(PlaygroundDocument doc, IReadOnlyList<string> joining, Reverter revert, CancellationToken ct)
     {
@@ -133,17 +134,20 @@ public sealed class PlaygroundService(
         var old = network.SpanPeers.ToList();
         List<string> all = [self, .. old, .. joining];
         string[] Others(IEnumerable<string> hosts, string of) => hosts.Where(h => h != of).ToArray();
-        await networks.SetSpanAsync(doc.Name, Others(all, self), ct);
-        revert.Add(async () => await networks.SetSpanAsync(doc.Name, old, CancellationToken.None));
+        var share = networks.ShareOf(doc.Name);
+        var parts = NetworkService.Cede(share, joining.Count);
+        int[] Slice((long From, long To) part) => [(int)part.From, (int)part.To];
+        await networks.SetSpanAsync(doc.Name, Others(all, self), Slice(parts[0]), ct);
+        revert.Add(async () => await networks.SetSpanAsync(doc.Name, old, Slice(share), CancellationToken.None));
         foreach (string peer in old)
         {
             await peers.SpanNetworkAsync(peer, doc.Name, Others(all, peer), ct);
             revert.Add(() => peers.SpanNetworkAsync(peer, doc.Name, Others([self, .. old], peer), CancellationToken.None));
         }
-        foreach (string peer in joining)
+        foreach (var (peer, i) in joining.Select((p, i) => (p, i)))
         {
             await peers.CreateNetworkAsync(peer, new CreateNetworkRequest(doc.Name, network.Subnet, Nat: network.Nat, Egress: doc.Network.Egress,
-                Vni: network.Vni, Span: Others(all, peer), Mtu: network.SpanMtu), ct);
+                Vni: network.Vni, Span: Others(all, peer), Mtu: network.SpanMtu, Slice: Slice(parts[i + 1])), ct);
             revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
         }
     }

@@ -26,6 +26,15 @@ public sealed class NetworkRow
     /// </summary>
     public int? Mtu { get; set; }
 
+    /// <summary>
+    /// This host's share of a spanning network's addresses, as host offsets into the subnet (first and
+    /// last), recorded when it joined the span so that the span growing later moves no one's leases;
+    /// null for a host's own network, and for a span recorded before shares were (cut again at each start).
+    /// </summary>
+    public long? SliceFrom { get; set; }
+
+    public long? SliceTo { get; set; }
+
     public bool Spanning => Vni is not null;
 
     /// <summary>The MTU a spanning network's links and guests get.</summary>

@@ -27,4 +27,21 @@ public sealed class SpanMtuTests
     {
         Assert.Equal((device, mtu), UnderlayPaths.ParseRoute(line));
     }
+
+    [Theory]
+    [InlineData(2, 127, 1, new long[] { 2, 64, 65, 127 })]       // 126 addresses: this host keeps 63, the new host gets 63
+    [InlineData(2, 127, 2, new long[] { 2, 43, 44, 85, 86, 127 })] // three ways: 42 each
+    [InlineData(2, 11, 3, new long[] { 2, 5, 6, 7, 8, 9, 10, 11 })] // 10 among 4: 2 each, and this host keeps the 2 that do not divide too
+    public void A_growing_host_cedes_the_upper_parts_of_its_share_disjoint_and_covering_it(long from, long to, int joining, long[] expected)
+    {
+        var parts = NetworkService.Cede((from, to), joining);
+        Assert.Equal(expected, parts.SelectMany(p => new[] { p.From, p.To }));
+    }
+
+    [Fact]
+    public void A_share_too_small_to_cede_is_refused()
+    {
+        var e = Assert.Throws<Workspaces.Daemon.Errors.WorkspacesException>(() => NetworkService.Cede((10, 11), 2));
+        Assert.Equal(409, e.Status);
+    }
 }

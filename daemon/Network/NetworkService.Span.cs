@@ -106,10 +106,10 @@ public sealed partial class NetworkService
 
     /// <summary>
     /// A spanning network now reaches exactly these peers (it grows to a host that joins it later): the
-    /// tunnel gets the new host as a peer, the VXLAN floods to it too, and this host's address slice is
-    /// cut again for the new count of hosts. Slices are disjoint, so if every host's leased addresses lie
-    /// in its own new slice no two hosts ever lease the same one; a host whose leases would not refuses,
-    /// and nothing changes here.
+    /// tunnel gets the new host as a peer and the VXLAN floods to it too. This host's share of the
+    /// addresses stays, unless slice gives a smaller one (the host growing the span cedes the rest to the
+    /// new hosts); every address it has leased must lie in it, else it refuses and nothing changes, so
+    /// no two hosts ever lease the same address.
     /// </summary>
     public async Task<NetworkRow> SetSpanAsync(string name, IReadOnlyList<string>? span, int[]? slice, CancellationToken ct)
     {

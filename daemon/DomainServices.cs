@@ -47,6 +47,7 @@ public static class DomainServices
         .AddSingleton<NetworkService>()
         .AddSingleton<WireGuardTunnel>()
         .AddSingleton<SpanLinks>()
+        .AddSingleton<UnderlayPaths>()
         .AddSingleton<Hypervisor.KvmProbe>()
         .AddSingleton<Hypervisor.CpuCatalog>()
         .AddSingleton<EventBus>()

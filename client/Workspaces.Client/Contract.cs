@@ -201,14 +201,28 @@ public sealed record DataDiskInfo(
 /// VXLAN with this VNI inside a WireGuard tunnel between the hosts. Create it on each member host with the
 /// same VNI and subnet; each host leases only from its own slice of the subnet (the member hosts ordered by
 /// tunnel address, the subnet cut in that many equal parts), so no two hosts lease the same address.
+/// Mtu is the span's one MTU, the same on every member host: without it, the host takes the smallest
+/// underlay MTU among itself and the peers named, less 130 (WireGuard 80, VXLAN 50); with it, a host whose
+/// underlay cannot carry it refuses. Slice ([first, last] host offsets into the subnet) is this host's share
+/// of the addresses when a span grows to it later (the host that grows the span cedes it); without it the
+/// share is cut from the tunnel-address order. A host's share is recorded and kept.
 /// </remarks>
 public sealed record CreateNetworkRequest(string Name, string Subnet, bool Nat = false, bool Isolated = false, bool IsolateOwners = false, string? Egress = null,
-    int? Vni = null, string[]? Span = null);
+    int? Vni = null, string[]? Span = null, int? Mtu = null, int[]? Slice = null);
+
+/// <summary>
+/// PUT /v1/networks/{name}/span: a spanning network now reaches exactly these peers (a host joined it
+/// later, or the same list again: idempotent). Its VNI, subnet and MTU stay, and so does this host's share of
+/// the addresses unless Slice ([first, last] host offsets) gives a new one: the host growing the span cedes
+/// part of its own to the new hosts, and refuses (409) when an address it has leased would fall outside.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SpanNetworkRequest(string[] Span, int[]? Slice = null);
 
 /// <summary>A network: its bridge and subnet, its policy, and (when shown alone) its NICs, leases and rules.</summary>
 public sealed record NetworkInfo(
     string Name, string Bridge, string Subnet, string Gateway, bool Nat, bool Isolated, bool IsolateOwners, string Egress,
-    DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null, int? Vni = null, string[]? Span = null);
+    DateTimeOffset CreatedAt, NetworkNic[]? Nics = null, string[]? Leases = null, string[]? Rules = null, int? Vni = null, string[]? Span = null, int? Mtu = null);
 
 /// <summary>A NIC on a network; Address is null while its workspace does not run (addresses are leased at start).</summary>
 public sealed record NetworkNic(string Workspace, string Mac, string? Address, string Tap);

@@ -36,7 +36,8 @@ public sealed record PeerJoinRequest(string Secret, string Name, string[] Addres
 
 /// <summary>
 /// GET /v1/peer/host, and the answer to a join: who this host is (its keys, and its Ed25519
-/// signature over its TLS fingerprint) and what it has free.
+/// signature over its TLS fingerprint) and what it has free. UnderlayMtu (GET /v1/peer/host only) is the
+/// MTU of this host's route toward the asker: what a spanning network's MTU is decided from.
 /// </summary>
 public sealed record PeerHostSummary(
     string Name,
@@ -51,7 +52,8 @@ public sealed record PeerHostSummary(
     int FreeVcpus,
     int FreeMemoryMiB,
     int Images,
-    string? WireGuardKey = null);
+    string? WireGuardKey = null,
+    int? UnderlayMtu = null);
 
 /// <summary>POST /v1/images/pull: fetch an image's chain from peers (from one only with From).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

@@ -49,6 +49,7 @@ namespace Workspaces.Client;
 [JsonSerializable(typeof(TrustedSignerInfo[]))]
 [JsonSerializable(typeof(AddTrustRequest))]
 [JsonSerializable(typeof(CreateNetworkRequest))]
+[JsonSerializable(typeof(SpanNetworkRequest))]
 [JsonSerializable(typeof(NetworkInfo))]
 [JsonSerializable(typeof(NetworkInfo[]))]
 [JsonSerializable(typeof(ExposeRequest))]

@@ -35,6 +35,13 @@ public static class NetworkEndpoints
             return Results.Json(ToInfo(await networks.CreateAsync(request, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo, statusCode: 201);
         }).WithSummary("make a network: a bridge, its dnsmasq and rules (admins)").Body<CreateNetworkRequest>().Produces<NetworkInfo>(201);
 
+        v1.MapPut("/networks/{name}/span", async (HttpContext context, string name, NetworkService networks) =>
+        {
+            context.RequireAdmin("change whom a network spans");
+            var request = await context.Request.ReadJsonAsync(WorkspacesJson.Default.SpanNetworkRequest);
+            return Results.Json(ToInfo(await networks.SetSpanAsync(name, request.Span, request.Slice, context.RequestAborted)), WorkspacesJson.Default.NetworkInfo);
+        }).WithSummary("a spanning network reaches exactly these peers: grown to a host that joins it later (admins)").Body<SpanNetworkRequest>().Produces<NetworkInfo>();
+
         v1.MapDelete("/networks/{name}", async (HttpContext context, string name, NetworkService networks) =>
         {
             context.RequireAdmin("delete networks");
@@ -45,5 +52,5 @@ public static class NetworkEndpoints
 
     private static NetworkInfo ToInfo(NetworkRow n) => new(
         n.Name, n.Bridge, n.Subnet, n.Gateway, n.Nat, n.Isolated, n.IsolateOwners, n.Egress, DateTimeOffset.FromUnixTimeMilliseconds(n.CreatedAt),
-        Vni: n.Vni, Span: n.Spanning ? [.. n.SpanPeers] : null);
+        Vni: n.Vni, Span: n.Spanning ? [.. n.SpanPeers] : null, Mtu: n.Spanning ? n.SpanMtu : null);
 }

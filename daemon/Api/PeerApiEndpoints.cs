@@ -1,5 +1,6 @@
 using Workspaces.Client;
 using Workspaces.Daemon.Federation;
+using Workspaces.Daemon.Network;
 using Workspaces.Daemon.Trust;
 
 namespace Workspaces.Daemon.Api;
@@ -18,10 +19,12 @@ public static class PeerApiEndpoints
             return Results.Json(directory.AcceptJoin(request, fingerprint), WorkspacesJson.Default.PeerHostSummary);
         }).WithSummary("peer API: redeem a join token with the certificate presented").Body<PeerJoinRequest>().Produces<PeerHostSummary>();
 
-        peer.MapGet("/host", (HttpContext context, PeerDirectory directory) =>
+        peer.MapGet("/host", async (HttpContext context, PeerDirectory directory, UnderlayPaths underlay) =>
         {
             PeerGate.PeerName(context);
-            return Results.Json(directory.Summary(), WorkspacesJson.Default.PeerHostSummary);
+            // The underlay toward the asker: a spanning network's MTU is the smallest its hosts have toward each other.
+            int? mtu = context.Connection.RemoteIpAddress is { } asker ? await underlay.MtuTowardAsync(asker, context.RequestAborted) : null;
+            return Results.Json(directory.Summary() with { UnderlayMtu = mtu }, WorkspacesJson.Default.PeerHostSummary);
         }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
 
         peer.MapPeerImageEndpoints();

@@ -26,7 +26,7 @@ public sealed class SpanPeers(PeerDirectory directory, PeerChannel channel, Wire
                 throw WorkspacesException.Conflict($"peer '{name}' has no WireGuard key to offer (an older daemon?): it cannot be a member of a spanning network");
             if (!IPEndPoint.TryParse(peer.Address, out var endpoint))
                 throw WorkspacesException.Conflict($"peer '{name}' was joined at {peer.Address}, not an IP:port; a spanning network needs its IP address");
-            ends[name] = new WireGuardPeer(summary.WireGuardKey!, endpoint.Address, TunnelAddress.Of(summary.WireGuardKey!));
+            ends[name] = new WireGuardPeer(summary.WireGuardKey!, endpoint.Address, TunnelAddress.Of(summary.WireGuardKey!), summary.UnderlayMtu);
         }
         return new SpanMembers(key.PrivateKey, TunnelAddress.Of(key.PublicKey), ends);
     }

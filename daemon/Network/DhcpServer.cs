@@ -40,7 +40,7 @@ public sealed class DhcpServer(IOptions<WorkspacesOptions> options, CommandRunne
         };
         // A spanning network's segment holds every member host's dnsmasq: none may NAK what another leased.
         if (!network.Spanning) args.Add("--dhcp-authoritative");
-        else args.Add($"--dhcp-option=option:mtu,{SpanPath.Mtu}");
+        else args.Add($"--dhcp-option=option:mtu,{network.SpanMtu}");
         var hosts = nics.Where(n => n.Address is not null).OrderBy(n => n.Mac, StringComparer.Ordinal).ToList();
         args.AddRange(hosts.Select(n => $"--dhcp-host={n.Mac},{n.Address}"));
 

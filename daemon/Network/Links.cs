@@ -11,6 +11,11 @@ public sealed class Links(CommandRunner runner)
 {
     public static bool Exists(string name) => Directory.Exists(Path.Combine("/sys/class/net", name));
 
+    /// <summary>A link's MTU now, or null when it does not exist.</summary>
+    public static int? Mtu(string name) =>
+        File.Exists(Path.Combine("/sys/class/net", name, "mtu")) && int.TryParse(File.ReadAllText(Path.Combine("/sys/class/net", name, "mtu")).Trim(), out int mtu)
+            ? mtu : null;
+
     /// <summary>The bridge exists, holds the gateway address and is up (idempotent).</summary>
     public async Task EnsureBridgeAsync(string bridge, string gatewayCidr, CancellationToken ct)
     {

@@ -16,7 +16,7 @@ namespace Workspaces.Daemon.Network;
 /// the host match it at start, and every change re-applies the policy in one transaction.
 /// </summary>
 public sealed partial class NetworkService(NetworkRepository networks, Links links, DhcpServer dhcp, Firewall firewall,
-    IOptionsMonitor<WorkspacesOptions> policy, WireGuardTunnel tunnel, SpanLinks spanLinks, ISpanPeers spanPeers, ILogger<NetworkService> logger)
+    IOptionsMonitor<WorkspacesOptions> policy, WireGuardTunnel tunnel, SpanLinks spanLinks, ISpanPeers spanPeers, UnderlayPaths underlayPaths, ILogger<NetworkService> logger)
 {
     public const string DefaultName = "default";
     public const string DefaultSubnet = "10.87.0.0/24";
@@ -43,7 +43,7 @@ public sealed partial class NetworkService(NetworkRepository networks, Links lin
             Egress = Egress.Normalize(request.Egress ?? ""),
             CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        CheckSpan(request, row);
+        await CheckSpanAsync(request, row, ct);
         if (request.Nat && request.Isolated) throw WorkspacesException.BadRequest("a network cannot be both --nat and --isolated: isolated traffic never leaves the bridge");
         await _gate.WaitAsync(ct);
         try

@@ -9,23 +9,22 @@ namespace Workspaces.Daemon.Network;
 /// WireGuard and only WireGuard is seen on the underlay. Broadcast and unknown unicast go to every
 /// other member host (head-end replication: one all-zero FDB entry per remote tunnel address, no
 /// multicast needed in the tunnel); the kernel learns which host holds which guest's MAC from what
-/// arrives. The bridge, the VXLAN device and the taps all get SpanPath.Mtu.
+/// arrives. The bridge, the VXLAN device and the taps all get the network's one recorded MTU.
 /// </summary>
 public sealed partial class SpanLinks(CommandRunner runner, ILogger<SpanLinks> logger)
 {
     private const string Flood = "00:00:00:00:00:00";
 
     /// <summary>The bridge carries VNI vni to exactly these remote tunnel addresses (idempotent).</summary>
-    public async Task EnsureAsync(string bridge, int vni, IPAddress local, IReadOnlyList<IPAddress> remotes, CancellationToken ct)
+    public async Task EnsureAsync(string bridge, int vni, IPAddress local, IReadOnlyList<IPAddress> remotes, int mtu, CancellationToken ct)
     {
         if (vni is < 1 or > SpanPath.MaxVni) throw new NetworkException($"VNI {vni} is outside 1..{SpanPath.MaxVni}");
         string device = SpanPath.VxlanDevice(vni);
-        string mtu = SpanPath.Mtu.ToString();
         if (!Links.Exists(device))
             await IpAsync(ct, "ip", "link", "add", device, "type", "vxlan", "id", vni.ToString(), "local", local.ToString(),
                 "dstport", SpanPath.VxlanPort.ToString());
-        await IpAsync(ct, "ip", "link", "set", device, "mtu", mtu);
-        await IpAsync(ct, "ip", "link", "set", bridge, "mtu", mtu);
+        await IpAsync(ct, "ip", "link", "set", device, "mtu", mtu.ToString());
+        await IpAsync(ct, "ip", "link", "set", bridge, "mtu", mtu.ToString());
         await IpAsync(ct, "ip", "link", "set", device, "master", bridge, "up");
 
         var shown = await runner.RunAsync("bridge", ["fdb", "show", "dev", device], ct);

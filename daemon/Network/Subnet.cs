@@ -64,6 +64,9 @@ public sealed record Subnet(IPNetwork Network)
         return candidate <= last ? At(candidate) : null;
     }
 
+    /// <summary>An address's offset from the subnet's base (what FirstFree and a host's slice count in).</summary>
+    public long OffsetOf(string address) => (long)ToUInt(IPAddress.Parse(address)) - ToUInt(Network.BaseAddress);
+
     private static uint ToUInt(IPAddress address) =>
         System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
 

@@ -21,7 +21,7 @@ public sealed partial class WireGuardTunnel(CommandRunner runner, ILogger<WireGu
     /// its tunnel address alone). Idempotent; the private key goes to wg on stdin, never on a command line.
     /// </summary>
     public async Task EnsureAsync(string iface, string privateKey, IPAddress tunnelAddress, IReadOnlyList<WireGuardPeer> peers,
-        CancellationToken ct)
+        int mtu, CancellationToken ct)
     {
         if (peers.FirstOrDefault(p => p.TunnelAddress.Equals(tunnelAddress)) is { } clash)
             throw new NetworkException($"peer {clash.Endpoint} has this host's tunnel address {tunnelAddress}: the two WireGuard keys hash alike; regenerate one host's wireguard.key");
@@ -35,8 +35,11 @@ public sealed partial class WireGuardTunnel(CommandRunner runner, ILogger<WireGu
                 await MustAsync(runner.RunAsync("wg", ["set", iface, "private-key", "/dev/stdin", "listen-port", SpanPath.WireGuardPort.ToString()], ct,
                     stdin: privateKey + "\n"), "wg set private-key", iface);
                 await MustAsync(runner.RunAsync("ip", ["addr", "replace", $"{tunnelAddress}/{TunnelAddress.PrefixLength}", "dev", iface], ct), "ip addr", iface);
-                await MustAsync(runner.RunAsync("ip", ["link", "set", iface, "mtu", SpanPath.WireGuardMtu.ToString(), "up"], ct), "ip link set", iface);
+                await MustAsync(runner.RunAsync("ip", ["link", "set", iface, "mtu", mtu.ToString(), "up"], ct), "ip link set", iface);
             }
+            // The underlay's MTU may have changed since: the tunnel follows it.
+            else if (Links.Mtu(iface) != mtu)
+                await MustAsync(runner.RunAsync("ip", ["link", "set", iface, "mtu", mtu.ToString()], ct), "ip link set mtu", iface);
             await SyncPeersAsync(iface, peers, ct);
         }
         finally

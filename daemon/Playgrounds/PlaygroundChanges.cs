@@ -23,8 +23,14 @@ public sealed record PlaygroundChanges(
     /// <summary>Roles whose pinned image must be pulled from peers before their new members are made.</summary>
     public IReadOnlyList<PlaygroundRole> Pulls { get; init; } = [];
 
+    /// <summary>A new span's one MTU, decided from its hosts' underlay; every host's side is made with it.</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>Hosts an existing span grows to (new members are placed there): the network is made there and every other host told.</summary>
+    public IReadOnlyList<string> Joining { get; init; } = [];
+
     /// <summary>Nothing to make or remove (the document text may still be new: it is recorded).</summary>
-    public bool Unchanged => !NewNetwork && Create.Count == 0 && Remove.Count == 0 && (Lost is null || Lost.Count == 0);
+    public bool Unchanged => !NewNetwork && Joining.Count == 0 && Create.Count == 0 && Remove.Count == 0 && (Lost is null || Lost.Count == 0);
 
     public PlaygroundPlan ToPlan(bool applied) => new(Document.Name, Steps.ToArray(), applied, Unchanged);
 }

@@ -39,8 +39,9 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
     /// per host (for spread). hosts are the candidates; a host not in it is never used.
     /// </summary>
     public async Task<IReadOnlyList<(PlaygroundMember Member, string Why)>> PlaceAsync(IReadOnlyList<PlaygroundMember> create,
-        Func<PlaygroundRole, WorkspaceShape> shapeOf, IReadOnlyList<string> hosts, bool spread, IDictionary<string, int> existing, CancellationToken ct)
+        Func<PlaygroundRole, WorkspaceShape> shapeOf, IReadOnlyList<string> hosts, PlaygroundPlacement hints, IDictionary<string, int> existing, CancellationToken ct)
     {
+        bool spread = hints.Spread;
         var placed = new List<(PlaygroundMember, string)>();
         var free = new Dictionary<string, (int Vcpus, int MemoryMiB)>(StringComparer.Ordinal);
         var count = new Dictionary<string, int>(existing, StringComparer.Ordinal);
@@ -65,18 +66,33 @@ public sealed class PlaygroundHosts(Placement placement, PeerDirectory directory
                 throw WorkspacesException.Conflict($"member {member.Name} ({shape.Vcpus} vCPUs, {shape.MemoryMiB} MiB, image {member.Role.Image}) fits on no host: "
                     + string.Join("; ", report.Candidates.Where(c => hosts.Contains(c.Host)).Select(c => $"{c.Host}: {Refusal(c, shape, free)}"))
                     + "; nothing was created");
-            var chosen = spread ? fit.OrderBy(c => count.GetValueOrDefault(c.Host)).ThenBy(c => c.Rank).First() : fit[0];
+            var chosen = Choose(fit, spread, hints.NearImage, count);
             var left = free.TryGetValue(chosen.Host, out var f) ? f : (chosen.FreeVcpus ?? 0, chosen.FreeMemoryMiB ?? 0);
             free[chosen.Host] = (left.Item1 - shape.Vcpus, left.Item2 - shape.MemoryMiB);
             count[chosen.Host] = count.GetValueOrDefault(chosen.Host) + 1;
             bool lacks = chosen.HeldBytes < chosen.ChainBytes;
             string why = $"rank {chosen.Rank} of {report.Candidates.Length} for {member.Role.Image}: {chosen.Reason}"
+                + (hints.NearImage ? $"; near its image: holds {Held(chosen):0%} of it" : "")
                 + (spread ? $"; spread: {count[chosen.Host] - 1} member(s) there before it" : "")
                 + (lacks ? $"; it lacks the image: pulls {report.Image[..12]} first" : "");
             placed.Add((member with { Host = chosen.Local ? null : chosen.Host, Pull = lacks ? report.Image : null }, why));
         }
         return placed;
     }
+
+    /// <summary>
+    /// The host a member goes to among those that take it (fit, best rank first). near image: the hosts
+    /// holding the largest share of the image's bytes first (no pull, no wait), spread within them;
+    /// spread alone: the host with the fewest of the playground's members, then rank; else the best rank.
+    /// </summary>
+    public static PlacementCandidate Choose(IReadOnlyList<PlacementCandidate> fit, bool spread, bool nearImage, IDictionary<string, int> count) =>
+    fit.OrderByDescending(c => nearImage ? Held(c) : 0)
+        .ThenBy(c => spread && count.TryGetValue(c.Host, out int n) ? n : 0)
+        .ThenBy(c => c.Rank)
+        .First();
+
+    /// <summary>The share of the image's chain a host holds (1 for an image of no bytes).</summary>
+    private static double Held(PlacementCandidate c) => c.ChainBytes <= 0 ? 1 : Math.Min(1.0, (double)c.HeldBytes / c.ChainBytes);
 
     private static bool Room(PlacementCandidate c, WorkspaceShape shape, Dictionary<string, (int Vcpus, int MemoryMiB)> free) =>
         !free.TryGetValue(c.Host, out var f) || (f.Vcpus >= shape.Vcpus && f.MemoryMiB >= shape.MemoryMiB);

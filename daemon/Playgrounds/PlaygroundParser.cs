@@ -20,7 +20,8 @@ public static class PlaygroundParser
 
     private static readonly string[] TopKeys = ["name", "network", "placement", "roles"];
     private static readonly string[] NetworkKeys = ["subnet", "egress"];
-    private static readonly string[] PlacementKeys = ["spread", "on"];
+    private static readonly string[] PlacementKeys = ["spread", "on", "near"];
+    private static readonly string[] NearValues = ["image"];
     private static readonly string[] RoleKeys = ["image", "template", "count", "vcpus", "memory", "userData", "secrets", "disks", "fingerprint"];
     private static readonly string[] DiskKeys = ["size"];
 
@@ -69,7 +70,15 @@ public static class PlaygroundParser
                     At(peerNode, $"placement.on[{i}]", () => Names.CheckPeer(peer));
                     on.Add(peer);
                 }
-            placement = new PlaygroundPlacement(spread, on, Line(placementNode));
+            bool nearImage = false;
+            if (Optional(map, "near") is { } nearNode)
+            {
+                string near = Scalar(nearNode, "placement.near");
+                if (!NearValues.Contains(near))
+                    throw Refuse(nearNode, "placement.near", $"unknown value {Names.Quote(near)}; known: {string.Join(", ", NearValues)}");
+                nearImage = true;
+            }
+            placement = new PlaygroundPlacement(spread, on, Line(placementNode), nearImage);
         }
 
         var rolesNode = Mapping(Required(root, "roles", ""), "roles");

@@ -22,6 +22,10 @@ public sealed class PlaygroundPeers(PeerProxy proxy)
     public Task CreateNetworkAsync(string peer, CreateNetworkRequest request, CancellationToken ct) =>
         DoAsync(peer, HttpMethod.Post, "/v1/networks", JsonContent.Create(request, Json.CreateNetworkRequest), ct);
 
+    /// <summary>The peer's side of a spanning network now reaches exactly these hosts (by the names the peer knows them by).</summary>
+    public Task SpanNetworkAsync(string peer, string name, string[] span, CancellationToken ct) =>
+        DoAsync(peer, HttpMethod.Put, $"/v1/networks/{Uri.EscapeDataString(name)}/span", JsonContent.Create(new SpanNetworkRequest(span), Json.SpanNetworkRequest), ct);
+
     public async Task<NetworkInfo[]> NetworksAsync(string peer, CancellationToken ct) =>
         await ReadAsync(peer, "/v1/networks", Json.NetworkInfoArray, ct);
 

@@ -38,7 +38,7 @@ public sealed class PlaygroundPlanner(
         if (existing is not null && existing.Owner != caller.Namespace && !caller.IsAdmin)
             throw WorkspacesException.Conflict($"a playground named '{document.Name}' exists and is not yours");
         var steps = new List<PlaygroundStep>();
-        bool onPeers = document.Placement.Spread || document.Placement.On.Count > 0;
+        bool onPeers = document.Placement.OnPeers;
         bool newNetwork = CheckNetwork(document, existing, steps);
         bool hasPeers = directory.List().Count > 0;
         // Placed on peers, an image is looked for on every host by placement; here alone, it must be here or be pulled.
@@ -57,25 +57,41 @@ public sealed class PlaygroundPlanner(
         var where = new Dictionary<string, string>(StringComparer.Ordinal); // a new member's placement reason
         IReadOnlyList<string>? span = null;
         int? vni = null;
+        int? mtu = null;
+        IReadOnlyList<string> joining = [];
         if (onPeers)
         {
-            // An existing playground keeps the hosts its network spans; a new one spans every candidate host.
-            var candidates = existing is not null && networks.List().FirstOrDefault(n => n.Name == document.Name) is { } net
-                ? [hosts.Self, .. net.SpanPeers] : hosts.Candidates(document.Placement);
+            // A new playground spans every candidate host. An existing one may use the hosts its network
+            // spans and any candidate that joined since (its span then grows to it); a network that is
+            // this host's own stays so: its members stay here.
+            var net = existing is null ? null : networks.List().FirstOrDefault(n => n.Name == document.Name);
+            var candidates = net is null ? hosts.Candidates(document.Placement)
+                : !net.Spanning ? [hosts.Self]
+                : [.. hosts.Candidates(document.Placement).Union([hosts.Self, .. net.SpanPeers])];
             var perHost = current.GroupBy(m => m.Host ?? hosts.Self).ToDictionary(g => g.Key, g => g.Count());
             foreach (var (member, why) in lost) steps.Add(new PlaygroundStep("forget", member.Name, member.Host!, why));
-            var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement.Spread, perHost, ct);
+            var placed = await hosts.PlaceAsync(create, Shape, candidates, document.Placement, perHost, ct);
             create = placed.Select(p => p.Member).ToList();
             foreach (var (member, why) in placed) where[member.Name] = why;
             foreach (var lacking in create.Where(m => m.Pull is not null).GroupBy(m => (m.Host, m.Pull)))
                 steps.Add(new PlaygroundStep("pull", $"image {lacking.First().Role.Image}", lacking.Key.Host ?? ThisHost,
                     $"it lacks image {lacking.Key.Pull![..12]}: pulled there by fingerprint from its peers before {string.Join(", ", lacking.Select(m => m.Name))} is made"));
+            if (net is { Spanning: true })
+            {
+                joining = placed.Select(p => p.Member.Host).OfType<string>().Distinct().Where(h => !net.SpanPeers.Contains(h)).Order(StringComparer.Ordinal).ToList();
+                if (joining.Count > 0)
+                    steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", joining),
+                        $"grown to new member hosts: VNI {net.Vni}, MTU {net.SpanMtu}; every host's WireGuard peers and VXLAN learn them"));
+            }
             var others = candidates.Where(h => h != hosts.Self).ToList();
             if (newNetwork && others.Count > 0) // no peer to use (none joined, or `on: [self]`): the network is this host's own
             {
                 span = others;
                 vni = await FreeVniAsync(document.Name, span, ct);
-                steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span), $"VNI {vni}, WireGuard + VXLAN to every candidate host"));
+                // One MTU for the one segment: the smallest underlay among the hosts, less WireGuard's and VXLAN's headers.
+                mtu = await networks.SpanMtuAsync(span, ct);
+                steps.Add(new PlaygroundStep("span", $"network {document.Name}", string.Join(", ", span),
+                    $"VNI {vni}, WireGuard + VXLAN to every candidate host, MTU {mtu} (the smallest underlay among them less {SpanPath.WireGuardOverhead + SpanPath.VxlanOverhead})"));
             }
         }
 
@@ -103,7 +119,7 @@ public sealed class PlaygroundPlanner(
                 role is null ? $"role {m.Role} is no longer in the document" : $"role {m.Role} wants {role.Count}; member {m.Idx} is beyond"));
         }
         if (!onPeers) CheckRoom(create);
-        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls };
+        return new PlaygroundChanges(document, text, newNetwork, create, remove, steps, span, vni, lost.Select(l => l.Member).ToList()) { Pulls = pulls, Mtu = mtu, Joining = joining };
     }
 
     /// <summary>Members on peers that are lost: their host has no such workspace, or does not answer (it may have died with it).</summary>

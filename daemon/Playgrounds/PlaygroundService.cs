@@ -70,14 +70,15 @@ public sealed class PlaygroundService(
                 string self = planner.Self;
                 foreach (string peer in span)
                 {
-                    await peers.CreateNetworkAsync(peer, request with { Vni = changes.Vni, Span = [self, .. span.Where(p => p != peer)] }, ct);
+                    await peers.CreateNetworkAsync(peer, request with { Vni = changes.Vni, Span = [self, .. span.Where(p => p != peer)], Mtu = changes.Mtu }, ct);
                     revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
                 }
-                request = request with { Vni = changes.Vni, Span = [.. span] };
+                request = request with { Vni = changes.Vni, Span = [.. span], Mtu = changes.Mtu };
             }
             await networks.CreateAsync(request, ct);
             revert.Add(() => networks.DeleteAsync(doc.Name, CancellationToken.None));
         }
+        if (changes.Joining.Count > 0) await GrowSpanAsync(doc, changes.Joining, revert, ct);
         bool isNew = playgrounds.Find(doc.Name) is null;
         var keys = ClusterKeyPair.Create($"playground-{doc.Name}"); // kept only when the playground is new
         playgrounds.Save(new PlaygroundRow
@@ -123,6 +124,38 @@ public sealed class PlaygroundService(
         // Told after the apply stands: a member's names are a courtesy, not a reason to undo it.
         if (!changes.Unchanged) await context.SpreadAsync(doc.Name, ct);
         PlaygroundLog.Applied(logger, doc.Name, changes.Create.Count, changes.Remove.Count);
+    }
+
+    /// <summary>
+    /// The playground's span grows to hosts that joined later. This host cedes the upper parts of its
+    /// share of the addresses to them (it keeps the first part, where its leases are: it refuses if one is
+    /// not), so no host's leases move; the hosts already in the span learn the new ones; then the network
+    /// is made on each new host with the span's VNI, its one MTU (a host whose underlay cannot carry it
+    /// refuses) and its ceded share. Each host's side names all the others. Undone in reverse on failure.
+    /// </summary>
+    private async Task GrowSpanAsync(PlaygroundDocument doc, IReadOnlyList<string> joining, Reverter revert, CancellationToken ct)
+    {
+        var network = networks.Get(doc.Name);
+        string self = planner.Self;
+        var old = network.SpanPeers.ToList();
+        List<string> all = [self, .. old, .. joining];
+        string[] Others(IEnumerable<string> hosts, string of) => hosts.Where(h => h != of).ToArray();
+        var share = networks.ShareOf(doc.Name);
+        var parts = NetworkService.Cede(share, joining.Count);
+        int[] Slice((long From, long To) part) => [(int)part.From, (int)part.To];
+        await networks.SetSpanAsync(doc.Name, Others(all, self), Slice(parts[0]), ct);
+        revert.Add(async () => await networks.SetSpanAsync(doc.Name, old, Slice(share), CancellationToken.None));
+        foreach (string peer in old)
+        {
+            await peers.SpanNetworkAsync(peer, doc.Name, Others(all, peer), ct);
+            revert.Add(() => peers.SpanNetworkAsync(peer, doc.Name, Others([self, .. old], peer), CancellationToken.None));
+        }
+        foreach (var (peer, i) in joining.Select((p, i) => (p, i)))
+        {
+            await peers.CreateNetworkAsync(peer, new CreateNetworkRequest(doc.Name, network.Subnet, Nat: network.Nat, Egress: doc.Network.Egress,
+                Vni: network.Vni, Span: Others(all, peer), Mtu: network.SpanMtu, Slice: Slice(parts[i + 1])), ct);
+            revert.Add(() => peers.DeleteNetworkAsync(peer, doc.Name, CancellationToken.None));
+        }
     }
 
     /// <summary>The playgrounds applied here, then those peers applied that this host holds members of (AppliedBy names the peer).</summary>

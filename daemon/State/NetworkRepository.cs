@@ -30,11 +30,18 @@ public sealed class NetworkRepository(Database db)
         if (c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM networks WHERE subnet = @Subnet OR name = @Name OR bridge = @Bridge OR vni = @Vni)", network, tx))
             return false;
         c.Execute("""
-            INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at, vni, span)
-            VALUES (@Name, @Bridge, @Subnet, @Gateway, @Nat, @Isolated, @IsolateOwners, @Egress, @CreatedAt, @Vni, @Span)
+            INSERT INTO networks (name, bridge, subnet, gateway, nat, isolated, isolate_owners, egress, created_at, vni, span, mtu, slice_from, slice_to)
+            VALUES (@Name, @Bridge, @Subnet, @Gateway, @Nat, @Isolated, @IsolateOwners, @Egress, @CreatedAt, @Vni, @Span, @Mtu, @SliceFrom, @SliceTo)
             """, network, tx);
         tx.Commit();
         return true;
+    }
+
+    /// <summary>A spanning network now reaches these peers (comma-separated, as Span) with this host's share of its addresses: a host joined it later.</summary>
+    public void SetSpan(string name, string span, long? sliceFrom, long? sliceTo)
+    {
+        using var c = db.Open();
+        c.Execute("UPDATE networks SET span = @span, slice_from = @sliceFrom, slice_to = @sliceTo WHERE name = @name", new { name, span, sliceFrom, sliceTo });
     }
 
     /// <summary>Deletes the network unless a NIC is on it; returns the workspaces that are.</summary>

@@ -403,6 +403,12 @@ public static class SchemaMigrations
             recorded_at  INTEGER NOT NULL           -- unix ms, when the applying host named it
         );
         """,
+        // A spanning network's one MTU, decided from its hosts' underlay when it is made (NULL: made at the fixed 1370).
+        """
+        ALTER TABLE networks ADD COLUMN mtu INTEGER;
+        ALTER TABLE networks ADD COLUMN slice_from INTEGER;  -- this host's share of a spanning network's addresses (host offsets)
+        ALTER TABLE networks ADD COLUMN slice_to INTEGER;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -86,6 +86,13 @@ public sealed class PeerHosts : IAsyncDisposable
 
     private static string WireGuardName(int i, NetNamespace ns) => $"wg{i}{ns.Name[^6..]}";
 
+    /// <summary>Sets one host's cable's MTU, both ends (the switch's bridge follows its smallest port).</summary>
+    public async Task SetMtuAsync(Host host, int mtu)
+    {
+        await host.Namespace.RunAsync("ip", "link", "set", host.Interface, "mtu", mtu.ToString());
+        await _switch.RunAsync("ip", "link", "set", host.SwitchLink, "mtu", mtu.ToString());
+    }
+
     /// <summary>Cuts or restores one host's cable at the switch.</summary>
     public Task SetLinkAsync(Host host, bool up) => _switch.RunAsync("ip", "link", "set", host.SwitchLink, up ? "up" : "down");
 

@@ -11,11 +11,24 @@
 # guest across with 4 streams (wireguard-go spreads its crypto over cores), and the CPU seconds
 # wireguard-go spent per GB carried across.
 #   tests/bench/span.sh            (root; needs wireguard-go, wg, iperf3, tcpdump: packaging/install-deps.sh)
-#   WG_MTU=1440 tests/bench/span.sh   (the IPv4-underlay MTU: 1500 - 20 IP - 8 UDP - 32 WireGuard)
+#   UNDERLAY_MTU=9000 tests/bench/span.sh   (one underlay MTU; without it, rows for 1500, 9000 and 65535)
+# The MTUs follow the underlay as the daemon's do (SpanPath): WireGuard = underlay - 80, span = that - 50;
+# the baseline veth has the same underlay MTU, so the ratio compares like with like.
+# Levers, each passed through as it is: GOMAXPROCS=N (wireguard-go's Go threads), TXQLEN=N (the
+# WireGuard TUN's and the taps' queue length), WG_MTU=N (overrides underlay - 80).
 set -euo pipefail
+if [[ -z ${UNDERLAY_MTU:-} ]]; then
+    summary=""
+    for mtu in 1500 9000 65535; do
+        out=$(UNDERLAY_MTU=$mtu "$0"); echo "$out"; echo
+        summary+=$(printf '%-14s %s' "underlay $mtu:" "$(grep -E '^(guest ns -> guest ns over|ratio)' <<<"$out" | tr -s ' ' | paste -sd ' ')")$'\n'
+    done
+    printf '%s' "$summary"
+    exit
+fi
 umask 077   # the private keys below
 id=$$; A=pgA$id; B=pgB$id; GA=pgGA$id; GB=pgGB$id; GA2=pgGC$id
-WG_MTU=${WG_MTU:-1420}  # wireguard-go's default: 1500 underlay - 80 (IPv6 outer worst case + WG header)
+WG_MTU=${WG_MTU:-$((UNDERLAY_MTU - 80))}  # the underlay less 80 (IPv6 outer worst case + UDP + WireGuard header)
 SPAN_MTU=$((WG_MTU - 50))  # VXLAN adds 50 (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14)
 dir=$(mktemp -d)
 cleanup() {
@@ -28,8 +41,8 @@ cleanup() {
 trap cleanup EXIT
 for ns in $A $B $GA $GB $GA2; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add u0 netns $A type veth peer name u0 netns $B
-ip -n $A addr add 10.98.0.1/24 dev u0; ip -n $A link set u0 up
-ip -n $B addr add 10.98.0.2/24 dev u0; ip -n $B link set u0 up
+ip -n $A addr add 10.98.0.1/24 dev u0; ip -n $A link set u0 mtu "$UNDERLAY_MTU" up
+ip -n $B addr add 10.98.0.2/24 dev u0; ip -n $B link set u0 mtu "$UNDERLAY_MTU" up
 
 host() { # ns index underlay-self underlay-other guest-ns guest-ip (prints the WireGuard interface name)
     local ns=$1 i=$2 g=$5 gip=$6
@@ -43,6 +56,7 @@ host() { # ns index underlay-self underlay-other guest-ns guest-ip (prints the W
     ip netns exec "$ns" wg set "$wg" private-key "$dir/$ns.key" listen-port 51820
     ip -n "$ns" addr add "172.30.0.$i/24" dev "$wg"
     ip -n "$ns" link set "$wg" mtu $WG_MTU up
+    [[ -z ${TXQLEN:-} ]] || ip -n "$ns" link set "$wg" txqueuelen "$TXQLEN"
     ip -n "$ns" link add wsv42 type vxlan id 42 local "172.30.0.$i" dstport 4789
     ip -n "$ns" link set wsv42 mtu $SPAN_MTU
     ip -n "$ns" link add wsb42 type bridge
@@ -97,7 +111,7 @@ before=$(cpu); start=$(date +%s.%N)
 span=$(measure $GA $GB 10.77.0.12)
 after=$(cpu); end=$(date +%s.%N)
 span4=$(measure $GA $GB 10.77.0.12 4)
-printf '%-58s %10s %8s\n' "path (WireGuard MTU $WG_MTU, span MTU $SPAN_MTU)" "Mbit/s" "ratio"
+printf '%-58s %10s %8s\n' "path (underlay MTU $UNDERLAY_MTU, WireGuard $WG_MTU, span $SPAN_MTU)" "Mbit/s" "ratio"
 row() { printf '%-58s %10s %8s\n' "$1" "$2" "$(python3 -c "print(f'{$2/$under:.3f}x')")"; }
 row "host ns -> host ns over the underlay veth (baseline)" "$under"
 row "host ns -> host ns through WireGuard only" "$wgonly"

@@ -17,12 +17,13 @@ public static class NetworkCommands
         var egress = new Option<string?>("--egress") { Description = "default egress allowlist for its workspaces: CIDR[:PORT,...] entries" };
         var vni = new Option<int?>("--vni") { Description = "span hosts: the VXLAN id, the same on every member host (with --span)" };
         var span = new Option<string?>("--span") { Description = "span hosts: the peers this network reaches, PEER[,PEER] (make it on each with the same --vni and --subnet)" };
-        var create = new Command("create", "make a network") { name, subnet, nat, isolated, isolateOwners, egress, vni, span };
+        var mtu = new Option<int?>("--mtu") { Description = "span hosts: the span's one MTU, the same on every member host (default: the smallest underlay among them less 130)" };
+        var create = new Command("create", "make a network") { name, subnet, nat, isolated, isolateOwners, egress, vni, span, mtu };
         create.Run(async (client, parse, ct) =>
         {
             var n = await client.CreateNetworkAsync(new CreateNetworkRequest(parse.GetValue(name)!, parse.GetValue(subnet)!, parse.GetValue(nat),
                 parse.GetValue(isolated), parse.GetValue(isolateOwners), parse.GetValue(egress),
-                parse.GetValue(vni), parse.GetValue(span)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), ct);
+                parse.GetValue(vni), parse.GetValue(span)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(mtu)), ct);
             if (Output.Json(parse)) Output.WriteJson(n, WorkspacesJson.Default.NetworkInfo);
             else Console.Out.WriteLine($"Created network {n.Name} ({n.Subnet} on {n.Bridge}, gateway {n.Gateway})");
         });
@@ -47,7 +48,7 @@ public static class NetworkCommands
             Output.Fields(("Name", n.Name), ("Bridge", n.Bridge), ("Subnet", n.Subnet), ("Gateway", n.Gateway),
                 ("Mode", n.Isolated ? "isolated" : n.Nat ? "nat" : "routed"), ("Owners isolated", n.IsolateOwners ? "yes" : "no"),
                 ("Egress", n.Egress.Length == 0 ? "anything" : n.Egress),
-                ("Spans", n.Vni is { } v ? $"VNI {v} to {string.Join(", ", n.Span ?? [])}" : "this host only"),
+                ("Spans", n.Vni is { } v ? $"VNI {v} to {string.Join(", ", n.Span ?? [])}, MTU {n.Mtu}" : "this host only"),
                 ("NICs", string.Join("\n", (n.Nics ?? []).Select(c => $"{c.Workspace}: {c.Address ?? "-"} {c.Mac} ({c.Tap})"))),
                 ("Leases", string.Join("\n", n.Leases ?? [])), ("Rules", string.Join("\n", n.Rules ?? [])));
         });

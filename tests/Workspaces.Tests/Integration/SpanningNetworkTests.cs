@@ -84,6 +84,59 @@ public sealed class SpanningNetworkTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.False(await LinkExistsAsync(one, "wsvx-4242"));
     }
 
+    /// <summary>
+    /// The span's MTU follows the underlay: two hosts with a 9000-byte underlay make the span at 8870
+    /// (less WireGuard's 80 and VXLAN's 50), their guests are told it and full-size frames cross; a third
+    /// host whose underlay is 1500 refuses to join the span at 8870 (its tunnel would drop the guests'
+    /// largest frames), and nothing of it is left there.
+    /// </summary>
+    [Fact]
+    public async Task A_span_over_a_jumbo_underlay_has_the_underlays_mtu_less_130_and_a_host_that_cannot_carry_it_refuses()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.Require("wireguard-go", "wg");
+        await using var hosts = await PeerHosts.StartAsync(3);
+        var (one, two, three) = (hosts[0], hosts[1], hosts[2]);
+        await hosts.SetMtuAsync(one, 9000);
+        await hosts.SetMtuAsync(two, 9000);
+        await hosts.JoinAllAsync();
+        await GuestImages.ImportAsync(one.Client);
+        await GuestImages.ImportAsync(two.Client);
+
+        var spanOne = await one.Client.CreateNetworkAsync(new CreateNetworkRequest("lab", "10.64.7.0/24", Isolated: true, Vni: 4243, Span: ["host2"]));
+        Assert.Equal(9000 - 130, spanOne.Mtu);
+        var spanTwo = await two.Client.CreateNetworkAsync(new CreateNetworkRequest("lab", "10.64.7.0/24", Isolated: true, Vni: 4243, Span: ["host1"], Mtu: spanOne.Mtu));
+        Assert.Equal(spanOne.Mtu, spanTwo.Mtu);
+        Assert.Equal(9000 - 80, await LinkMtuAsync(one, one.WireGuardInterface));
+        Assert.Equal(9000 - 130, await LinkMtuAsync(one, "wsvx-4243"));
+        Assert.Equal(9000 - 130, await LinkMtuAsync(two, "wsbr-lab"));
+
+        foreach (var (mtu, status, says) in new (int, int, string)[] { (9000 - 130, 409, "carries at most 1370"), (1000, 400, "MTU is from 1280") })
+        {
+            var refused = await Assert.ThrowsAsync<ApiException>(() => three.Client.CreateNetworkAsync(
+                new CreateNetworkRequest("lab", "10.64.7.0/24", Isolated: true, Vni: 4243, Span: ["host1", "host2"], Mtu: mtu)));
+            Assert.Equal(status, refused.Status);
+            Assert.Contains(says, refused.Message);
+        }
+        Assert.Empty(await three.Client.ListNetworksAsync());
+        Assert.False(await LinkExistsAsync(three, "wsbr-lab"));
+
+        await NetworkedGuest.LaunchAsync(one.Daemon, new CreateWorkspaceRequest("a", "guest", Network: "lab"));
+        await NetworkedGuest.LaunchAsync(two.Daemon, new CreateWorkspaceRequest("b", "guest", Network: "lab"));
+        string b = (await two.Client.GetWorkspaceAsync("b")).Nic!.Address!;
+        // virtio-net's host_mtu tells the guest the span's MTU, and a full-size frame crosses.
+        Assert.Equal($"{9000 - 130}", (await GuestShell.RunAsync(one.Daemon, "a", "cat /sys/class/net/eth0/mtu")).Trim());
+        await GuestShell.RunAsync(one.Daemon, "a", $"ping -c 2 -W 5 -s {9000 - 130 - 28} {b}");
+        await MeasureAsync(hosts, b);
+
+        foreach (var (host, name) in new[] { (one, "a"), (two, "b") }) await host.Client.DeleteWorkspaceAsync(name, force: true);
+        await one.Client.DeleteNetworkAsync("lab");
+        await two.Client.DeleteNetworkAsync("lab");
+    }
+
+    private static async Task<int> LinkMtuAsync(PeerHosts.Host host, string link) =>
+        int.Parse((await Processes.MustAsync("ip", ["netns", "exec", host.Namespace.Name, "cat", $"/sys/class/net/{link}/mtu"])).Stdout.Trim());
+
     [Fact]
     public async Task A_spanning_network_without_its_vni_or_peers_or_with_an_unknown_peer_is_refused_and_nothing_is_left()
     {

@@ -53,6 +53,19 @@ public sealed class PlaygroundParserTests
         Assert.Equal(("j", 3, 256), (doc.Name, doc.Roles.Single().Count, doc.Roles.Single().MemoryMiB));
     }
 
+    [Fact]
+    public void Near_image_is_a_placement_hint_that_places_on_peers_and_no_hint_keeps_members_here()
+    {
+        var near = PlaygroundParser.Parse("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\nplacement:\n  near: image\n").Placement;
+        Assert.True(near.NearImage);
+        Assert.False(near.Spread);
+        Assert.True(near.OnPeers);
+        var none = PlaygroundParser.Parse("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\n").Placement;
+        Assert.False(none.NearImage);
+        Assert.False(none.OnPeers);
+        Assert.False(PlaygroundParser.Parse(Good).Placement.NearImage);
+    }
+
     [Theory]
     [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\n  colour: red\nroles:\n  n: {image: guest}\n", "line 4, network.colour: unknown key 'colour'")]
     [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n:\n    image: guest\n    count: -1\n", "line 7, roles.n.count: -1 is out of range (0 to 64)")]
@@ -62,6 +75,8 @@ public sealed class PlaygroundParserTests
     [InlineData("name: Lab_1\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\n", "line 1, name: invalid network name 'Lab_1'")]
     [InlineData("name: lab\nroles:\n  n: {image: guest}\n", "line 1, network: is required")]
     [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\nplacement:\n  spread: maybe\n", "line 7, placement.spread: 'maybe' is not true or false")]
+    [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\nplacement:\n  near: disk\n", "line 7, placement.near: unknown value 'disk'; known: image")]
+    [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest}\nplacement:\n  near: [image]\n", "line 7, placement.near: must be a single value")]
     [InlineData("name: lab\nnetwork:\n  subnet: 10.77.0.0/24\nroles:\n  n: {image: guest, memory: 1.5G}\n", "line 5, roles.n.memory: invalid memory '1.5G'")]
     [InlineData("name: lab\nnetwork: {subnet: 10.77.0.0/24}\nroles:\n  n: {image: guest\n", "line 5: not valid YAML or JSON")]
     [InlineData("name: lab\nname: lab2\n", "line 2: not valid YAML or JSON")]

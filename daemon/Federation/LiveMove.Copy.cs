@@ -36,15 +36,7 @@ public sealed partial class LiveMove
         }
         migrations.SetPhase(hash, MigrationPhase.Confirm, Now);
         MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Confirm);
-        try
-        {
-            await PeerCall.PostAsync(http, peer.Name, $"v1/peer/migrations/{hash}/confirm", new PeerMigrationState(hash, MigrationPhase.Confirm, null, null),
-                WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, CancellationToken.None);
-        }
-        catch (WorkspacesException)
-        {
-            // Its copy runs either way; its row closes when it next hears of the move (MigrationResolver).
-        }
+        await TellConfirmedAsync(http, peer.Name, hash);
         migrations.SetOutcome(hash, MigrationOutcome.Succeeded, $"copied live to '{peer.Name}' as '{ticket.ArrivingName()}'; this host keeps its own", Now);
         MigrationLog.Phase(logger, row.Name, hash[..12], MigrationPhase.Confirm, $"done: copied live to {peer.Name} as {ticket.ArrivingName()}; it runs on here");
     }

@@ -105,17 +105,22 @@ public sealed partial class LiveMove(
             MigrationFaults.Reach(MigrationPhase.SourceRole, MigrationPhase.Confirm);
             await definitions.DeleteLockedAsync(row, CancellationToken.None);
         }
+        await TellConfirmedAsync(http, peer.Name, hash);
+        migrations.SetOutcome(hash, MigrationOutcome.Succeeded, $"moved live to '{peer.Name}'; this host's copy is deleted", Now);
+        MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Confirm, $"done: the workspace runs on {peer.Name} only");
+    }
+
+    /// <summary>Tells the destination its copy is settled (Confirm). Its copy runs either way: unheard, its row closes when it next asks (MigrationResolver).</summary>
+    private static async Task TellConfirmedAsync(HttpClient http, string peer, string hash)
+    {
         try
         {
-            await PeerCall.PostAsync(http, peer.Name, $"v1/peer/migrations/{hash}/confirm", new PeerMigrationState(hash, MigrationPhase.Confirm, null, null),
+            await PeerCall.PostAsync(http, peer, $"v1/peer/migrations/{hash}/confirm", new PeerMigrationState(hash, MigrationPhase.Confirm, null, null),
                 WorkspacesJson.Default.PeerMigrationState, WorkspacesJson.Default.PeerMigrationState, CancellationToken.None);
         }
         catch (WorkspacesException)
         {
-            // The destination runs the only copy either way; its row closes when it next hears of the move (MigrationResolver).
         }
-        migrations.SetOutcome(hash, MigrationOutcome.Succeeded, $"moved live to '{peer.Name}'; this host's copy is deleted", Now);
-        MigrationLog.Phase(logger, workspace.Name, hash[..12], MigrationPhase.Confirm, $"done: the workspace runs on {peer.Name} only");
     }
 
     /// <summary>

@@ -29,6 +29,12 @@ public sealed class PlaygroundHostedMembers(
         Names.CheckNetwork(playground); // a playground is named as its network is
         var row = workspaces.Find(Caller.System.Namespace, member.Name)
             ?? throw WorkspacesException.NotFound($"no workspace named {Names.Quote(member.Name)} on this host to be a member of playground {Names.Quote(playground)}");
+        // Only a workspace on the playground's own network, spanned with the calling peer, can be its member:
+        // a peer cannot have this host sign one of its other workspaces into a playground.
+        bool onItsSpan = networks.NicOf(row.Id)?.Network == playground
+            && networks.List().FirstOrDefault(n => n.Name == playground) is { Spanning: true } net && net.SpanPeers.Contains(appliedBy);
+        if (!onItsSpan)
+            throw WorkspacesException.Conflict($"workspace {Names.Quote(member.Name)} is not on network {Names.Quote(playground)} spanned with peer '{appliedBy}': it cannot be a member of that playground");
         var wanted = new PlaygroundHostedMemberRow { WorkspaceId = row.Id, Playground = playground, AppliedBy = appliedBy, Name = row.Name, Role = member.Role, Idx = member.Index,
             RecordedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
         if (hosted.Find(row.Id) is { } had)

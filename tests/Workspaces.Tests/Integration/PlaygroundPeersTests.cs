@@ -193,10 +193,10 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         var there = Assert.Single(shown.Members, m => m.Host == "host2");
         Assert.Single(shown.Members, m => m.Host == PlaygroundHostName);
 
-        // A counter in each member, once a second, detached from the command that starts it.
+        // A counter in each member, once a second, detached from the command that starts it; written then renamed, so a read never sees it empty.
         foreach (var m in shown.Members)
             await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name,
-                "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &");
+                "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/count.new; mv /root/count.new /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &");
         async Task<int> Count(PlaygroundMemberInfo m) => int.Parse((await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name, "cat /root/count")).Trim());
         foreach (var m in shown.Members) await Wait.UntilAsync(async () => await Count(m) >= 3, TimeSpan.FromSeconds(60), $"{m.Name} counting");
         var before = new Dictionary<string, int>();

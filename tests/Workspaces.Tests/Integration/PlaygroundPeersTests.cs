@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Workspaces.Client;
 using Workspaces.Testing;
+using static Workspaces.Testing.PlaygroundMembers;
 
 namespace Workspaces.Tests.Integration;
 
@@ -47,7 +48,7 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Contains(plan.Steps, s => s.Action == "span" && s.Host == "host2");
         var creates = plan.Steps.Where(s => s.Action == "create" && s.Target.StartsWith("lab-node-")).ToList();
         Assert.Equal(3, creates.Count);
-        Assert.Equal(2, creates.Count(s => s.Host == PlaygroundHostName)); // spread: 2 here, 1 there
+        Assert.Equal(2, creates.Count(s => s.Host == ThisHost)); // spread: 2 here, 1 there
         Assert.Equal(1, creates.Count(s => s.Host == "host2"));
         Assert.All(creates, s => Assert.Contains("spread:", s.Why));
         Assert.Empty(await two.Client.ListWorkspacesAsync()); // a plan makes nothing
@@ -139,7 +140,7 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
 
         Assert.True((await hosts[0].Client.ApplyPlaygroundAsync(document, yes: true)).Applied);
         var shown = await hosts[0].Client.GetPlaygroundAsync("lab");
-        Assert.Equal(["host2", "host3", PlaygroundHostName], shown.Members.Select(m => m.Host).Order(StringComparer.Ordinal));
+        Assert.Equal(["host2", "host3", ThisHost], shown.Members.Select(m => m.Host).Order(StringComparer.Ordinal));
         // host3's side of the network spans the applying host and the other peer.
         Assert.Equal(["host1", "host2"], (await hosts[2].Client.ListNetworksAsync()).Single(n => n.Name == "lab").Span!.Order(StringComparer.Ordinal));
         await PingAllAsync(hosts, shown);
@@ -191,7 +192,7 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         await one.Client.ApplyPlaygroundAsync(Document(2), yes: true);
         var shown = await one.Client.GetPlaygroundAsync("lab");
         var there = Assert.Single(shown.Members, m => m.Host == "host2");
-        Assert.Single(shown.Members, m => m.Host == PlaygroundHostName);
+        Assert.Single(shown.Members, m => m.Host == ThisHost);
 
         // A counter in each member, once a second, detached from the command that starts it; written then renamed, so a read never sees it empty.
         foreach (var m in shown.Members)
@@ -230,26 +231,12 @@ public sealed class PlaygroundPeersTests(Xunit.Abstractions.ITestOutputHelper ou
         // apply again: the lost member is forgotten and made again on the host that is left.
         var healed = await one.Client.ApplyPlaygroundAsync(Document(2), yes: true);
         Assert.Equal("host2", Assert.Single(healed.Steps, s => s.Action == "forget" && s.Target == there.Name).Host);
-        Assert.Equal(PlaygroundHostName, Assert.Single(healed.Steps, s => s.Action == "create" && s.Target == there.Name).Host);
+        Assert.Equal(ThisHost, Assert.Single(healed.Steps, s => s.Action == "create" && s.Target == there.Name).Host);
         shown = await one.Client.GetPlaygroundAsync("lab");
-        Assert.All(shown.Members, m => Assert.Equal((PlaygroundHostName, WorkspaceStates.Running), (m.Host, m.State)));
+        Assert.All(shown.Members, m => Assert.Equal((ThisHost, WorkspaceStates.Running), (m.Host, m.State)));
         await PingAllAsync(hosts, shown);
         await one.Client.DeletePlaygroundAsync("lab"); // host2's side of the network is left with host2
         Assert.Empty(await one.Client.ListWorkspacesAsync());
         output.WriteLine($"whole test {clock.Elapsed.TotalSeconds:0} s");
-    }
-
-    /// <summary>The name a plan gives this host's own members.</summary>
-    private const string PlaygroundHostName = "this host";
-
-    private static DaemonProcess DaemonOf(PeerHosts hosts, PlaygroundMemberInfo member) =>
-        member.Host == PlaygroundHostName ? hosts[0].Daemon : hosts.Hosts.Single(h => h.Name == member.Host).Daemon;
-
-    /// <summary>Every member pings every other by name: /etc/hosts names them all, on both hosts.</summary>
-    private static async Task PingAllAsync(PeerHosts hosts, PlaygroundInfo playground)
-    {
-        foreach (var m in playground.Members)
-            foreach (var other in playground.Members.Where(o => o.Name != m.Name))
-                await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name, $"ping -c 1 -W 5 {other.Name}", TimeSpan.FromSeconds(60));
     }
 }

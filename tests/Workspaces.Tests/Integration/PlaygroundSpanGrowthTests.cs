@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Workspaces.Client;
 using Workspaces.Testing;
+using static Workspaces.Testing.PlaygroundMembers;
 
 namespace Workspaces.Tests.Integration;
 
@@ -12,7 +13,6 @@ namespace Workspaces.Tests.Integration;
 /// </summary>
 public sealed class PlaygroundSpanGrowthTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const string ThisHost = "this host";
 
     private static string Document(int count) => $"""
         name: lab
@@ -80,16 +80,5 @@ public sealed class PlaygroundSpanGrowthTests(Xunit.Abstractions.ITestOutputHelp
             Assert.DoesNotContain(await host.Client.ListNetworksAsync(), n => n.Name == "lab");
         }
         output.WriteLine($"2 members over 2 hosts, grown to a third host, pinged and removed in {clock.Elapsed.TotalSeconds:0} s");
-    }
-
-    private static DaemonProcess DaemonOf(PeerHosts hosts, PlaygroundMemberInfo member) =>
-        member.Host == ThisHost ? hosts[0].Daemon : hosts.Hosts.Single(h => h.Name == member.Host).Daemon;
-
-    /// <summary>Every member pings every other by name: /etc/hosts names them all, on every host.</summary>
-    private static async Task PingAllAsync(PeerHosts hosts, PlaygroundInfo playground)
-    {
-        foreach (var m in playground.Members)
-            foreach (var other in playground.Members.Where(o => o.Name != m.Name))
-                await GuestShell.RunAsync(DaemonOf(hosts, m), m.Name, $"ping -c 1 -W 5 {other.Name}", TimeSpan.FromSeconds(60));
     }
 }

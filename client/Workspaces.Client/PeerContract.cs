@@ -36,7 +36,7 @@ public sealed record PeerJoinRequest(string Secret, string Name, string[] Addres
 
 /// <summary>
 /// GET /v1/peer/host, and the answer to a join: who this host is (its keys, and its Ed25519
-/// signature over its TLS fingerprint) and what it has free. UnderlayMtu (GET /v1/peer/host only) is the
+/// signature over its TLS fingerprint) and what it has free. UnderlayMtu (GET /v1/peer/host?underlay=true only) is the
 /// MTU of this host's route toward the asker: what a spanning network's MTU is decided from.
 /// </summary>
 public sealed record PeerHostSummary(

@@ -19,11 +19,12 @@ public static class PeerApiEndpoints
             return Results.Json(directory.AcceptJoin(request, fingerprint), WorkspacesJson.Default.PeerHostSummary);
         }).WithSummary("peer API: redeem a join token with the certificate presented").Body<PeerJoinRequest>().Produces<PeerHostSummary>();
 
-        peer.MapGet("/host", async (HttpContext context, PeerDirectory directory, UnderlayPaths underlay) =>
+        peer.MapGet("/host", async (HttpContext context, bool? underlay, PeerDirectory directory, UnderlayPaths paths) =>
         {
             PeerGate.PeerName(context);
-            // The underlay toward the asker: a spanning network's MTU is the smallest its hosts have toward each other.
-            int? mtu = context.Connection.RemoteIpAddress is { } asker ? await underlay.MtuTowardAsync(asker, context.RequestAborted) : null;
+            // ?underlay=true: the underlay's MTU toward the asker (a spanning network's MTU is the smallest its hosts have
+            // toward each other). Only spans ask: it costs an `ip route get`, and every peer check also reads this summary.
+            int? mtu = underlay == true && context.Connection.RemoteIpAddress is { } asker ? await paths.MtuTowardAsync(asker, context.RequestAborted) : null;
             return Results.Json(directory.Summary() with { UnderlayMtu = mtu }, WorkspacesJson.Default.PeerHostSummary);
         }).WithSummary("peer API: who this host is and what it has free").Produces<PeerHostSummary>();
 

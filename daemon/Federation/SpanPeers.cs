@@ -20,7 +20,7 @@ public sealed class SpanPeers(PeerDirectory directory, PeerChannel channel, Wire
         foreach (string name in peerNames.Distinct(StringComparer.Ordinal))
         {
             var peer = directory.Get(name);
-            var summary = await PeerCall.GetAsync(channel.For(peer.Address, peer.TlsFingerprint), peer.Name, "v1/peer/host",
+            var summary = await PeerCall.GetAsync(channel.For(peer.Address, peer.TlsFingerprint), peer.Name, "v1/peer/host?underlay=true",
                 WorkspacesJson.Default.PeerHostSummary, ct);
             if (!WireGuardKey.IsValidPublicKey(summary.WireGuardKey))
                 throw WorkspacesException.Conflict($"peer '{name}' has no WireGuard key to offer (an older daemon?): it cannot be a member of a spanning network");

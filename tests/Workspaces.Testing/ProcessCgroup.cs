@@ -59,6 +59,16 @@ public sealed record ProcessCgroup(string Directory, string Path, int Version)
             ? long.Parse(Read("cpuacct.usage"))
             : long.Parse(File.ReadLines(System.IO.Path.Combine(Directory, "cpu.stat")).First(l => l.StartsWith("usage_usec ", StringComparison.Ordinal)).Split(' ')[1]) * 1000;
 
+    /// <summary>How many CFS periods the group has had runnable tasks in, and in how many of them its quota ran out (cpu.stat, v1 and v2 alike).</summary>
+    public (long Periods, long Throttled) CpuPeriods
+    {
+        get
+        {
+            var stat = File.ReadLines(System.IO.Path.Combine(Directory, "cpu.stat")).Select(l => l.Split(' ')).ToDictionary(f => f[0], f => long.Parse(f[1]));
+            return (stat["nr_periods"], stat["nr_throttled"]);
+        }
+    }
+
     /// <summary>A path in the process's cgroup namespace, under the mount whose root is a prefix of it.</summary>
     private static string Join(Mount mount, string path)
     {

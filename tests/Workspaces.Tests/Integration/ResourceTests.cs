@@ -56,16 +56,16 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // 20% of one CPU: 20 ms in every 100 ms period (the CFS default period, systemd's too).
         Assert.Equal((20_000L, 100_000L), cpu.CpuQuota);
-        double at20 = await CpuShareAsync(used);
-        output.WriteLine($"quota 20%: the guest used {at20:0.0}% of a CPU over 10 s ({host.Enforcement}, {cpu.Directory}, counted by {accounting?.Directory ?? $"/proc/{pid}/stat"})");
-        Assert.InRange(at20, 15, 25);
+        var at20 = await CpuShareAsync(used, cpu);
+        output.WriteLine($"quota 20%: the guest used {at20.Used:0.0}% of a CPU over 10 s, throttled in {at20.Throttled:P0} of the periods ({host.Enforcement}, {cpu.Directory}, counted by {accounting?.Directory ?? $"/proc/{pid}/stat"})");
+        AssertShare(at20, 20);
 
         var changed = await client.SetResourcesAsync("burn", new SetResourcesRequest(CpuQuotaPercent: 50));
         Assert.Equal(50, changed.CpuQuotaPercent);
         Assert.Equal((50_000L, 100_000L), cpu.CpuQuota); // in the kernel before the answer
-        double at50 = await CpuShareAsync(used);
-        output.WriteLine($"quota 50%: the guest used {at50:0.0}% of a CPU over 10 s");
-        Assert.InRange(at50, 45, 55);
+        var at50 = await CpuShareAsync(used, cpu);
+        output.WriteLine($"quota 50%: the guest used {at50.Used:0.0}% of a CPU over 10 s, throttled in {at50.Throttled:P0} of the periods");
+        AssertShare(at50, 50);
 
         await client.ActAndWaitAsync("burn", "stop", "force=true");
         // Written directly, the daemon removes the group before the stop ends; systemd removes an emptied scope's on its own.
@@ -115,13 +115,28 @@ public sealed class ResourceTests(Xunit.Abstractions.ITestOutputHelper output)
         await client.DeleteWorkspaceAsync(name);
     }
 
-    /// <summary>CPU used (nanoseconds, as counted by used) over 10 s of wall time, in percent of one CPU.</summary>
-    private static async Task<double> CpuShareAsync(Func<long> used)
+    /// <summary>
+    /// Over 10 s of wall time: the CPU the guest used (nanoseconds, as counted by used) in percent of one CPU, and the
+    /// share of the CFS periods in which its quota ran out. On a busy machine a guest may get less than its quota,
+    /// but only in periods where it was not throttled: in each period it was, it had had its whole quota.
+    /// </summary>
+    private static async Task<(double Used, double Throttled)> CpuShareAsync(Func<long> used, ProcessCgroup cpu)
     {
-        long before = used();
+        long usedBefore = used();
+        var periodsBefore = cpu.CpuPeriods;
         var clock = Stopwatch.StartNew();
         await Task.Delay(10_000); // the measurement's window, not a wait for something to happen
-        return (used() - before) / (clock.Elapsed.TotalMilliseconds * 1e6) * 100;
+        double percent = (used() - usedBefore) / (clock.Elapsed.TotalMilliseconds * 1e6) * 100;
+        var periods = cpu.CpuPeriods;
+        return (percent, (double)(periods.Throttled - periodsBefore.Throttled) / Math.Max(1, periods.Periods - periodsBefore.Periods));
+    }
+
+    /// <summary>At most the quota (and a margin); at least the quota in every period the kernel throttled the guest.</summary>
+    private static void AssertShare((double Used, double Throttled) share, int quota)
+    {
+        Assert.InRange(share.Used, 0, quota + 5);
+        Assert.True(share.Used >= share.Throttled * quota - 5,
+            $"the guest used {share.Used:0.0}% of a CPU though its quota of {quota}% ran out in {share.Throttled:P0} of the periods");
     }
 
     [Fact]

@@ -159,7 +159,11 @@ public sealed class SeedTests(SeedFixture fixture, Xunit.Abstractions.ITestOutpu
         await Daemon.Client.ActAndWaitAsync("copied", "start");
         Assert.Equal("error", (await JobAsync("copied")).Status); // its user-data's job ran again (and failed again)
         Assert.Equal(copy.Id, (await GuestShell.RunAsync(Daemon, "copied", "cloud-init query instance_id")).Trim());
-        Assert.Equal("copied", (await GuestShell.RunAsync(Daemon, "copied", "hostname")).Trim());
+        string hostname = (await GuestShell.RunAsync(Daemon, "copied", "hostname")).Trim();
+        if (hostname != "copied")
+            output.WriteLine(await GuestShell.RunAsync(Daemon, "copied",
+                "cat /etc/hostname; journalctl -b --no-pager -o short-monotonic | grep -iE 'hostname|cloud-init\\[' | tail -n 40; grep -iE 'hostname' /var/log/cloud-init.log | tail -n 30"));
+        Assert.Equal("copied", hostname);
         // Both instances' state is on the copied disk: cloud-init saw a new instance and ran its per-instance steps for it.
         var instances = (await GuestShell.RunAsync(Daemon, "copied", "ls /var/lib/cloud/instances")).Split((char[])['\n', ' ', '\r'], StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(new[] { source.Id, copy.Id }.Order(), instances.Order());

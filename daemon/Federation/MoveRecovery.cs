@@ -42,7 +42,10 @@ public sealed class MoveRecovery(
     public MigrationRow? OpenMoveFrom(string workspaceId) =>
         migrations.Unresolved().LastOrDefault(m => m.Role == MigrationPhase.SourceRole && m.WorkspaceId == workspaceId);
 
-    /// <summary>Marks the source's copy of an open move as not to be run or deleted until the move is settled.</summary>
+    /// <summary>
+    /// Marks the source's copy of an open move as not to be run or deleted until the move is settled. A live move's
+    /// QEMU is still there, paused: its pid stays recorded, as LiveMove records it.
+    /// </summary>
     public void HoldSource(MigrationRow move, string why)
     {
         if (move.Role != MigrationPhase.SourceRole || workspaces.FindById(move.WorkspaceId) is not { } row) return;
@@ -50,7 +53,7 @@ public sealed class MoveRecovery(
         recorder.SetState(row, WorkspaceStates.MigrationUnknown,
             $"move to '{move.Peer}' (ticket {move.TicketHash[..12]}, {move.Mode}, recorded at {move.Phase}) has no known outcome: {why}; " +
             $"`ws move {move.Name} {move.Peer} --recover` asks the peer now, `--recover --keep-here` resumes this copy if the peer is gone for good",
-            null, row.Accelerator);
+            row.Pid, row.Accelerator);
     }
 
     public async Task<PeerMigrationState> ResolveAsync(MigrationRow move, bool keepHere, CancellationToken ct)
@@ -215,7 +218,7 @@ public sealed class MoveRecovery(
         bool saved = savedStates.Find(mine.Id) is not null;
         if (move.Mode == MigrationModes.Live && mine.State == WorkspaceStates.MigrationUnknown)
         {
-            // A live move leaves the source's QEMU paused, not stopped: it goes on where it stood (untested here; wt-livemove's paths).
+            // A live move leaves the source's QEMU paused, not stopped: it goes on where it stood (LiveCopyTests kills a source there).
             recorder.SetState(mine, WorkspaceStates.Paused, $"the move to '{move.Peer}' did not happen: {why}", mine.Pid, mine.Accelerator);
             await transitions.ActAsync(mine.Name, WorkspaceAction.Resume, new Caller(mine.Owner, true), new ActionOptions(), ct);
             return;

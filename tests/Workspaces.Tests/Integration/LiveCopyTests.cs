@@ -125,6 +125,41 @@ public sealed class LiveCopyTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_source_killed_after_the_switch_over_of_a_live_copy_resumes_its_guest_and_the_peer_keeps_no_copy()
+    {
+        var (source, destination) = (_peers[0], _peers[1]);
+        await NetworkedGuest.LaunchAsync(source.Daemon, new CreateWorkspaceRequest("survivor", "guest", 1, 128, Network: "lan"));
+        var original = await source.Client.GetWorkspaceAsync("survivor");
+        double uptimeBefore = Uptime(await GuestShell.RunAsync(source.Daemon, "survivor", "cat /proc/uptime"));
+        // The fault: host1's daemon dies (SIGKILL) once the switch-over completed and its guest went on, before it asks
+        // host2 to run its copy. (A move's source killed there, its guest still paused, is MoveFaultMatrixTests' row.)
+        source.Daemon.Environment["WORKSPACES_CRASH_AT"] = MigrationFaults.Point(MigrationPhase.SourceRole, MigrationPhase.Finish);
+        await source.Daemon.KillAsync();
+        await source.Daemon.StartAsync();
+        try
+        {
+            await Record.ExceptionAsync(() => source.Client.MoveAsync("survivor", new MoveRequest("host2", MigrationModes.Live, KeepSource: true, Name: "orphan")));
+            await source.Daemon.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            source.Daemon.Environment.Remove("WORKSPACES_CRASH_AT");
+            await source.Daemon.StartAsync();
+        }
+
+        // Restarted, host1 settles the copy with host2: its guest runs on in the same QEMU (recorded with its pid through
+        // the MigrationUnknown it passed), the same boot; the copy, which never ran, is dropped there.
+        await Wait.UntilAsync(async () => (await source.Client.GetWorkspaceAsync("survivor")).State == "Running"
+                && !(await destination.Client.ListWorkspacesAsync()).Any(w => w.Name == "orphan") && !destination.Daemon.QemuPids().Any(),
+            TimeSpan.FromSeconds(120), "host1's guest running again and host2 holding no copy");
+        var kept = await source.Client.GetWorkspaceAsync("survivor");
+        Assert.Equal((original.Id, original.Pid), (kept.Id, kept.Pid));
+        Assert.True(Uptime(await GuestShell.RunAsync(source.Daemon, "survivor", "cat /proc/uptime")) > uptimeBefore, "the source rebooted");
+        Assert.Equal("running", (await GuestShell.RunAsync(source.Daemon, "survivor", "echo running")).Trim());
+        await source.Client.ActAndWaitAsync("survivor", "stop");
+    }
+
     /// <summary>The vmgenid GUID the workspace's QEMU was launched with.</summary>
     private static string GenerationId(DaemonProcess daemon, string id)
     {

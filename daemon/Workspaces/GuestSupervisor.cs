@@ -130,7 +130,9 @@ public sealed class GuestSupervisor(
                 Attach(row.Id, guest);
                 continue;
             }
-            string state = status == "paused" ? WorkspaceStates.Paused : WorkspaceStates.Running;
+            // Only "running" runs the guest's vCPUs; every other state QEMU reports here (paused, postmigrate after a
+            // switch-over the daemon did not see end, suspended, guest-panicked, ...) holds them, and `resume` (cont) ends it.
+            string state = status == "running" ? WorkspaceStates.Running : WorkspaceStates.Paused;
             if (state != row.State && row.State != WorkspaceStates.MigrationUnknown) recorder.SetState(row, state, $"re-attached; QEMU reports {status}", guest.Pid, row.Accelerator);
             else LifecycleLog.Reattached(logger, row.Name, guest.Pid, row.State);
             Attach(row.Id, guest);

@@ -128,7 +128,8 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
             }
             await Wait.UntilAsync(async () => (await keeper.Client.GetWorkspaceAsync(guest.Name)).State == WorkspaceStates.Running,
                 TimeSpan.FromSeconds(120), $"{guest.Name} running on {keeper.Name}");
-            Assert.Single(QemusOf(keeper, guest.Id));
+            int qemu = Assert.Single(QemusOf(keeper, guest.Id));
+            Assert.Equal(qemu, (await keeper.Client.GetWorkspaceAsync(guest.Name)).Pid); // recorded, also through a MigrationUnknown
             await ShellReadyAsync(keeper, guest.Name);
             double uptime = Uptime(await GuestShell.RunAsync(keeper.Daemon, guest.Name, "cat /proc/uptime"));
             Assert.True(uptime >= guest.Uptime, $"uptime {uptime} s after the row, {guest.Uptime} s before: the guest rebooted");
@@ -143,9 +144,24 @@ public sealed class MoveFaultMatrixTests(MoveFaultMatrixTests.Travellers travell
     /// The guest's command port answers a harmless command: a guest just restored on a host that was killed
     /// and started again may take a while to come back, so the checks wait for an answer first.
     /// </summary>
-    private static Task ShellReadyAsync(PeerHosts.Host host, string name) =>
-        Wait.UntilAsync(async () => await Record.ExceptionAsync(() => GuestShell.RunAsync(host.Daemon, name, "true", TimeSpan.FromSeconds(10))) is null,
-            TimeSpan.FromSeconds(60), $"{name}'s command port answering on {host.Name}");
+    private static async Task ShellReadyAsync(PeerHosts.Host host, string name)
+    {
+        try
+        {
+            await Wait.UntilAsync(async () => await Record.ExceptionAsync(() => GuestShell.RunAsync(host.Daemon, name, "true", TimeSpan.FromSeconds(10))) is null,
+                TimeSpan.FromSeconds(60), $"{name}'s command port answering on {host.Name}");
+        }
+        catch (TimeoutException e)
+        {
+            // What the daemon did with it, and where its console stopped: the clues for a guest that does not come back.
+            string console;
+            await using (var stream = await host.Client.OpenConsoleAsync(name, follow: false))
+                console = string.Join('\n', (await new StreamReader(stream).ReadToEndAsync()).Split('\n').TakeLast(15));
+            var status = await host.Client.GetStatusAsync(name);
+            string said = string.Join('\n', host.Daemon.Log.Split('\n').Where(l => l.Contains(name, StringComparison.Ordinal)).TakeLast(20));
+            throw new TimeoutException($"{e.Message}\nits status: {status}\n{host.Name} said:\n{said}\nits console ends:\n{console}");
+        }
+    }
 
     private static string MoveLines(PeerHosts.Host host) =>
         $"{host.Name}:\n" + string.Join('\n', host.Daemon.Log.Split('\n').Where(l => l.Contains("ove of") || l.Contains("xception")).TakeLast(30));

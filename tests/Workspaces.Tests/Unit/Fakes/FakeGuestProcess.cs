@@ -81,6 +81,13 @@ public sealed class FakeGuestProcess
         Emit(new GuestEvent(GuestEventKind.Resumed, "vCPUs running"));
     }
 
+    /// <summary>A live migration's switch-over completed: the vCPUs stop in QEMU's postmigrate state.</summary>
+    public void SwitchedOver()
+    {
+        Status = "postmigrate";
+        Emit(new GuestEvent(GuestEventKind.Paused, "vCPUs stopped"));
+    }
+
     /// <summary>An orderly end: a SHUTDOWN event, then the process exits cleanly.</summary>
     public void PowerOff(string reason = "the guest powered off")
     {

@@ -23,17 +23,19 @@ public sealed class ReattachTests
         await using (var first = InProcessDaemon.Start(machine))
         {
             await first.ImportBootSetAsync();
-            foreach (var name in new[] { "web", "db", "app" })
+            foreach (var name in new[] { "web", "db", "app", "mover" })
             {
                 await first.CreateAsync(name);
                 await first.ActAsync(name, WorkspaceAction.Start);
             }
             await first.ActAsync("app", WorkspaceAction.Pause);
         }
-        var (web, db, app) = (machine.Hypervisor.Launched[0], machine.Hypervisor.Launched[1], machine.Hypervisor.Launched[2]);
-        // While no daemon runs: db's guest stops its vCPUs (an I/O error, say); someone resumes app's.
+        var (web, db, app, mover) = (machine.Hypervisor.Launched[0], machine.Hypervisor.Launched[1], machine.Hypervisor.Launched[2], machine.Hypervisor.Launched[3]);
+        // While no daemon runs: db's guest stops its vCPUs (an I/O error, say); someone resumes app's; mover's ends a
+        // live migration's switch-over (postmigrate: stopped, though not "paused").
         db.Pause();
         app.Resume();
+        mover.SwitchedOver();
 
         await using var second = InProcessDaemon.Start(machine);
         await second.Guests.ReattachAllAsync(None);
@@ -41,7 +43,8 @@ public sealed class ReattachTests
         Assert.Equal((WorkspaceStates.Running, "started (tcg)", web.Pid), State(second, "web"));
         Assert.Equal((WorkspaceStates.Paused, "re-attached; QEMU reports paused", db.Pid), State(second, "db"));
         Assert.Equal((WorkspaceStates.Running, "re-attached; QEMU reports running", app.Pid), State(second, "app"));
-        foreach (var guest in new[] { web, db, app })
+        Assert.Equal((WorkspaceStates.Paused, "re-attached; QEMU reports postmigrate", mover.Pid), State(second, "mover"));
+        foreach (var guest in new[] { web, db, app, mover })
         {
             Assert.True(guest.Alive && !guest.Killed, $"re-attaching harmed the guest of pid {guest.Pid}");
             Assert.Equal(2, guest.Attaches.Count); // the first daemon's, let go, and the second's
